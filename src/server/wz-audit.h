@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define WZ_TYPE_AUDIT (wz_audit_get_type ())
+G_DECLARE_FINAL_TYPE (WzAudit, wz_audit, WZ, AUDIT, GObject)
+
+/* Called on the main context of the thread that opened the log, once the row is on disk
+ * (error == NULL) or could not be written. A response must not leave before this runs. */
+typedef void (*WzAuditDone) (const GError *error,
+                             gpointer      user_data);
+
+/* Append-only, hash-chained log in DATA_DIR/audit.db, written by its own thread that commits
+ * many rows per fsync. */
+WzAudit  *wz_audit_open    (const char   *data_dir,
+                            GError      **error);
+/* action: FHIR AuditEvent action code C R U D E; outcome: "0" success, "4" minor failure, "8" serious;
+ * agent: "Practitioner/ID" or a user name; entity: "Patient/ID" or "Encounter/ID" etc (nullable);
+ * patient: the patient the data belongs to, "Patient/ID" (nullable); peer: remote address. */
+void      wz_audit_record  (WzAudit      *self,
+                            const char   *action,
+                            const char   *outcome,
+                            const char   *agent,
+                            const char   *entity,
+                            const char   *patient,
+                            const char   *peer,
+                            WzAuditDone   done,
+                            gpointer      user_data);
+/* Waits until every queued row is on disk; used on shutdown. */
+void      wz_audit_flush   (WzAudit      *self);
+/* Re-walks the chain; FALSE with an error naming the first bad row if anything was changed. */
+gboolean  wz_audit_verify  (const char   *data_dir,
+                            guint64      *out_n_rows,
+                            GError      **error);
+
+G_END_DECLS
