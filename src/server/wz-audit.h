@@ -5,6 +5,15 @@
 
 G_BEGIN_DECLS
 
+#define WZ_AUDIT_ERROR (wz_audit_error_quark ())
+
+typedef enum
+{
+  WZ_AUDIT_ERROR_TAMPERED,   /* a row was changed, removed or inserted outside the writer */
+} WzAuditError;
+
+GQuark    wz_audit_error_quark (void);
+
 #define WZ_TYPE_AUDIT (wz_audit_get_type ())
 G_DECLARE_FINAL_TYPE (WzAudit, wz_audit, WZ, AUDIT, GObject)
 
@@ -29,11 +38,23 @@ void      wz_audit_record  (WzAudit      *self,
                             const char   *peer,
                             WzAuditDone   done,
                             gpointer      user_data);
-/* Waits until every queued row is on disk; used on shutdown. */
+/* Waits until every queued row is on disk; used on shutdown. Called on the opener's thread it also
+ * runs the done callbacks of those rows before returning. */
 void      wz_audit_flush   (WzAudit      *self);
+/* Rows the writer has finished and transactions it committed so far (for tests and benchmarks:
+ * rows / commits is the group-commit factor). Any thread. */
+void      wz_audit_get_stats (WzAudit    *self,
+                              guint64    *out_n_rows,
+                              guint64    *out_n_commits);
 /* Re-walks the chain; FALSE with an error naming the first bad row if anything was changed. */
 gboolean  wz_audit_verify  (const char   *data_dir,
                             guint64      *out_n_rows,
                             GError      **error);
+/* Same, and on failure *out_bad_seq is the first row that does not check out (a missing row is
+ * named by the seq it had). The error is WZ_AUDIT_ERROR_TAMPERED for a broken chain. */
+gboolean  wz_audit_verify_chain (const char  *data_dir,
+                                 guint64     *out_n_rows,
+                                 gint64      *out_bad_seq,
+                                 GError     **error);
 
 G_END_DECLS
