@@ -15,12 +15,40 @@ typedef struct
   gint64  expires_at;       /* monotonic-independent wall clock, µs since the epoch */
 } WzSession;
 
+/* Policy, in seconds. A token dies 8 h after login, or after 30 min without a request. Five wrong
+ * passwords in a row lock the user name for 15 min: the fifth attempt still answers "wrong password",
+ * every attempt while locked (even with the right password) gets WZ_ERROR_LOCKED. */
+#define WZ_AUTH_TOKEN_LIFETIME_S  (8 * 60 * 60)
+#define WZ_AUTH_IDLE_TIMEOUT_S    (30 * 60)
+#define WZ_AUTH_MAX_FAILURES      5
+#define WZ_AUTH_LOCKOUT_S         (15 * 60)
+#define WZ_AUTH_MIN_PASSWORD_LEN  8
+
+typedef enum
+{
+  WZ_AUTH_ADD_USER_NONE          = 0,
+  /* Accept a password shorter than WZ_AUTH_MIN_PASSWORD_LEN (never an empty one): only for the
+   * demo data set, whose users share WZ_DEMO_PASSWORD (default "demo"). */
+  WZ_AUTH_ADD_USER_DEMO_PASSWORD = 1 << 0,
+} WzAuthAddUserFlags;
+
+/* Returns the current wall-clock time in µs since the epoch; see wz_auth_set_clock(). */
+typedef gint64 (*WzAuthClock) (gpointer user_data);
+
 #define WZ_TYPE_AUTH (wz_auth_get_type ())
 G_DECLARE_FINAL_TYPE (WzAuth, wz_auth, WZ, AUTH, GObject)
 
-/* Users and tokens live in DATA_DIR/auth.db. */
+/* Users and tokens live in DATA_DIR/auth.db. Passwords are hashed with argon2id at libsodium's
+ * "interactive" limits; with env WZ_PWHASH_FAST=1 (tests only) at its minimum limits instead, so a
+ * test suite doing hundreds of logins stays fast. The setting is read here, once.
+ * Threads: wz_auth_login() and wz_auth_add_user() may run on any thread (they hash, slowly);
+ * wz_auth_lookup() and wz_auth_logout() belong to one thread, the server's main loop. */
 WzAuth          *wz_auth_open        (const char  *data_dir,
                                       GError     **error);
+/* username: letters, digits, '.', '_', '-', '@', starting with a letter or digit, at most 64 bytes,
+ * unique regardless of case; role: doctor|pharmacist|admin; display_name: NULL means username;
+ * practitioner_id: FHIR id or NULL; password: at least WZ_AUTH_MIN_PASSWORD_LEN characters.
+ * Errors: WZ_ERROR_INVALID (with the reason), WZ_ERROR_CONFLICT (user exists). */
 gboolean         wz_auth_add_user    (WzAuth      *self,
                                       const char  *username,
                                       const char  *password,
@@ -28,6 +56,15 @@ gboolean         wz_auth_add_user    (WzAuth      *self,
                                       const char  *display_name,
                                       const char  *practitioner_id,
                                       GError     **error);
+/* Same with flags; WZ_AUTH_ADD_USER_DEMO_PASSWORD for `demo-data`. */
+gboolean         wz_auth_add_user_full (WzAuth              *self,
+                                        const char          *username,
+                                        const char          *password,
+                                        const char          *role,
+                                        const char          *display_name,
+                                        const char          *practitioner_id,
+                                        WzAuthAddUserFlags   flags,
+                                        GError             **error);
 /* Checks the password (argon2id), applies lockout, and on success returns a new bearer token
  * (owned by the caller) and fills *out_session (borrowed, valid until logout or expiry).
  * Errors: WZ_ERROR_UNAUTHORIZED, WZ_ERROR_LOCKED (*out_retry_after_s set), WZ_ERROR_INVALID. */
@@ -42,7 +79,12 @@ char            *wz_auth_login       (WzAuth           *self,
 /* Hot path for every request: NULL when the token is unknown, revoked, expired or idle too long. */
 const WzSession *wz_auth_lookup      (WzAuth      *self,
                                       const char  *token);
+/* Revokes the token, in memory at once and on disk before returning. */
 void             wz_auth_logout      (WzAuth      *self,
                                       const char  *token);
+/* Replaces the wall clock (NULL restores it). For tests of expiry, idle timeout and lockout. */
+void             wz_auth_set_clock   (WzAuth      *self,
+                                      WzAuthClock  clock,
+                                      gpointer     user_data);
 
 G_END_DECLS
