@@ -23,6 +23,9 @@ typedef enum
   WZ_ERROR_LOCKED,              /* 429: too many failed attempts */
   WZ_ERROR_UNAVAILABLE,         /* 503: storage or peer not reachable */
   WZ_ERROR_INTERNAL,            /* 500 */
+  WZ_ERROR_METHOD_NOT_ALLOWED,  /* 405: the interaction is not supported on this resource */
+  WZ_ERROR_UNSUPPORTED_MEDIA,   /* 415: body is not application/fhir+json or application/json */
+  WZ_ERROR_PRECONDITION_REQUIRED, /* 428: update without If-Match */
 } WzError;
 
 GQuark   wz_error_quark           (void);
