@@ -4,7 +4,7 @@
 
 The full-colour icon: a 128×128 canvas. The symbolic icon: 16×16 and drawn only in #2e3436 fills
 (GTK recolours that exact grey to the foreground colour; any other colour or a stroke would not
-follow the theme). Both must render: rsvg-convert is what GNOME itself uses to load SVG icons.
+follow the theme). The patient page's favicon is a copy of the app icon. Both must render: rsvg-convert is what GNOME itself uses to load SVG icons.
 """
 
 import os
@@ -65,6 +65,11 @@ def main():
             failures.append(f'symbolic icon: <{tag}> cannot be recoloured')
     if not drawn:
         failures.append('symbolic icon draws nothing')
+
+    favicon = os.path.join(datadir, 'web', 'favicon.svg')
+    with open(full, 'rb') as a, open(favicon, 'rb') as b:
+        if a.read() != b.read():
+            failures.append('data/web/favicon.svg differs from the app icon; copy the app icon over it')
 
     for path, size in ((full, 128), (full, 32), (symbolic, 16)):
         render(path, size, rsvg, failures)
