@@ -14,6 +14,8 @@
 #include "wz-error.h"
 
 #define HASH_LEN 32
+/* Upper bound on rows per transaction, so one huge burst cannot hold every caller for seconds. */
+#define MAX_BATCH 16384
 
 G_DEFINE_QUARK (wz-audit-error-quark, wz_audit_error)
 
@@ -339,9 +341,11 @@ writer_thread (gpointer data)
 
       batch->rows = g_ptr_array_new_with_free_func (g_free);
 
-      /* Group commit: everything that queued up while the previous fsync ran goes into this
-       * transaction, so the number of fsyncs follows the disk, not the request rate. */
-      while (row != NULL)
+      /* Group commit: the rows that queued up while the previous fsync ran go into this one
+       * transaction, so the number of fsyncs follows the disk, not the request rate. Rows arriving
+       * meanwhile wait for the next round, which bounds how long any row waits. */
+      n = MIN ((guint) MAX (g_async_queue_length (self->queue), 0), MAX_BATCH - 1);
+      for (;;)
         {
           if (row == &stop_row)
             {
@@ -349,7 +353,8 @@ writer_thread (gpointer data)
               break;
             }
           g_ptr_array_add (batch->rows, row);
-          row = g_async_queue_try_pop (self->queue);
+          if (n-- == 0 || (row = g_async_queue_try_pop (self->queue)) == NULL)
+            break;
         }
 
       n = batch->rows->len;
