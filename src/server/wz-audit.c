@@ -65,7 +65,8 @@ struct _WzAudit
   GQueue        finished;       /* AuditBatch* waiting for the opener's context */
   gboolean      dispatch_queued;
 
-  /* Separate connection for searches, used on the opener's thread only. */
+  /* Separate connection for searches, opened on first use. */
+  GMutex        reader_lock;
   sqlite3      *reader;
 };
 
@@ -424,6 +425,7 @@ wz_audit_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->path, g_free);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->reader_lock);
   g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (wz_audit_parent_class)->finalize (object);
@@ -442,6 +444,7 @@ static void
 wz_audit_init (WzAudit *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->reader_lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->finished);
   self->queue = g_async_queue_new ();
@@ -782,4 +785,191 @@ wz_audit_verify (const char  *data_dir,
                  GError     **error)
 {
   return wz_audit_verify_chain (data_dir, out_n_rows, NULL, error);
+}
+
+static void
+add_reference_or_display (JsonBuilder *builder,
+                          const char  *value)
+{
+  json_builder_begin_object (builder);
+  /* "Type/id" is a FHIR reference; anything else (a user name) can only be shown. */
+  json_builder_set_member_name (builder, strchr (value, '/') ? "reference" : "display");
+  json_builder_add_string_value (builder, value);
+  json_builder_end_object (builder);
+}
+
+static void
+add_coding (JsonBuilder *builder,
+            const char  *system,
+            const char  *code,
+            const char  *display)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, system);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "display");
+  json_builder_add_string_value (builder, display);
+  json_builder_end_object (builder);
+}
+
+static void
+add_entity (JsonBuilder *builder,
+            const char  *reference,
+            gboolean     is_patient)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "what");
+  add_reference_or_display (builder, reference);
+  if (is_patient)
+    {
+      json_builder_set_member_name (builder, "role");
+      add_coding (builder, "http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient");
+    }
+  json_builder_end_object (builder);
+}
+
+static void
+build_audit_event (JsonBuilder  *builder,
+                   sqlite3_stmt *stmt)
+{
+  gint64 seq = sqlite3_column_int64 (stmt, 0);
+  gint64 recorded = sqlite3_column_int64 (stmt, 1);
+  const char *action = (const char *) sqlite3_column_text (stmt, 2);
+  const char *outcome = (const char *) sqlite3_column_text (stmt, 3);
+  const char *agent = (const char *) sqlite3_column_text (stmt, 4);
+  const char *entity = (const char *) sqlite3_column_text (stmt, 5);
+  const char *patient = (const char *) sqlite3_column_text (stmt, 6);
+  const char *peer = (const char *) sqlite3_column_text (stmt, 7);
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (recorded / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) precise = NULL;
+  g_autofree char *recorded_text = NULL;
+  g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
+
+  precise = when ? g_date_time_add (when, recorded % G_USEC_PER_SEC) : NULL;
+  recorded_text = precise ? g_date_time_format_iso8601 (precise) : g_strdup ("1970-01-01T00:00:00Z");
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "resourceType");
+  json_builder_add_string_value (builder, "AuditEvent");
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, id);
+  json_builder_set_member_name (builder, "type");
+  if (g_strcmp0 (action, "E") == 0)
+    add_coding (builder, "http://dicom.nema.org/resources/ontology/DCM", "110114", "User Authentication");
+  else
+    add_coding (builder, "http://terminology.hl7.org/CodeSystem/audit-event-type", "rest",
+                "RESTful Operation");
+  json_builder_set_member_name (builder, "action");
+  json_builder_add_string_value (builder, action);
+  json_builder_set_member_name (builder, "recorded");
+  json_builder_add_string_value (builder, recorded_text);
+  json_builder_set_member_name (builder, "outcome");
+  json_builder_add_string_value (builder, outcome);
+
+  json_builder_set_member_name (builder, "agent");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "who");
+  add_reference_or_display (builder, agent ? agent : "unknown");
+  json_builder_set_member_name (builder, "requestor");
+  json_builder_add_boolean_value (builder, TRUE);
+  if (peer != NULL)
+    {
+      json_builder_set_member_name (builder, "network");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "address");
+      json_builder_add_string_value (builder, peer);
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, "2");
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "source");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "observer");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "display");
+  json_builder_add_string_value (builder, "wenzhen-server");
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  if (entity != NULL || patient != NULL)
+    {
+      json_builder_set_member_name (builder, "entity");
+      json_builder_begin_array (builder);
+      if (entity != NULL)
+        add_entity (builder, entity, g_strcmp0 (entity, patient) == 0);
+      if (patient != NULL && g_strcmp0 (entity, patient) != 0)
+        add_entity (builder, patient, TRUE);
+      json_builder_end_array (builder);
+    }
+
+  json_builder_end_object (builder);
+}
+
+JsonNode *
+wz_audit_search (WzAudit     *self,
+                 const char  *patient,
+                 const char  *agent,
+                 gint64       before_seq,
+                 guint        count,
+                 GError     **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GString) sql = NULL;
+  sqlite3_stmt *stmt = NULL;
+  JsonNode *result = NULL;
+  int rc;
+
+  g_return_val_if_fail (WZ_IS_AUDIT (self), NULL);
+
+  count = CLAMP (count, 1, 1000);
+
+  g_mutex_lock (&self->reader_lock);
+  if (self->reader == NULL)
+    self->reader = open_db (self->path, SQLITE_OPEN_READONLY, error);
+  if (self->reader == NULL)
+    goto out;
+
+  /* Only the conditions in use, so SQLite can pick the (patient, seq) or (agent, seq) index. */
+  sql = g_string_new ("SELECT seq, recorded, action, outcome, agent, entity, patient, peer"
+                      " FROM audit_event WHERE 1");
+  if (patient != NULL)
+    g_string_append (sql, " AND patient = ?1");
+  if (agent != NULL)
+    g_string_append (sql, " AND agent = ?2");
+  if (before_seq > 0)
+    g_string_append (sql, " AND seq < ?3");
+  g_string_append (sql, " ORDER BY seq DESC LIMIT ?4");
+
+  if (sqlite3_prepare_v2 (self->reader, sql->str, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_sqlite_error (error, self->reader, "searching");
+      goto out;
+    }
+  sqlite3_bind_text (stmt, 1, patient, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, agent, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, before_seq);
+  sqlite3_bind_int64 (stmt, 4, count);
+
+  json_builder_begin_array (builder);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    build_audit_event (builder, stmt);
+  json_builder_end_array (builder);
+
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (error, self->reader, "searching");
+      goto out;
+    }
+  result = json_builder_get_root (builder);
+
+out:
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  g_mutex_unlock (&self->reader_lock);
+  return result;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -46,6 +47,15 @@ void      wz_audit_flush   (WzAudit      *self);
 void      wz_audit_get_stats (WzAudit    *self,
                               guint64    *out_n_rows,
                               guint64    *out_n_commits);
+/* Committed rows, newest first, as a JSON array of FHIR R4 AuditEvent resources (id = seq), for
+ * an admin search. patient / agent (nullable) filter on exact values; before_seq > 0 pages back
+ * from that seq; count is capped at 1000. Reads through its own connection; any thread. */
+JsonNode *wz_audit_search  (WzAudit      *self,
+                            const char   *patient,
+                            const char   *agent,
+                            gint64        before_seq,
+                            guint         count,
+                            GError      **error);
 /* Re-walks the chain; FALSE with an error naming the first bad row if anything was changed. */
 gboolean  wz_audit_verify  (const char   *data_dir,
                             guint64      *out_n_rows,

@@ -418,6 +418,64 @@ test_flush (Fixture       *fx,
 }
 
 static void
+test_search (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WzAudit) audit = wz_audit_open (fx->dir, &error);
+  g_autoptr(JsonNode) page1 = NULL;
+  g_autoptr(JsonNode) page2 = NULL;
+  g_autoptr(JsonNode) logins = NULL;
+  Counter counter = { 0, 0, g_thread_self (), FALSE };
+  JsonArray *events;
+  JsonObject *event;
+  JsonObject *agent;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 30; i++)
+    wz_audit_record (audit, "R", "0", "Practitioner/d1", i % 3 ? "Patient/a" : "Encounter/e1",
+                     i % 3 ? "Patient/a" : "Patient/b", "10.0.0.7", count_done, &counter);
+  wz_audit_record (audit, "E", "4", "liwei", NULL, NULL, "10.0.0.8", count_done, &counter);
+  wz_audit_flush (audit);
+  g_assert_cmpuint (counter.n_done, ==, 31);
+
+  /* Patient b: rows 1, 4, 7, … 28 (seq = i + 1), newest first, in pages of 4. */
+  page1 = wz_audit_search (audit, "Patient/b", NULL, 0, 4, &error);
+  g_assert_no_error (error);
+  events = json_node_get_array (page1);
+  g_assert_cmpuint (json_array_get_length (events), ==, 4);
+  event = json_array_get_object_element (events, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "resourceType"), ==, "AuditEvent");
+  g_assert_cmpstr (json_object_get_string_member (event, "id"), ==, "28");
+  g_assert_cmpstr (json_object_get_string_member (event, "action"), ==, "R");
+  g_assert_cmpstr (json_object_get_string_member (event, "outcome"), ==, "0");
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (event, "recorded"), "Z"));
+  agent = json_array_get_object_element (json_object_get_array_member (event, "agent"), 0);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (agent, "who"), "reference"),
+                   ==, "Practitioner/d1");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (agent, "network"), "address"),
+                   ==, "10.0.0.7");
+  /* Encounter read for patient b: two entities, the patient one with role Patient. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (event, "entity")), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (events, 3), "id"), ==, "19");
+
+  page2 = wz_audit_search (audit, "Patient/b", NULL, 19, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (page2)), ==, 6);
+
+  logins = wz_audit_search (audit, NULL, "liwei", 0, 10, &error);
+  g_assert_no_error (error);
+  events = json_node_get_array (logins);
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+  event = json_array_get_object_element (events, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "outcome"), ==, "4");
+  agent = json_array_get_object_element (json_object_get_array_member (event, "agent"), 0);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (agent, "who"), "display"),
+                   ==, "liwei");
+  g_assert_false (json_object_has_member (event, "entity"));
+}
+
+static void
 test_verify_missing (Fixture       *fx,
                      gconstpointer  data)
 {
@@ -447,6 +505,7 @@ main (int   argc,
   ADD ("/audit/reopen-continues-chain", test_reopen_continues);
   ADD ("/audit/group-commit", test_group_commit);
   ADD ("/audit/flush", test_flush);
+  ADD ("/audit/search", test_search);
 #undef ADD
 
   return g_test_run ();
