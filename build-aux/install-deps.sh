@@ -21,7 +21,7 @@ packages=(
   adwaita-icon-theme fonts-cantarell fonts-noto-cjk fonts-noto-color-emoji
   # validation, tests and screenshots
   desktop-file-utils appstream xvfb xauth dbus dbus-x11 at-spi2-core imagemagick
-  poppler-utils sqlite3 chromium librsvg2-bin
+  poppler-utils sqlite3 chromium librsvg2-bin xdotool
   # benchmarks
   wrk valgrind hyperfine
   # sanitizer runtime for clang builds
