@@ -158,7 +158,7 @@ wz_time_parse_range (const char  *text,
       else
         {
           *out_start_us = utc_us (year, month, day);
-          *out_end_us = *out_start_us + G_USEC_PER_SEC * 24 * 3600;
+          *out_end_us = *out_start_us + (gint64) 24 * 3600 * G_USEC_PER_SEC;
         }
       return TRUE;
     }

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "wz-capability"
+
+#include "config.h"
+
+#include "wz-capability.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "wz-fhir.h"
+#include "wz-search-query.h"
+#include "wz-time.h"
+
+static void
+add_string (JsonBuilder *builder,
+            const char  *name,
+            const char  *value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
+add_code_list (JsonBuilder        *builder,
+               const char         *name,
+               const char         *member,
+               const char * const *codes)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_begin_array (builder);
+  for (guint i = 0; codes[i] != NULL; i++)
+    {
+      json_builder_begin_object (builder);
+      add_string (builder, member, codes[i]);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
+static void
+add_resource (JsonBuilder          *builder,
+              const WzFhirTypeInfo *info)
+{
+  const char *with_delete[] = { "read", "vread", "update", "delete", "history-instance",
+                                "create", "search-type", NULL };
+  const char *without_delete[] = { "read", "vread", "update", "history-instance", "create",
+                                   "search-type", NULL };
+  g_auto(GStrv) params = wz_search_query_supported (info->name);
+  g_auto(GStrv) sort_keys = wz_search_query_sort_keys (info->name);
+  g_autofree char *sort_doc = NULL;
+
+  json_builder_begin_object (builder);
+  add_string (builder, "type", info->name);
+  add_code_list (builder, "interaction", "code",
+                 info->retire != WZ_FHIR_RETIRE_NONE ? with_delete : without_delete);
+  add_string (builder, "versioning", "versioned-update");
+  json_builder_set_member_name (builder, "readHistory");
+  json_builder_add_boolean_value (builder, TRUE);
+  json_builder_set_member_name (builder, "updateCreate");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_set_member_name (builder, "conditionalCreate");
+  json_builder_add_boolean_value (builder, TRUE);
+  json_builder_set_member_name (builder, "conditionalUpdate");
+  json_builder_add_boolean_value (builder, FALSE);
+  add_string (builder, "conditionalDelete", "not-supported");
+  if (info->retire != WZ_FHIR_RETIRE_NONE)
+    {
+      /* FHIR documents delete as removal; say plainly that here it is a new version. */
+      json_builder_set_member_name (builder, "documentation");
+      json_builder_add_string_value (builder,
+                                     info->retire == WZ_FHIR_RETIRE_INACTIVE
+                                     ? "delete keeps the resource: it stores a new version with active=false"
+                                     : "delete keeps the resource: it stores a new version marked entered-in-error or retired");
+    }
+
+  json_builder_set_member_name (builder, "searchParam");
+  json_builder_begin_array (builder);
+  for (guint i = 0; params[i] != NULL; i++)
+    {
+      const char *colon = strchr (params[i], ':');
+      g_autofree char *name = g_strndup (params[i], colon - params[i]);
+
+      json_builder_begin_object (builder);
+      add_string (builder, "name", name);
+      add_string (builder, "type", colon + 1);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  sort_doc = g_strjoinv (", ", sort_keys);
+  json_builder_set_member_name (builder, "extension");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  add_string (builder, "url", "https://wenzhen.github.io/fhir/StructureDefinition/sort-keys");
+  add_string (builder, "valueString", sort_doc);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+
+  json_builder_end_object (builder);
+}
+
+GBytes *
+wz_capability_statement_new (const char *software_version)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
+  const char *formats[] = { WZ_FHIR_CONTENT_TYPE, "json", NULL };
+  const WzFhirTypeInfo *infos;
+  guint n_types;
+  gsize length;
+  char *data;
+
+  json_builder_begin_object (builder);
+  add_string (builder, "resourceType", "CapabilityStatement");
+  add_string (builder, "status", "active");
+  add_string (builder, "date", now);
+  add_string (builder, "kind", "instance");
+  add_string (builder, "fhirVersion", "4.0.1");
+  json_builder_set_member_name (builder, "format");
+  json_builder_begin_array (builder);
+  for (guint i = 0; formats[i] != NULL; i++)
+    json_builder_add_string_value (builder, formats[i]);
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "software");
+  json_builder_begin_object (builder);
+  add_string (builder, "name", "wenzhen-server");
+  add_string (builder, "version", software_version);
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "rest");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  add_string (builder, "mode", "server");
+  add_string (builder, "documentation",
+              "Search results page with _count (at most 200) and _offset; _sort takes the keys "
+              "listed per type, prefixed with - for descending order. Updates need If-Match.");
+  json_builder_set_member_name (builder, "security");
+  json_builder_begin_object (builder);
+  add_string (builder, "description",
+              "Bearer token from POST /auth/login in the Authorization header.");
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "resource");
+  json_builder_begin_array (builder);
+  infos = wz_fhir_type_infos (&n_types);
+  for (guint i = 0; i < n_types; i++)
+    add_resource (builder, &infos[i]);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  data = json_generator_to_data (generator, &length);
+
+  return g_bytes_new_take (data, length);
+}

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "wz-demo-data"
+
+#include "config.h"
+
+#include "wz-demo-data.h"
+
+#include <json-glib/json-glib.h>
+
+#include "wz-audit.h"
+#include "wz-auth.h"
+#include "wz-error.h"
+#include "wz-fhir.h"
+#include "wz-id.h"
+#include "wz-sqlite-store.h"
+#include "wz-user-admin.h"
+
+#define AGENT "wenzhen-server demo-data"
+#define SNOMED "http://snomed.info/sct"
+
+typedef struct
+{
+  const char *family;       /* 张 */
+  const char *given;        /* 秀英 */
+  const char *pinyin;       /* Zhang Xiuying */
+  const char *gender;
+  const char *birth_date;   /* NULL: a child, computed from today */
+  const char *condition;    /* SNOMED code|中文 English */
+  const char *condition2;
+  const char *allergy;      /* SNOMED code|中文 English|criticality|reaction */
+} DemoPatient;
+
+static const DemoPatient patients[] = {
+  { "张", "秀英", "Zhang Xiuying", "female", "1951-03-14",
+    "38341003|高血压 Hypertension", "44054006|2型糖尿病 Type 2 diabetes mellitus",
+    "764146007|青霉素 Penicillin|high|荨麻疹 Hives" },
+  { "王", "浩然", "Wang Haoran", "male", NULL,
+    "10509002|急性支气管炎 Acute bronchitis", NULL,
+    "102263004|鸡蛋 Eggs|low|皮疹 Rash" },
+  { "刘", "洋", "Liu Yang", "male", "1988-07-02",
+    "195967001|哮喘 Asthma", NULL,
+    "387458008|阿司匹林 Aspirin|high|支气管痉挛 Bronchospasm" },
+  { "陈", "静", "Chen Jing", "female", "1992-11-23",
+    "37796009|偏头痛 Migraine", NULL, NULL },
+  { "杨", "志强", "Yang Zhiqiang", "male", "1965-05-09",
+    "53741008|冠心病 Coronary arteriosclerosis", "55822004|高脂血症 Hyperlipidaemia", NULL },
+  { "赵", "丽", "Zhao Li", "female", "1979-02-17",
+    "40930008|甲状腺功能减退 Hypothyroidism", NULL, NULL },
+  { "黄", "小明", "Huang Xiaoming", "male", "2001-09-30",
+    "43116000|湿疹 Eczema", NULL,
+    "256349002|花生 Peanuts|high|过敏性休克 Anaphylaxis" },
+  { "周", "桂兰", "Zhou Guilan", "female", "1938-12-05",
+    "13645005|慢性阻塞性肺疾病 Chronic obstructive lung disease",
+    "64859006|骨质疏松 Osteoporosis", NULL },
+};
+
+/* Further names for --patients above the hand-written set. */
+static const char *const extra_families[][2] = {
+  { "吴", "Wu" }, { "徐", "Xu" }, { "孙", "Sun" }, { "马", "Ma" }, { "朱", "Zhu" },
+  { "胡", "Hu" }, { "郭", "Guo" }, { "何", "He" }, { "林", "Lin" }, { "罗", "Luo" },
+};
+static const char *const extra_givens[][2] = {
+  { "建华", "Jianhua" }, { "玉兰", "Yulan" }, { "子涵", "Zihan" }, { "宇轩", "Yuxuan" },
+  { "淑珍", "Shuzhen" }, { "俊杰", "Junjie" }, { "梦琪", "Mengqi" },
+};
+
+/* Today's visits: time, Appointment status, Encounter status (NULL: no encounter yet). */
+static const struct
+{
+  int         hour, minute;
+  const char *appointment_status;
+  const char *encounter_status;
+} visits[] = {
+  { 8, 30, "fulfilled", "finished" },
+  { 9, 0, "arrived", "in-progress" },
+  { 9, 30, "arrived", "arrived" },
+  { 10, 0, "booked", "planned" },
+  { 10, 30, "booked", "planned" },
+  { 11, 0, "cancelled", "cancelled" },
+};
+
+typedef struct
+{
+  WzStore *store;
+  WzAudit *audit;
+} Demo;
+
+static void
+add_string (JsonBuilder *b,
+            const char  *name,
+            const char  *value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value);
+}
+
+static void
+add_reference (JsonBuilder *b,
+               const char  *name,
+               const char  *reference,
+               const char  *display)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  add_string (b, "reference", reference);
+  if (display != NULL)
+    add_string (b, "display", display);
+  json_builder_end_object (b);
+}
+
+static void
+add_concept (JsonBuilder *b,
+             const char  *name,
+             const char  *system,
+             const char  *code,
+             const char  *text)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "coding");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "system", system);
+  add_string (b, "code", code);
+  if (text != NULL)
+    add_string (b, "display", text);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  if (text != NULL)
+    add_string (b, "text", text);
+  json_builder_end_object (b);
+}
+
+static void
+add_identifier (JsonBuilder *b)
+{
+  g_autofree char *urn = wz_id_new_urn_uuid ();
+
+  json_builder_set_member_name (b, "identifier");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "system", "urn:ietf:rfc:3986");
+  add_string (b, "value", urn);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+}
+
+/* Stores what B built, after the same validation a client's resource gets. */
+static char *
+store (Demo         *demo,
+       JsonBuilder  *b,
+       GError      **error)
+{
+  g_autoptr(JsonNode) built = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (built, FALSE);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autofree char *entity = NULL;
+
+  root = wz_fhir_parse_resource (text, -1, NULL, NULL, error);
+  if (root == NULL)
+    return NULL;
+
+  stored = wz_store_create (demo->store, json_node_get_object (root), NULL, NULL, error);
+  if (stored == NULL)
+    return NULL;
+
+  entity = g_strconcat (stored->type, "/", stored->id, NULL);
+  wz_audit_record (demo->audit, "C", "0", AGENT, entity, stored->patient, "local", NULL, NULL);
+
+  return g_steal_pointer (&entity);
+}
+
+static char *
+child_birth_date (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) birth = g_date_time_add_full (now, -4, -3, -10, 0, 0, 0);
+
+  return g_date_time_format (birth, "%Y-%m-%d");
+}
+
+static char *
+create_patient (Demo              *demo,
+                const DemoPatient *p,
+                GError           **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *child_birth = p->birth_date ? NULL : child_birth_date ();
+  g_autofree char *text = g_strconcat (p->family, p->given, NULL);
+  g_auto(GStrv) pinyin = g_strsplit (p->pinyin, " ", 2);
+  g_autofree char *phone = g_strdup_printf ("+86 138 %04d %04d", g_random_int_range (0, 10000),
+                                            g_random_int_range (0, 10000));
+
+  json_builder_begin_object (b);
+  add_string (b, "resourceType", "Patient");
+  add_identifier (b);
+  json_builder_set_member_name (b, "active");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "name");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "use", "official");
+  add_string (b, "text", text);
+  add_string (b, "family", p->family);
+  json_builder_set_member_name (b, "given");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, p->given);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_begin_object (b);
+  add_string (b, "use", "usual");
+  add_string (b, "text", p->pinyin);
+  add_string (b, "family", pinyin[0]);
+  json_builder_set_member_name (b, "given");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, pinyin[1]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "telecom");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "system", "phone");
+  add_string (b, "value", phone);
+  add_string (b, "use", "mobile");
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  add_string (b, "gender", p->gender);
+  add_string (b, "birthDate", p->birth_date ? p->birth_date : child_birth);
+
+  if (p->birth_date == NULL)
+    {
+      /* A child under 6 is seen with a guardian, who is named on the record. */
+      json_builder_set_member_name (b, "contact");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "relationship");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "coding");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      add_string (b, "system", "http://terminology.hl7.org/CodeSystem/v3-RoleCode");
+      add_string (b, "code", "GUARD");
+      add_string (b, "display", "guardian");
+      json_builder_end_object (b);
+      json_builder_begin_object (b);
+      add_string (b, "system", "http://terminology.hl7.org/CodeSystem/v3-RoleCode");
+      add_string (b, "code", "FTH");
+      add_string (b, "display", "father");
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+      add_string (b, "text", "父亲 Father");
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_begin_object (b);
+      add_string (b, "text", "王建国");
+      add_string (b, "family", "王");
+      json_builder_set_member_name (b, "given");
+      json_builder_begin_array (b);
+      json_builder_add_string_value (b, "建国");
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "telecom");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      add_string (b, "system", "phone");
+      add_string (b, "value", "+86 139 0000 1234");
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+
+  return store (demo, b, error);
+}
+
+static gboolean
+create_condition (Demo        *demo,
+                  const char  *patient,
+                  const char  *doctor,
+                  const char  *spec,
+                  GError     **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_auto(GStrv) parts = g_strsplit (spec, "|", 2);
+  g_autofree char *stored = NULL;
+
+  json_builder_begin_object (b);
+  add_string (b, "resourceType", "Condition");
+  add_identifier (b);
+  add_concept (b, "clinicalStatus", "http://terminology.hl7.org/CodeSystem/condition-clinical",
+               "active", NULL);
+  add_concept (b, "verificationStatus",
+               "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", NULL);
+  json_builder_set_member_name (b, "category");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "coding");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "system", "http://terminology.hl7.org/CodeSystem/condition-category");
+  add_string (b, "code", "problem-list-item");
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  add_concept (b, "code", SNOMED, parts[0], parts[1]);
+  add_reference (b, "subject", patient, NULL);
+  add_string (b, "recordedDate", "2023-06-01");
+  add_reference (b, "recorder", doctor, NULL);
+  json_builder_end_object (b);
+
+  stored = store (demo, b, error);
+  return stored != NULL;
+}
+
+static gboolean
+create_allergy (Demo        *demo,
+                const char  *patient,
+                const char  *spec,
+                GError     **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_auto(GStrv) parts = g_strsplit (spec, "|", 4);
+  g_autofree char *stored = NULL;
+
+  json_builder_begin_object (b);
+  add_string (b, "resourceType", "AllergyIntolerance");
+  add_identifier (b);
+  add_concept (b, "clinicalStatus",
+               "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", NULL);
+  add_concept (b, "verificationStatus",
+               "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+               "confirmed", NULL);
+  add_string (b, "type", "allergy");
+  json_builder_set_member_name (b, "category");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, g_str_has_prefix (parts[0], "7") ||
+                                    g_str_has_prefix (parts[0], "3") ? "medication" : "food");
+  json_builder_end_array (b);
+  add_string (b, "criticality", parts[2]);
+  add_concept (b, "code", SNOMED, parts[0], parts[1]);
+  add_reference (b, "patient", patient, NULL);
+  add_string (b, "recordedDate", "2022-11-15");
+  json_builder_set_member_name (b, "reaction");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "manifestation");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "text", parts[3]);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  stored = store (demo, b, error);
+  return stored != NULL;
+}
+
+static char *
+today_at (int hour,
+          int minute)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) at = g_date_time_new_local (g_date_time_get_year (now),
+                                                   g_date_time_get_month (now),
+                                                   g_date_time_get_day_of_month (now),
+                                                   hour, minute, 0);
+
+  return g_date_time_format (at, "%Y-%m-%dT%H:%M:%S%:z");
+}
+
+static gboolean
+create_visit (Demo        *demo,
+              const char  *patient,
+              const char  *patient_name,
+              const char  *doctor,
+              guint        slot,
+              GError     **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) e = json_builder_new ();
+  g_autofree char *start = today_at (visits[slot].hour, visits[slot].minute);
+  g_autofree char *end = today_at (visits[slot].hour, visits[slot].minute + 20);
+  g_autofree char *appointment = NULL;
+  g_autofree char *encounter = NULL;
+  const char *reasons[] = { "复诊 Follow-up visit", "咳嗽三天 Cough for three days",
+                            "复诊开药 Repeat prescription", "头痛 Headache",
+                            "血压复查 Blood pressure review", "皮疹 Rash" };
+
+  json_builder_begin_object (b);
+  add_string (b, "resourceType", "Appointment");
+  add_identifier (b);
+  add_string (b, "status", visits[slot].appointment_status);
+  add_concept (b, "appointmentType", "http://terminology.hl7.org/CodeSystem/v2-0276",
+               slot % 2 ? "FOLLOWUP" : "ROUTINE", NULL);
+  add_string (b, "description", reasons[slot % G_N_ELEMENTS (reasons)]);
+  add_string (b, "start", start);
+  add_string (b, "end", end);
+  json_builder_set_member_name (b, "participant");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_reference (b, "actor", patient, patient_name);
+  add_string (b, "status", "accepted");
+  json_builder_end_object (b);
+  json_builder_begin_object (b);
+  add_reference (b, "actor", doctor, "李伟 Li Wei");
+  add_string (b, "status", "accepted");
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  if ((appointment = store (demo, b, error)) == NULL)
+    return FALSE;
+
+  json_builder_begin_object (e);
+  add_string (e, "resourceType", "Encounter");
+  add_identifier (e);
+  add_string (e, "status", visits[slot].encounter_status);
+  json_builder_set_member_name (e, "class");
+  json_builder_begin_object (e);
+  add_string (e, "system", "http://terminology.hl7.org/CodeSystem/v3-ActCode");
+  add_string (e, "code", "VR");
+  add_string (e, "display", "virtual");
+  json_builder_end_object (e);
+  add_reference (e, "subject", patient, patient_name);
+  json_builder_set_member_name (e, "participant");
+  json_builder_begin_array (e);
+  json_builder_begin_object (e);
+  add_reference (e, "individual", doctor, "李伟 Li Wei");
+  json_builder_end_object (e);
+  json_builder_end_array (e);
+  json_builder_set_member_name (e, "appointment");
+  json_builder_begin_array (e);
+  json_builder_begin_object (e);
+  add_string (e, "reference", appointment);
+  json_builder_end_object (e);
+  json_builder_end_array (e);
+  json_builder_set_member_name (e, "period");
+  json_builder_begin_object (e);
+  add_string (e, "start", start);
+  if (g_strcmp0 (visits[slot].encounter_status, "finished") == 0)
+    add_string (e, "end", end);
+  json_builder_end_object (e);
+  json_builder_set_member_name (e, "reasonCode");
+  json_builder_begin_array (e);
+  json_builder_begin_object (e);
+  add_string (e, "text", reasons[slot % G_N_ELEMENTS (reasons)]);
+  json_builder_end_object (e);
+  json_builder_end_array (e);
+  json_builder_end_object (e);
+
+  encounter = store (demo, e, error);
+  return encounter != NULL;
+}
+
+static gboolean
+data_dir_is_empty (const char  *data_dir,
+                   GError     **error)
+{
+  const char *files[] = { "fhir.db", "auth.db", "audit.db" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (data_dir, files[i], NULL);
+
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_CONFLICT,
+                       "%s already holds data (%s); demo-data only fills a new, empty data "
+                       "directory, so nothing was changed", data_dir, files[i]);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+gboolean
+wz_demo_data_create (const char  *data_dir,
+                     guint        n_patients,
+                     const char  *password,
+                     GError     **error)
+{
+  g_autoptr(WzSqliteStore) store_ = NULL;
+  g_autoptr(WzAuth) auth = NULL;
+  g_autoptr(WzAudit) audit = NULL;
+  g_autofree char *doctor_id = NULL;
+  g_autofree char *pharmacist_id = NULL;
+  g_autofree char *admin_id = NULL;
+  g_autofree char *doctor = NULL;
+  Demo demo;
+
+  if (!data_dir_is_empty (data_dir, error))
+    return FALSE;
+
+  if ((store_ = wz_sqlite_store_open (data_dir, error)) == NULL ||
+      (auth = wz_auth_open (data_dir, error)) == NULL ||
+      (audit = wz_audit_open (data_dir, error)) == NULL)
+    return FALSE;
+
+  demo.store = WZ_STORE (store_);
+  demo.audit = audit;
+
+  if ((doctor_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "doctor", password, "doctor",
+                                      "李伟 Li Wei", WZ_AUTH_ADD_USER_DEMO_PASSWORD,
+                                      error)) == NULL ||
+      (pharmacist_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "pharmacist", password,
+                                          "pharmacist", "王芳 Wang Fang",
+                                          WZ_AUTH_ADD_USER_DEMO_PASSWORD, error)) == NULL ||
+      (admin_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "admin", password, "admin",
+                                     "系统管理员 Administrator", WZ_AUTH_ADD_USER_DEMO_PASSWORD,
+                                     error)) == NULL)
+    return FALSE;
+
+  doctor = g_strconcat ("Practitioner/", doctor_id, NULL);
+
+  for (guint i = 0; i < n_patients; i++)
+    {
+      DemoPatient extra;
+      const DemoPatient *p;
+      g_autofree char *patient = NULL;
+      g_autofree char *name = NULL;
+      g_autofree char *given_pinyin = NULL;
+
+      if (i < G_N_ELEMENTS (patients))
+        p = &patients[i];
+      else
+        {
+          guint f = i % G_N_ELEMENTS (extra_families);
+          guint g = (i / G_N_ELEMENTS (extra_families) + i) % G_N_ELEMENTS (extra_givens);
+
+          given_pinyin = g_strdup_printf ("%s %s", extra_families[f][1], extra_givens[g][1]);
+          extra = (DemoPatient) { extra_families[f][0], extra_givens[g][0], given_pinyin,
+                                  i % 2 ? "male" : "female", i % 3 ? "1983-04-12" : "1957-08-21",
+                                  i % 3 ? NULL : "38341003|高血压 Hypertension", NULL, NULL };
+          p = &extra;
+        }
+
+      if ((patient = create_patient (&demo, p, error)) == NULL)
+        return FALSE;
+      name = g_strconcat (p->family, p->given, " ", p->pinyin, NULL);
+
+      if ((p->condition != NULL && !create_condition (&demo, patient, doctor, p->condition, error)) ||
+          (p->condition2 != NULL && !create_condition (&demo, patient, doctor, p->condition2, error)) ||
+          (p->allergy != NULL && !create_allergy (&demo, patient, p->allergy, error)))
+        return FALSE;
+
+      if (i < G_N_ELEMENTS (visits) && !create_visit (&demo, patient, name, doctor, i, error))
+        return FALSE;
+    }
+
+  wz_audit_flush (audit);
+  wz_sqlite_store_close (store_);
+
+  return TRUE;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "wz-audit.h"
+#include "wz-auth.h"
+#include "wz-store.h"
+
+G_BEGIN_DECLS
+
+#define WZ_TYPE_FHIR_ROUTES (wz_fhir_routes_get_type ())
+G_DECLARE_FINAL_TYPE (WzFhirRoutes, wz_fhir_routes, WZ, FHIR_ROUTES, GObject)
+
+/* The FHIR REST API under /fhir: metadata, read, vread, create, update, delete (as a new
+ * version), search and history. Every request but metadata needs a bearer token; every access is
+ * written to the audit log before its response leaves. */
+WzFhirRoutes *wz_fhir_routes_new      (WzStore      *store,
+                                       WzAuth       *auth,
+                                       WzAudit      *audit);
+void          wz_fhir_routes_register (WzFhirRoutes *self,
+                                       SoupServer   *server);
+
+G_END_DECLS

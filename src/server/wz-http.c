@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "wz-http"
+
+#include "config.h"
+
+#include "wz-http.h"
+
+#include <string.h>
+
+#include "wz-error.h"
+#include "wz-fhir.h"
+#include "wz-outcome.h"
+
+void
+wz_http_respond_json (SoupServerMessage *msg,
+                      guint              status,
+                      GBytes            *body)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  SoupMessageBody *response = soup_server_message_get_response_body (msg);
+
+  soup_message_body_truncate (response);
+  soup_message_headers_replace (headers, "Content-Type", WZ_FHIR_CONTENT_TYPE);
+  soup_message_body_append_bytes (response, body);
+  soup_server_message_set_status (msg, status, NULL);
+}
+
+void
+wz_http_respond_error (SoupServerMessage *msg,
+                       const GError      *error)
+{
+  g_autoptr(GBytes) outcome = wz_outcome_new_for_error (error);
+  guint status = wz_error_to_http_status (error);
+
+  if (status == SOUP_STATUS_UNAUTHORIZED)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                         "WWW-Authenticate",
+                                         "Bearer realm=\"wenzhen\"");
+  wz_http_respond_json (msg, status, outcome);
+}
+
+void
+wz_http_respond_problem (SoupServerMessage *msg,
+                         int                code,
+                         const char        *format,
+                         ...)
+{
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (WZ_ERROR, code, format, args);
+  va_end (args);
+
+  wz_http_respond_error (msg, error);
+}
+
+gboolean
+wz_http_parse_etag (const char *value,
+                    gint64     *out_version)
+{
+  g_autofree char *digits = NULL;
+  const char *p = value;
+  gsize n;
+  guint64 version;
+
+  if (p == NULL)
+    return FALSE;
+
+  while (*p == ' ')
+    p++;
+  if (g_str_has_prefix (p, "W/"))
+    p += 2;
+  if (*p != '"')
+    return FALSE;
+  p++;
+  n = strcspn (p, "\"");
+  if (p[n] != '"')
+    return FALSE;
+  for (const char *q = p + n + 1; *q; q++)
+    if (*q != ' ')
+      return FALSE;
+
+  digits = g_strndup (p, n);
+  if (!g_ascii_string_to_unsigned (digits, 10, 1, G_MAXINT64, &version, NULL))
+    return FALSE;
+
+  *out_version = version;
+  return TRUE;
+}
+
+void
+wz_http_set_version_headers (SoupServerMessage *msg,
+                             gint64             version_id,
+                             gint64             last_updated_us)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autoptr(GDateTime) modified = g_date_time_new_from_unix_utc (last_updated_us / G_USEC_PER_SEC);
+  g_autofree char *http_date = soup_date_time_to_string (modified, SOUP_DATE_HTTP);
+  char etag[32];
+
+  g_snprintf (etag, sizeof etag, "W/\"%" G_GINT64_FORMAT "\"", version_id);
+  soup_message_headers_replace (headers, "ETag", etag);
+  soup_message_headers_replace (headers, "Last-Modified", http_date);
+}
+
+char *
+wz_http_base_url (SoupServerMessage *msg)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *host = g_uri_get_host (uri);
+  gboolean ipv6 = host != NULL && strchr (host, ':') != NULL;
+
+  return g_strdup_printf ("%s://%s%s%s:%d", g_uri_get_scheme (uri), ipv6 ? "[" : "",
+                          host ? host : "localhost", ipv6 ? "]" : "", g_uri_get_port (uri));
+}
+
+typedef struct
+{
+  gsize max_bytes;
+} BodyLimit;
+
+static void
+refuse_too_large (SoupServerMessage *msg,
+                  gsize              max_bytes)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  /* Stop keeping what is still arriving; libsoup drains the rest before answering. */
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                       "Connection", "close");
+  wz_http_respond_problem (msg, WZ_ERROR_TOO_LARGE,
+                           "Request body is larger than the limit of %" G_GSIZE_FORMAT " bytes",
+                           max_bytes);
+}
+
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           user_data)
+{
+  BodyLimit *limit = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (soup_server_message_get_status (msg) == 0 && (gsize) body->length > limit->max_bytes)
+    refuse_too_large (msg, limit->max_bytes);
+}
+
+static void
+limit_early_handler (SoupServer        *server,
+                     SoupServerMessage *msg,
+                     const char        *path,
+                     GHashTable        *query,
+                     gpointer           user_data)
+{
+  BodyLimit *limit = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  switch (soup_message_headers_get_encoding (headers))
+    {
+    case SOUP_ENCODING_CONTENT_LENGTH:
+      if ((guint64) soup_message_headers_get_content_length (headers) > limit->max_bytes)
+        refuse_too_large (msg, limit->max_bytes);
+      break;
+
+    case SOUP_ENCODING_CHUNKED:
+    case SOUP_ENCODING_EOF:
+      /* No length up front: count as the body arrives. */
+      g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), limit);
+      break;
+
+    case SOUP_ENCODING_NONE:
+    case SOUP_ENCODING_UNRECOGNIZED:
+    case SOUP_ENCODING_BYTERANGES:
+    default:
+      break;
+    }
+}
+
+void
+wz_http_limit_body (SoupServer *server,
+                    const char *path,
+                    gsize       max_bytes)
+{
+  BodyLimit *limit = g_new0 (BodyLimit, 1);
+
+  limit->max_bytes = max_bytes;
+  soup_server_add_early_handler (server, path, limit_early_handler, limit, g_free);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define WZ_SEARCH_DEFAULT_COUNT 20
+#define WZ_SEARCH_MAX_COUNT     200
+
+typedef enum
+{
+  WZ_SEARCH_EQ,
+  WZ_SEARCH_GT,
+  WZ_SEARCH_LT,
+  WZ_SEARCH_GE,
+  WZ_SEARCH_LE,
+} WzSearchPrefix;
+
+/* How a parameter is matched; each storage backend turns this into its own query. */
+typedef enum
+{
+  WZ_SEARCH_PARAM_ID,            /* resource id */
+  WZ_SEARCH_PARAM_LAST_UPDATED,  /* meta.lastUpdated, range start/end */
+  WZ_SEARCH_PARAM_STATUS,        /* status column, exact */
+  WZ_SEARCH_PARAM_PATIENT,       /* patient column, "Patient/ID" */
+  WZ_SEARCH_PARAM_ENCOUNTER,     /* encounter column, "Encounter/ID" */
+  WZ_SEARCH_PARAM_DATE,          /* date column, prefix compares on normalised text */
+  WZ_SEARCH_PARAM_TOKEN,         /* index token, exact */
+  WZ_SEARCH_PARAM_STRING,        /* index token, case-folded prefix ("starts with") */
+} WzSearchParamKind;
+
+typedef enum
+{
+  WZ_SEARCH_SORT_ID,
+  WZ_SEARCH_SORT_LAST_UPDATED,
+  WZ_SEARCH_SORT_DATE,
+  WZ_SEARCH_SORT_FAMILY,
+  WZ_SEARCH_SORT_STATUS,
+} WzSearchSortKey;
+
+typedef struct
+{
+  WzSearchParamKind  kind;
+  char              *token_param;  /* TOKEN/STRING: the index parameter ("identifier:value", …) */
+  WzSearchPrefix     prefix;
+  GPtrArray         *values;       /* normalised values, any of which may match */
+  gint64             start_us;     /* LAST_UPDATED: [start, end) of the value */
+  gint64             end_us;
+} WzSearchParam;
+
+typedef struct
+{
+  WzSearchSortKey key;
+  gboolean        descending;
+} WzSearchSort;
+
+typedef struct
+{
+  char      *type;
+  GPtrArray *params;     /* WzSearchParam, all of which must match */
+  GArray    *sort;       /* WzSearchSort, in order */
+  guint      count;
+  guint      offset;
+  char      *canonical;  /* the query without _count/_offset, for paging links */
+} WzSearchQuery;
+
+/* Parses QUERY (the URL query string, may be NULL) of a search on TYPE. Unknown parameters,
+ * modifiers or sort keys are a WZ_ERROR_INVALID naming what is supported: a search the server
+ * cannot do exactly must not silently return more than was asked for. */
+WzSearchQuery *wz_search_query_parse         (const char           *type,
+                                              const char           *query,
+                                              GError              **error);
+void           wz_search_query_free          (WzSearchQuery        *self);
+/* The query string of the page starting at OFFSET. */
+char          *wz_search_query_page_string   (const WzSearchQuery  *self,
+                                              guint                 offset);
+/* The search parameters TYPE supports, NULL-terminated; free with g_strfreev. Each entry is
+ * "name:fhir-type", e.g. "patient:reference". */
+char         **wz_search_query_supported     (const char           *type);
+/* Sort keys TYPE supports, NULL-terminated; free with g_strfreev. */
+char         **wz_search_query_sort_keys     (const char           *type);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzSearchQuery, wz_search_query_free)
+
+G_END_DECLS

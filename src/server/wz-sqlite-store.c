@@ -1,0 +1,1094 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "wz-sqlite-store"
+
+#include "config.h"
+
+#include "wz-sqlite-store.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "wz-error.h"
+#include "wz-fhir.h"
+#include "wz-fhir-index.h"
+#include "wz-id.h"
+#include "wz-time.h"
+
+#define MAX_CACHED_SEARCHES 128
+
+/* Applied in order, each in its own transaction; the applied ones are listed in
+ * schema_migrations. Never edit a released migration: add the next one. */
+static const char *const migrations[] = {
+  /* 1: resources with their search columns, multi-valued index tokens, every version kept. */
+  "CREATE TABLE resources ("
+  "  rid INTEGER PRIMARY KEY,"
+  "  type TEXT NOT NULL,"
+  "  id TEXT NOT NULL,"
+  "  version_id INTEGER NOT NULL,"
+  "  last_updated INTEGER NOT NULL,"
+  "  status TEXT,"
+  "  patient TEXT,"
+  "  encounter TEXT,"
+  "  date TEXT,"
+  "  family TEXT,"
+  "  json TEXT NOT NULL,"
+  "  UNIQUE (type, id));"
+  "CREATE INDEX resources_patient ON resources (type, patient);"
+  "CREATE INDEX resources_encounter ON resources (type, encounter);"
+  "CREATE INDEX resources_status ON resources (type, status);"
+  "CREATE INDEX resources_date ON resources (type, date);"
+  "CREATE INDEX resources_family ON resources (type, family);"
+  "CREATE INDEX resources_updated ON resources (type, last_updated);"
+  "CREATE TABLE resource_tokens ("
+  "  rid INTEGER NOT NULL REFERENCES resources (rid),"
+  "  param TEXT NOT NULL,"
+  "  value TEXT NOT NULL);"
+  "CREATE INDEX resource_tokens_value ON resource_tokens (param, value);"
+  "CREATE INDEX resource_tokens_rid ON resource_tokens (rid);"
+  "CREATE TABLE history ("
+  "  type TEXT NOT NULL,"
+  "  id TEXT NOT NULL,"
+  "  version_id INTEGER NOT NULL,"
+  "  last_updated INTEGER NOT NULL,"
+  "  patient TEXT,"
+  "  status TEXT,"
+  "  json TEXT NOT NULL,"
+  "  PRIMARY KEY (type, id, version_id));"
+  /* Nothing is ever deleted: history rows and resources stay for the retention period. */
+  "CREATE TRIGGER history_no_delete BEFORE DELETE ON history"
+  "  BEGIN SELECT RAISE (ABORT, 'history is append-only'); END;"
+  "CREATE TRIGGER history_no_update BEFORE UPDATE ON history"
+  "  BEGIN SELECT RAISE (ABORT, 'history is append-only'); END;"
+  "CREATE TRIGGER resources_no_delete BEFORE DELETE ON resources"
+  "  BEGIN SELECT RAISE (ABORT, 'resources are retired, not deleted'); END;",
+};
+
+typedef enum
+{
+  STMT_BEGIN,
+  STMT_COMMIT,
+  STMT_ROLLBACK,
+  STMT_READ,
+  STMT_VREAD,
+  STMT_CURRENT,
+  STMT_INSERT,
+  STMT_UPDATE,
+  STMT_DELETE_TOKENS,
+  STMT_INSERT_TOKEN,
+  STMT_INSERT_HISTORY,
+  STMT_HISTORY,
+  STMT_COUNT_ALL,
+  N_STMTS
+} Stmt;
+
+static const char *const stmt_sql[N_STMTS] = {
+  [STMT_BEGIN] = "BEGIN IMMEDIATE",
+  [STMT_COMMIT] = "COMMIT",
+  [STMT_ROLLBACK] = "ROLLBACK",
+  [STMT_READ] = "SELECT version_id, last_updated, patient, status, json FROM resources"
+                " WHERE type = ?1 AND id = ?2",
+  [STMT_VREAD] = "SELECT version_id, last_updated, patient, status, json FROM history"
+                 " WHERE type = ?1 AND id = ?2 AND version_id = ?3",
+  [STMT_CURRENT] = "SELECT rid, version_id FROM resources WHERE type = ?1 AND id = ?2",
+  [STMT_INSERT] = "INSERT INTO resources (type, id, version_id, last_updated, status, patient,"
+                  " encounter, date, family, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+  [STMT_UPDATE] = "UPDATE resources SET version_id = ?3, last_updated = ?4, status = ?5,"
+                  " patient = ?6, encounter = ?7, date = ?8, family = ?9, json = ?10"
+                  " WHERE rid = ?1 AND id = ?2",
+  [STMT_DELETE_TOKENS] = "DELETE FROM resource_tokens WHERE rid = ?1",
+  [STMT_INSERT_TOKEN] = "INSERT INTO resource_tokens (rid, param, value) VALUES (?1, ?2, ?3)",
+  [STMT_INSERT_HISTORY] = "INSERT INTO history (type, id, version_id, last_updated, patient,"
+                          " status, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  [STMT_HISTORY] = "SELECT version_id, last_updated, patient, status, json FROM history"
+                   " WHERE type = ?1 AND id = ?2 ORDER BY version_id DESC LIMIT ?3 OFFSET ?4",
+  [STMT_COUNT_ALL] = "SELECT count(*) FROM resources",
+};
+
+struct _WzSqliteStore
+{
+  GObject       parent_instance;
+
+  sqlite3      *db;
+  sqlite3_stmt *stmts[N_STMTS];
+  GHashTable   *search_stmts;   /* SQL text → sqlite3_stmt */
+  gint          schema_version;
+};
+
+static void wz_sqlite_store_iface_init (WzStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (WzSqliteStore, wz_sqlite_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (WZ_TYPE_STORE, wz_sqlite_store_iface_init))
+
+static gboolean
+set_sqlite_error (WzSqliteStore  *self,
+                  GError        **error,
+                  const char     *what)
+{
+  int code = self->db ? sqlite3_extended_errcode (self->db) : SQLITE_MISUSE;
+
+  g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Storage error while %s: %s (%d)", what,
+               self->db ? sqlite3_errmsg (self->db) : "database is closed", code);
+  return FALSE;
+}
+
+static void
+finalize_stmt (gpointer data)
+{
+  sqlite3_finalize (data);
+}
+
+static sqlite3_stmt *
+get_stmt (WzSqliteStore  *self,
+          Stmt            which,
+          GError        **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (self->db == NULL)
+    {
+      set_sqlite_error (self, error, "preparing a statement");
+      return NULL;
+    }
+
+  stmt = self->stmts[which];
+  if (stmt == NULL)
+    {
+      if (sqlite3_prepare_v3 (self->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                              &stmt, NULL) != SQLITE_OK)
+        {
+          set_sqlite_error (self, error, "preparing a statement");
+          return NULL;
+        }
+      self->stmts[which] = stmt;
+    }
+
+  return stmt;
+}
+
+static void
+done_stmt (sqlite3_stmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+static gboolean
+run_simple (WzSqliteStore  *self,
+            Stmt            which,
+            GError        **error)
+{
+  sqlite3_stmt *stmt = get_stmt (self, which, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+
+  rc = sqlite3_step (stmt);
+  done_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (self, error, stmt_sql[which]);
+
+  return TRUE;
+}
+
+static gboolean
+begin (WzSqliteStore  *self,
+       GError        **error)
+{
+  return run_simple (self, STMT_BEGIN, error);
+}
+
+static gboolean
+commit (WzSqliteStore  *self,
+        GError        **error)
+{
+  return run_simple (self, STMT_COMMIT, error);
+}
+
+static void
+rollback (WzSqliteStore *self)
+{
+  if (self->db != NULL && !sqlite3_get_autocommit (self->db))
+    run_simple (self, STMT_ROLLBACK, NULL);
+}
+
+static void
+bind_text (sqlite3_stmt *stmt,
+           int           index,
+           const char   *text)
+{
+  if (text != NULL)
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, index);
+}
+
+static char *
+column_strdup (sqlite3_stmt *stmt,
+               int           column)
+{
+  const char *text = (const char *) sqlite3_column_text (stmt, column);
+
+  return text ? g_strdup (text) : NULL;
+}
+
+/* Columns: version_id, last_updated, patient, status, json. */
+static WzStoredResource *
+row_to_resource (sqlite3_stmt *stmt,
+                 const char   *type,
+                 const char   *id)
+{
+  WzStoredResource *resource = g_new0 (WzStoredResource, 1);
+  const void *json = sqlite3_column_blob (stmt, 4);
+
+  resource->type = g_strdup (type);
+  resource->id = g_strdup (id);
+  resource->version_id = sqlite3_column_int64 (stmt, 0);
+  resource->last_updated = sqlite3_column_int64 (stmt, 1);
+  resource->patient = column_strdup (stmt, 2);
+  resource->status = column_strdup (stmt, 3);
+  resource->json = g_bytes_new (json, sqlite3_column_bytes (stmt, 4));
+
+  return resource;
+}
+
+static WzStoredResource *
+wz_sqlite_store_read (WzStore     *store,
+                      const char  *type,
+                      const char  *id,
+                      GError     **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+  sqlite3_stmt *stmt = get_stmt (self, STMT_READ, error);
+  WzStoredResource *resource = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    resource = row_to_resource (stmt, type, id);
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, WZ_ERROR, WZ_ERROR_NOT_FOUND, "%s/%s does not exist", type, id);
+  else
+    set_sqlite_error (self, error, "reading a resource");
+  done_stmt (stmt);
+
+  return resource;
+}
+
+static WzStoredResource *
+wz_sqlite_store_vread (WzStore     *store,
+                       const char  *type,
+                       const char  *id,
+                       gint64       version_id,
+                       GError     **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+  sqlite3_stmt *stmt = get_stmt (self, STMT_VREAD, error);
+  WzStoredResource *resource = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  sqlite3_bind_int64 (stmt, 3, version_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    resource = row_to_resource (stmt, type, id);
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, WZ_ERROR, WZ_ERROR_NOT_FOUND,
+                 "%s/%s has no version %" G_GINT64_FORMAT, type, id, version_id);
+  else
+    set_sqlite_error (self, error, "reading a version");
+  done_stmt (stmt);
+
+  return resource;
+}
+
+/* Writes version VERSION_ID of RESOURCE: the current row (inserted when RID is 0), its index
+ * tokens and the history row. Runs inside the caller's transaction. */
+static WzStoredResource *
+write_version (WzSqliteStore  *self,
+               JsonObject     *resource,
+               const char     *id,
+               gint64          rid,
+               gint64          version_id,
+               GError        **error)
+{
+  const char *type = json_object_get_string_member (resource, "resourceType");
+  gint64 now = wz_time_now_us ();
+  g_autoptr(WzFhirIndex) index = NULL;
+  g_autofree char *json = NULL;
+  gsize json_length;
+  sqlite3_stmt *stmt;
+  WzStoredResource *stored;
+
+  json = wz_fhir_stamp (resource, id, version_id, now, &json_length);
+  /* Index the stamped object, so the id it names is the one stored. */
+  index = wz_fhir_index_new (resource, id);
+
+  stmt = get_stmt (self, rid == 0 ? STMT_INSERT : STMT_UPDATE, error);
+  if (stmt == NULL)
+    return NULL;
+
+  if (rid != 0)
+    sqlite3_bind_int64 (stmt, 1, rid);
+  else
+    bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  sqlite3_bind_int64 (stmt, 3, version_id);
+  sqlite3_bind_int64 (stmt, 4, now);
+  bind_text (stmt, 5, index->status);
+  bind_text (stmt, 6, index->patient);
+  bind_text (stmt, 7, index->encounter);
+  bind_text (stmt, 8, index->date);
+  bind_text (stmt, 9, index->family);
+  sqlite3_bind_text (stmt, 10, json, json_length, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      done_stmt (stmt);
+      set_sqlite_error (self, error, "writing a resource");
+      return NULL;
+    }
+  done_stmt (stmt);
+
+  if (rid == 0)
+    rid = sqlite3_last_insert_rowid (self->db);
+  else
+    {
+      if ((stmt = get_stmt (self, STMT_DELETE_TOKENS, error)) == NULL)
+        return NULL;
+      sqlite3_bind_int64 (stmt, 1, rid);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          done_stmt (stmt);
+          set_sqlite_error (self, error, "updating the search index");
+          return NULL;
+        }
+      done_stmt (stmt);
+    }
+
+  if ((stmt = get_stmt (self, STMT_INSERT_TOKEN, error)) == NULL)
+    return NULL;
+  for (guint i = 0; i < index->tokens->len; i++)
+    {
+      WzFhirToken *token = g_ptr_array_index (index->tokens, i);
+
+      sqlite3_bind_int64 (stmt, 1, rid);
+      bind_text (stmt, 2, token->param);
+      bind_text (stmt, 3, token->value);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          done_stmt (stmt);
+          set_sqlite_error (self, error, "updating the search index");
+          return NULL;
+        }
+      done_stmt (stmt);
+    }
+
+  if ((stmt = get_stmt (self, STMT_INSERT_HISTORY, error)) == NULL)
+    return NULL;
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  sqlite3_bind_int64 (stmt, 3, version_id);
+  sqlite3_bind_int64 (stmt, 4, now);
+  bind_text (stmt, 5, index->patient);
+  bind_text (stmt, 6, index->status);
+  sqlite3_bind_text (stmt, 7, json, json_length, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      done_stmt (stmt);
+      set_sqlite_error (self, error, "writing the history");
+      return NULL;
+    }
+  done_stmt (stmt);
+
+  stored = g_new0 (WzStoredResource, 1);
+  stored->type = g_strdup (type);
+  stored->id = g_strdup (id);
+  stored->version_id = version_id;
+  stored->last_updated = now;
+  stored->patient = g_steal_pointer (&index->patient);
+  stored->status = g_steal_pointer (&index->status);
+  stored->json = g_bytes_new_take (g_steal_pointer (&json), json_length);
+
+  return stored;
+}
+
+static WzStoreResult *search_page (WzSqliteStore        *self,
+                                   const WzSearchQuery  *query,
+                                   guint                 count,
+                                   guint                 offset,
+                                   GError              **error);
+
+static WzStoredResource *
+wz_sqlite_store_create (WzStore              *store,
+                        JsonObject           *resource,
+                        const WzSearchQuery  *if_none_exist,
+                        gboolean             *out_created,
+                        GError              **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+  g_autofree char *id = NULL;
+  WzStoredResource *stored;
+
+  if (!begin (self, error))
+    return NULL;
+
+  if (if_none_exist != NULL)
+    {
+      g_autoptr(WzStoreResult) existing = search_page (self, if_none_exist, 2, 0, error);
+
+      if (existing == NULL)
+        {
+          rollback (self);
+          return NULL;
+        }
+      if (existing->total > 1)
+        {
+          rollback (self);
+          g_set_error (error, WZ_ERROR, WZ_ERROR_PRECONDITION_FAILED,
+                       "If-None-Exist matches %" G_GINT64_FORMAT " %s resources; it must match"
+                       " at most one", existing->total, if_none_exist->type);
+          return NULL;
+        }
+      if (existing->total == 1)
+        {
+          rollback (self);
+          *out_created = FALSE;
+          return g_ptr_array_steal_index (existing->resources, 0);
+        }
+    }
+
+  id = wz_id_new ();
+  stored = write_version (self, resource, id, 0, 1, error);
+  if (stored == NULL || !commit (self, error))
+    {
+      rollback (self);
+      g_clear_pointer (&stored, wz_stored_resource_free);
+      return NULL;
+    }
+
+  *out_created = TRUE;
+  return stored;
+}
+
+static WzStoredResource *
+wz_sqlite_store_update (WzStore     *store,
+                        JsonObject  *resource,
+                        const char  *id,
+                        gint64       expected_version,
+                        GError     **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+  const char *type = json_object_get_string_member (resource, "resourceType");
+  sqlite3_stmt *stmt;
+  WzStoredResource *stored;
+  gint64 rid, current;
+  int rc;
+
+  if (!begin (self, error))
+    return NULL;
+
+  if ((stmt = get_stmt (self, STMT_CURRENT, error)) == NULL)
+    {
+      rollback (self);
+      return NULL;
+    }
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  rc = sqlite3_step (stmt);
+  rid = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+  current = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 1) : 0;
+  done_stmt (stmt);
+
+  if (rc != SQLITE_ROW)
+    {
+      if (rc == SQLITE_DONE)
+        g_set_error (error, WZ_ERROR, WZ_ERROR_NOT_FOUND,
+                     "%s/%s does not exist; create it with POST", type, id);
+      else
+        set_sqlite_error (self, error, "reading the current version");
+      rollback (self);
+      return NULL;
+    }
+
+  if (expected_version != current)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_PRECONDITION_FAILED,
+                   "%s/%s is at version %" G_GINT64_FORMAT ", but the update was based on version %"
+                   G_GINT64_FORMAT "; read it again and reapply the change",
+                   type, id, current, expected_version);
+      rollback (self);
+      return NULL;
+    }
+
+  stored = write_version (self, resource, id, rid, current + 1, error);
+  if (stored == NULL || !commit (self, error))
+    {
+      rollback (self);
+      g_clear_pointer (&stored, wz_stored_resource_free);
+      return NULL;
+    }
+
+  return stored;
+}
+
+typedef struct
+{
+  gboolean    is_int;
+  gint64      number;
+  const char *text;   /* borrowed from the query, or from upper_bounds */
+} Bind;
+
+typedef struct
+{
+  GString   *where;
+  GArray    *binds;
+  GPtrArray *owned;   /* strings made here that binds point to */
+} Where;
+
+static void
+add_text (Where      *w,
+          const char *text)
+{
+  Bind bind = { FALSE, 0, text };
+
+  g_array_append_val (w->binds, bind);
+}
+
+static void
+add_int (Where  *w,
+         gint64  number)
+{
+  Bind bind = { TRUE, number, NULL };
+
+  g_array_append_val (w->binds, bind);
+}
+
+/* The smallest string greater than every string starting with PREFIX (bytewise). */
+static const char *
+upper_bound (Where      *w,
+             const char *prefix)
+{
+  char *upper = g_strdup (prefix);
+  gsize n = strlen (upper);
+
+  while (n > 0 && (guchar) upper[n - 1] == 0xff)
+    upper[--n] = '\0';
+  if (n > 0)
+    upper[n - 1] = (char) ((guchar) upper[n - 1] + 1);
+  g_ptr_array_add (w->owned, upper);
+
+  return upper;
+}
+
+static void
+add_in_list (Where         *w,
+             const char    *column,
+             WzSearchParam *param)
+{
+  g_string_append_printf (w->where, " AND %s IN (", column);
+  for (guint i = 0; i < param->values->len; i++)
+    {
+      g_string_append (w->where, i ? ", ?" : "?");
+      add_text (w, g_ptr_array_index (param->values, i));
+    }
+  g_string_append_c (w->where, ')');
+}
+
+static void
+add_param (Where         *w,
+           WzSearchParam *param)
+{
+  const char *value = g_ptr_array_index (param->values, 0);
+
+  switch (param->kind)
+    {
+    case WZ_SEARCH_PARAM_ID:
+      add_in_list (w, "r.id", param);
+      break;
+
+    case WZ_SEARCH_PARAM_STATUS:
+      add_in_list (w, "r.status", param);
+      break;
+
+    case WZ_SEARCH_PARAM_PATIENT:
+      add_in_list (w, "r.patient", param);
+      break;
+
+    case WZ_SEARCH_PARAM_ENCOUNTER:
+      add_in_list (w, "r.encounter", param);
+      break;
+
+    case WZ_SEARCH_PARAM_TOKEN:
+      g_string_append (w->where, " AND EXISTS (SELECT 1 FROM resource_tokens t"
+                                 " WHERE t.rid = r.rid AND t.param = ? AND t.value IN (");
+      add_text (w, param->token_param);
+      for (guint i = 0; i < param->values->len; i++)
+        {
+          g_string_append (w->where, i ? ", ?" : "?");
+          add_text (w, g_ptr_array_index (param->values, i));
+        }
+      g_string_append (w->where, "))");
+      break;
+
+    case WZ_SEARCH_PARAM_STRING:
+      g_string_append (w->where, " AND EXISTS (SELECT 1 FROM resource_tokens t"
+                                 " WHERE t.rid = r.rid AND t.param = ? AND (");
+      add_text (w, param->token_param);
+      for (guint i = 0; i < param->values->len; i++)
+        {
+          const char *prefix = g_ptr_array_index (param->values, i);
+
+          g_string_append (w->where, i ? " OR (t.value >= ? AND t.value < ?)"
+                                       : "(t.value >= ? AND t.value < ?)");
+          add_text (w, prefix);
+          add_text (w, upper_bound (w, prefix));
+        }
+      g_string_append (w->where, "))");
+      break;
+
+    case WZ_SEARCH_PARAM_DATE:
+      /* Dates are compared as normalised text; a value stands for everything it is a prefix of,
+       * so 2024-05 covers the whole month. */
+      switch (param->prefix)
+        {
+        case WZ_SEARCH_EQ:
+          g_string_append (w->where, " AND r.date >= ? AND r.date < ?");
+          add_text (w, value);
+          add_text (w, upper_bound (w, value));
+          break;
+        case WZ_SEARCH_GT:
+          g_string_append (w->where, " AND r.date >= ?");
+          add_text (w, upper_bound (w, value));
+          break;
+        case WZ_SEARCH_GE:
+          g_string_append (w->where, " AND r.date >= ?");
+          add_text (w, value);
+          break;
+        case WZ_SEARCH_LT:
+          g_string_append (w->where, " AND r.date < ?");
+          add_text (w, value);
+          break;
+        case WZ_SEARCH_LE:
+        default:
+          g_string_append (w->where, " AND r.date < ?");
+          add_text (w, upper_bound (w, value));
+          break;
+        }
+      break;
+
+    case WZ_SEARCH_PARAM_LAST_UPDATED:
+    default:
+      switch (param->prefix)
+        {
+        case WZ_SEARCH_EQ:
+          g_string_append (w->where, " AND r.last_updated >= ? AND r.last_updated < ?");
+          add_int (w, param->start_us);
+          add_int (w, param->end_us);
+          break;
+        case WZ_SEARCH_GT:
+          g_string_append (w->where, " AND r.last_updated >= ?");
+          add_int (w, param->end_us);
+          break;
+        case WZ_SEARCH_GE:
+          g_string_append (w->where, " AND r.last_updated >= ?");
+          add_int (w, param->start_us);
+          break;
+        case WZ_SEARCH_LT:
+          g_string_append (w->where, " AND r.last_updated < ?");
+          add_int (w, param->start_us);
+          break;
+        case WZ_SEARCH_LE:
+        default:
+          g_string_append (w->where, " AND r.last_updated < ?");
+          add_int (w, param->end_us);
+          break;
+        }
+      break;
+    }
+}
+
+static const char *
+sort_column (WzSearchSortKey key)
+{
+  switch (key)
+    {
+    case WZ_SEARCH_SORT_ID:
+      return "r.id";
+    case WZ_SEARCH_SORT_LAST_UPDATED:
+      return "r.last_updated";
+    case WZ_SEARCH_SORT_DATE:
+      return "r.date";
+    case WZ_SEARCH_SORT_FAMILY:
+      return "r.family";
+    case WZ_SEARCH_SORT_STATUS:
+    default:
+      return "r.status";
+    }
+}
+
+/* Search statements are cached by their SQL text, which depends only on the shape of the query
+ * (which parameters, how many values), so repeated searches reuse a prepared statement. */
+static sqlite3_stmt *
+get_search_stmt (WzSqliteStore  *self,
+                 const char     *sql,
+                 GError        **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (self->db == NULL)
+    {
+      set_sqlite_error (self, error, "searching");
+      return NULL;
+    }
+
+  stmt = g_hash_table_lookup (self->search_stmts, sql);
+  if (stmt != NULL)
+    return stmt;
+
+  if (g_hash_table_size (self->search_stmts) >= MAX_CACHED_SEARCHES)
+    g_hash_table_remove_all (self->search_stmts);
+
+  if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+    {
+      set_sqlite_error (self, error, "preparing a search");
+      return NULL;
+    }
+  g_hash_table_insert (self->search_stmts, g_strdup (sql), stmt);
+
+  return stmt;
+}
+
+static void
+bind_all (sqlite3_stmt *stmt,
+          GArray       *binds)
+{
+  for (guint i = 0; i < binds->len; i++)
+    {
+      Bind *bind = &g_array_index (binds, Bind, i);
+
+      if (bind->is_int)
+        sqlite3_bind_int64 (stmt, i + 1, bind->number);
+      else
+        bind_text (stmt, i + 1, bind->text);
+    }
+}
+
+static WzStoreResult *
+search_page (WzSqliteStore        *self,
+             const WzSearchQuery  *query,
+             guint                 count,
+             guint                 offset,
+             GError              **error)
+{
+  g_autoptr(GString) where = g_string_new ("r.type = ?");
+  g_autoptr(GArray) binds = g_array_new (FALSE, FALSE, sizeof (Bind));
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) sql = NULL;
+  g_autoptr(WzStoreResult) result = g_new0 (WzStoreResult, 1);
+  Where w = { where, binds, owned };
+  sqlite3_stmt *stmt;
+  int rc;
+
+  result->resources = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+
+  add_text (&w, query->type);
+  for (guint i = 0; i < query->params->len; i++)
+    add_param (&w, g_ptr_array_index (query->params, i));
+
+  sql = g_string_new (NULL);
+  g_string_printf (sql, "SELECT count(*) FROM resources r WHERE %s", where->str);
+  if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)
+    return NULL;
+  bind_all (stmt, binds);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    result->total = sqlite3_column_int64 (stmt, 0);
+  done_stmt (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      set_sqlite_error (self, error, "counting search results");
+      return NULL;
+    }
+
+  if (count == 0 || offset >= result->total)
+    return g_steal_pointer (&result);
+
+  g_string_printf (sql, "SELECT r.version_id, r.last_updated, r.patient, r.status, r.json, r.id"
+                        " FROM resources r WHERE %s ORDER BY ", where->str);
+  for (guint i = 0; i < query->sort->len; i++)
+    {
+      WzSearchSort *sort = &g_array_index (query->sort, WzSearchSort, i);
+
+      g_string_append_printf (sql, "%s%s, ", sort_column (sort->key),
+                              sort->descending ? " DESC" : "");
+    }
+  g_string_append (sql, "r.rid LIMIT ? OFFSET ?");
+  add_int (&w, count);
+  add_int (&w, offset);
+
+  if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)
+    return NULL;
+  bind_all (stmt, binds);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (result->resources,
+                     row_to_resource (stmt, query->type,
+                                      (const char *) sqlite3_column_text (stmt, 5)));
+  done_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (self, error, "searching");
+      return NULL;
+    }
+
+  return g_steal_pointer (&result);
+}
+
+static WzStoreResult *
+wz_sqlite_store_search (WzStore              *store,
+                        const WzSearchQuery  *query,
+                        GError              **error)
+{
+  return search_page (WZ_SQLITE_STORE (store), query, query->count, query->offset, error);
+}
+
+static WzStoreResult *
+wz_sqlite_store_history (WzStore     *store,
+                         const char  *type,
+                         const char  *id,
+                         guint        count,
+                         guint        offset,
+                         GError     **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+  g_autoptr(WzStoredResource) current = NULL;
+  g_autoptr(WzStoreResult) result = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  current = wz_sqlite_store_read (store, type, id, error);
+  if (current == NULL)
+    return NULL;
+
+  result = g_new0 (WzStoreResult, 1);
+  result->resources = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+  /* Every version is kept, so the current version number is the number of versions. */
+  result->total = current->version_id;
+
+  if ((stmt = get_stmt (self, STMT_HISTORY, error)) == NULL)
+    return NULL;
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  sqlite3_bind_int64 (stmt, 3, count);
+  sqlite3_bind_int64 (stmt, 4, offset);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (result->resources, row_to_resource (stmt, type, id));
+  done_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (self, error, "reading the history");
+      return NULL;
+    }
+
+  return g_steal_pointer (&result);
+}
+
+static void
+wz_sqlite_store_iface_init (WzStoreInterface *iface)
+{
+  iface->read = wz_sqlite_store_read;
+  iface->vread = wz_sqlite_store_vread;
+  iface->create = wz_sqlite_store_create;
+  iface->update = wz_sqlite_store_update;
+  iface->search = wz_sqlite_store_search;
+  iface->history = wz_sqlite_store_history;
+}
+
+void
+wz_sqlite_store_close (WzSqliteStore *self)
+{
+  g_return_if_fail (WZ_IS_SQLITE_STORE (self));
+
+  g_hash_table_remove_all (self->search_stmts);
+  for (guint i = 0; i < N_STMTS; i++)
+    g_clear_pointer (&self->stmts[i], sqlite3_finalize);
+  if (self->db != NULL)
+    {
+      if (sqlite3_close (self->db) != SQLITE_OK)
+        g_warning ("Closing fhir.db: %s", sqlite3_errmsg (self->db));
+      self->db = NULL;
+    }
+}
+
+static void
+wz_sqlite_store_finalize (GObject *object)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (object);
+
+  wz_sqlite_store_close (self);
+  g_hash_table_unref (self->search_stmts);
+
+  G_OBJECT_CLASS (wz_sqlite_store_parent_class)->finalize (object);
+}
+
+static void
+wz_sqlite_store_class_init (WzSqliteStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = wz_sqlite_store_finalize;
+}
+
+static void
+wz_sqlite_store_init (WzSqliteStore *self)
+{
+  self->search_stmts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_stmt);
+}
+
+static gboolean
+exec (WzSqliteStore  *self,
+      const char     *sql,
+      GError        **error)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (self->db, sql, NULL, NULL, &message) != SQLITE_OK)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Storage error: %s", message);
+      sqlite3_free (message);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+migrate (WzSqliteStore  *self,
+         GError        **error)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (!exec (self, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                   " version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)", error))
+    return FALSE;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                          -1, &stmt, NULL) != SQLITE_OK ||
+      sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sqlite3_finalize (stmt);
+      return set_sqlite_error (self, error, "reading the schema version");
+    }
+  self->schema_version = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+
+  if (self->schema_version > (gint) G_N_ELEMENTS (migrations))
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE,
+                   "fhir.db has schema version %d, newer than this server (%u); upgrade "
+                   "wenzhen-server", self->schema_version, (guint) G_N_ELEMENTS (migrations));
+      return FALSE;
+    }
+
+  for (guint v = self->schema_version + 1; v <= G_N_ELEMENTS (migrations); v++)
+    {
+      g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
+      g_autofree char *record = g_strdup_printf ("INSERT INTO schema_migrations VALUES (%u, '%s')",
+                                                 v, now);
+
+      if (!exec (self, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      if (!exec (self, migrations[v - 1], error) || !exec (self, record, error) ||
+          !exec (self, "COMMIT", error))
+        {
+          exec (self, "ROLLBACK", NULL);
+          g_prefix_error (error, "Migrating fhir.db to schema version %u: ", v);
+          return FALSE;
+        }
+      g_debug ("fhir.db migrated to schema version %u", v);
+      self->schema_version = v;
+    }
+
+  return TRUE;
+}
+
+WzSqliteStore *
+wz_sqlite_store_open (const char  *data_dir,
+                      GError     **error)
+{
+  g_autoptr(WzSqliteStore) self = g_object_new (WZ_TYPE_SQLITE_STORE, NULL);
+  g_autofree char *path = g_build_filename (data_dir, "fhir.db", NULL);
+  int rc;
+
+  if (g_mkdir_with_parents (data_dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Cannot create data directory %s: %s",
+                   data_dir, g_strerror (saved_errno));
+      return NULL;
+    }
+
+  rc = sqlite3_open_v2 (path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Cannot open %s: %s", path,
+                   self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
+      return NULL;
+    }
+
+  /* Patient data: readable by the server's user only. */
+  g_chmod (path, 0600);
+  sqlite3_busy_timeout (self->db, 5000);
+  sqlite3_extended_result_codes (self->db, 1);
+
+  /* WAL lets reads go on during a write; synchronous=FULL makes a 201 mean "on disk". */
+  if (!exec (self, "PRAGMA journal_mode = WAL", error) ||
+      !exec (self, "PRAGMA synchronous = FULL", error) ||
+      !exec (self, "PRAGMA foreign_keys = ON", error) ||
+      !migrate (self, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+
+  return g_steal_pointer (&self);
+}
+
+gint
+wz_sqlite_store_schema_version (WzSqliteStore *self)
+{
+  g_return_val_if_fail (WZ_IS_SQLITE_STORE (self), -1);
+
+  return self->schema_version;
+}
+
+gint64
+wz_sqlite_store_count (WzSqliteStore  *self,
+                       GError        **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 n = -1;
+
+  g_return_val_if_fail (WZ_IS_SQLITE_STORE (self), -1);
+
+  if ((stmt = get_stmt (self, STMT_COUNT_ALL, error)) == NULL)
+    return -1;
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    n = sqlite3_column_int64 (stmt, 0);
+  else
+    set_sqlite_error (self, error, "counting resources");
+  done_stmt (stmt);
+
+  return n;
+}
