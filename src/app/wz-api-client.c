@@ -93,6 +93,27 @@ wz_client_error_nick (const GError *error)
   return nicks[error->code];
 }
 
+/* GUri accepts spaces and other characters no DNS name or IP address can hold. */
+static gboolean
+host_is_plausible (const char *host)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
+
+  if (address != NULL)
+    return TRUE;
+
+  for (const char *p = host; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      /* Non-ASCII is allowed for internationalized names (医院.中国). */
+      if (c < 0x80 && !g_ascii_isalnum (c) && c != '-' && c != '.' && c != '_')
+        return FALSE;
+    }
+
+  return *host != '.' && *host != '-';
+}
+
 static gboolean
 host_is_loopback (const char *host)
 {
@@ -165,6 +186,14 @@ wz_api_client_normalize_url (const char  *text,
     {
       g_set_error (error, WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_BAD_URL,
                    _("“%s” has no server name. Use the form https://clinic.example.org."),
+                   trimmed);
+      return NULL;
+    }
+
+  if (!host_is_plausible (host))
+    {
+      g_set_error (error, WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_BAD_URL,
+                   _("“%s” is not a valid server address. Use the form https://clinic.example.org."),
                    trimmed);
       return NULL;
     }

@@ -307,12 +307,16 @@ static void
 wz_login_page_dispose (GObject *object)
 {
   WzLoginPage *self = WZ_LOGIN_PAGE (object);
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->client);
   g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), WZ_TYPE_LOGIN_PAGE);
+  /* The template's top-level box is not a bound child; a bin widget unparents it itself. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (wz_login_page_parent_class)->dispose (object);
 }

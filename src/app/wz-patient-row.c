@@ -47,11 +47,15 @@ static void
 wz_patient_row_dispose (GObject *object)
 {
   WzPatientRow *self = WZ_PATIENT_ROW (object);
+  GtkWidget *child;
 
   if (self->patient != NULL)
     g_signal_handlers_disconnect_by_func (self->patient, update_accessible_label, self);
   g_clear_object (&self->patient);
   gtk_widget_dispose_template (GTK_WIDGET (self), WZ_TYPE_PATIENT_ROW);
+  /* The template's top-level box is not a bound child; a bin widget unparents it itself. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (wz_patient_row_parent_class)->dispose (object);
 }

@@ -32,6 +32,10 @@ struct _WzWindow
   AdwStatusPage        *queue_error_page;
   GtkListView          *patient_list;
   AdwViewSwitcherTitle *switcher_title;
+  GtkRevealer          *patient_banner;
+  AdwAvatar            *patient_avatar;
+  GtkLabel             *patient_name_label;
+  GtkLabel             *patient_details_label;
   AdwViewStack         *view_stack;
   AdwStatusPage        *chat_page;
   AdwStatusPage        *call_page;
@@ -127,10 +131,30 @@ run_after_next_paint (GtkWidget      *widget,
   gtk_widget_queue_draw (widget);
 }
 
+static gboolean
+is_settled (WzWindow *self)
+{
+  return !gtk_stack_get_transition_running (self->main_stack)
+    && !gtk_stack_get_transition_running (self->queue_stack)
+    && !adw_leaflet_get_child_transition_running (self->leaflet)
+    && gtk_revealer_get_child_revealed (self->patient_banner)
+       == gtk_revealer_get_reveal_child (self->patient_banner);
+}
+
+/* A report line describes the screen once animations have finished, so the screenshot a test
+ * takes on seeing it shows that state and not a cross-fade. */
 static void
 report_line (gpointer widget,
              gpointer line)
 {
+  WzWindow *self = WZ_WINDOW (widget);
+
+  if (!is_settled (self))
+    {
+      run_after_next_paint (widget, report_line, g_strdup (line), g_free);
+      return;
+    }
+
   wz_test_report ("%s", (const char *) line);
 }
 
@@ -187,6 +211,7 @@ update_consultation_pages (WzWindow      *self,
     {
       adw_view_switcher_title_set_title (self->switcher_title, _("No Patient Selected"));
       adw_view_switcher_title_set_subtitle (self->switcher_title, "");
+      gtk_revealer_set_reveal_child (self->patient_banner, FALSE);
       adw_status_page_set_description (self->chat_page,
                                        _("Select a patient in the queue to start the consultation."));
       adw_status_page_set_description (self->call_page,
@@ -198,10 +223,16 @@ update_consultation_pages (WzWindow      *self,
       return;
     }
 
+  /* Who the consultation is about stays in view on every page: the banner when the window is
+   * wide, the header title when it is narrow and the view switcher moves to the bottom. */
   name = wz_patient_item_get_name (patient);
   adw_view_switcher_title_set_title (self->switcher_title, name);
   adw_view_switcher_title_set_subtitle (self->switcher_title,
                                         wz_patient_item_get_details (patient));
+  adw_avatar_set_text (self->patient_avatar, name);
+  gtk_label_set_text (self->patient_name_label, name);
+  gtk_label_set_text (self->patient_details_label, wz_patient_item_get_details (patient));
+  gtk_revealer_set_reveal_child (self->patient_banner, TRUE);
 
   chat = g_strdup_printf (_("Messages, photos and files exchanged with %s will appear here and be kept in the patient’s record. Chat is not available in this version of Wenzhen yet."),
                           name);
@@ -231,7 +262,8 @@ on_selected_patient_changed (WzWindow *self)
     adw_leaflet_set_visible_child_name (self->leaflet, "content");
 
   if (patient != NULL)
-    wz_test_report ("patient-selected=%s", wz_patient_item_get_id (patient));
+    report_when_painted (self, "state=patient-shown id=%s name=%s",
+                         wz_patient_item_get_id (patient), wz_patient_item_get_name (patient));
 }
 
 static void
@@ -250,13 +282,17 @@ update_queue_page (WzWindow *self)
 {
   guint total = g_list_model_get_n_items (G_LIST_MODEL (self->patients));
   guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
+  const char *page;
 
   if (total == 0)
-    gtk_stack_set_visible_child_name (self->queue_stack, "empty");
+    page = "empty";
   else if (shown == 0)
-    gtk_stack_set_visible_child_name (self->queue_stack, "no-results");
+    page = "no-results";
   else
-    gtk_stack_set_visible_child_name (self->queue_stack, "list");
+    page = "list";
+
+  gtk_stack_set_visible_child_name (self->queue_stack, page);
+  wz_test_report ("queue=%s shown=%u", page, shown);
 }
 
 static void
@@ -442,8 +478,9 @@ on_queue_loaded (GObject      *object,
   update_queue_page (self);
 
   if (first_load)
-    report_when_painted (self, "state=workspace-shown patients=%u",
-                         g_list_model_get_n_items (G_LIST_MODEL (self->filtered)));
+    report_when_painted (self, "state=workspace-shown patients=%u title=%s",
+                         g_list_model_get_n_items (G_LIST_MODEL (self->filtered)),
+                         gtk_window_get_title (GTK_WINDOW (self)));
   else
     notify_new_patients (self, added);
 }
@@ -501,6 +538,23 @@ unbind_patient_row (GtkSignalListItemFactory *factory,
 /* ---------------------------------------------------------------------------------------- */
 /* Signing in and out */
 
+static const char *status_label (const char *id);
+
+static void
+update_doctor_subtitle (WzWindow *self)
+{
+  WzSession *session = wz_api_client_get_session (self->client);
+  g_autofree char *subtitle = NULL;
+
+  if (session == NULL)
+    return;
+
+  /* Translators: under the doctor's name: role and availability, e.g. “Doctor · Available” */
+  subtitle = g_strdup_printf (_("%s · %s"), wz_session_get_role_label (session),
+                              status_label (self->status));
+  adw_window_title_set_subtitle (self->doctor_title, subtitle);
+}
+
 static void
 stop_session_timers (WzWindow *self)
 {
@@ -548,7 +602,7 @@ on_signed_in (WzWindow  *self,
               WzSession *session)
 {
   adw_window_title_set_title (self->doctor_title, wz_session_get_display_name (session));
-  adw_window_title_set_subtitle (self->doctor_title, wz_session_get_role_label (session));
+  update_doctor_subtitle (self);
 
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   update_consultation_pages (self, NULL);
@@ -659,6 +713,13 @@ wz_window_show_demo_error (WzWindow     *self,
                       *log != '\0' ? log : _("The server printed no messages."));
   gtk_stack_set_visible_child_name (self->main_stack, "demo-error");
 
+  if (wz_test_report_enabled ())
+    {
+      g_auto(GStrv) lines = g_strsplit (log, "\n", -1);
+      g_autofree char *joined = g_strjoinv (" | ", lines);
+
+      wz_test_report ("demo-log=%s", joined);
+    }
   report_when_painted (self, "state=demo-error message=%s", error->message);
 }
 
@@ -785,6 +846,8 @@ wz_window_set_status (WzWindow   *self,
     {
       g_free (self->status);
       self->status = g_strdup (status);
+      update_doctor_subtitle (self);
+      wz_test_report ("status=%s", status);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
     }
 }
@@ -971,6 +1034,10 @@ wz_window_class_init (WzWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWindow, queue_error_page);
   gtk_widget_class_bind_template_child (widget_class, WzWindow, patient_list);
   gtk_widget_class_bind_template_child (widget_class, WzWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, WzWindow, patient_banner);
+  gtk_widget_class_bind_template_child (widget_class, WzWindow, patient_avatar);
+  gtk_widget_class_bind_template_child (widget_class, WzWindow, patient_name_label);
+  gtk_widget_class_bind_template_child (widget_class, WzWindow, patient_details_label);
   gtk_widget_class_bind_template_child (widget_class, WzWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, WzWindow, chat_page);
   gtk_widget_class_bind_template_child (widget_class, WzWindow, call_page);
