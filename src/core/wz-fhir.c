@@ -249,6 +249,14 @@ check_path (JsonNode    *node,
             LeafKind     leaf,
             GError     **error)
 {
+  /* Status, active and dates are single values; names (given) may repeat. */
+  if (JSON_NODE_HOLDS_ARRAY (node) && segments[0] == NULL && leaf != LEAF_STRING)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s must be %s, not an array", where,
+                   leaf == LEAF_STRING_OR_BOOLEAN ? "a single value" : "a single date");
+      return FALSE;
+    }
+
   if (JSON_NODE_HOLDS_ARRAY (node))
     {
       JsonArray *array = json_node_get_array (node);
@@ -617,6 +625,7 @@ wz_fhir_stamp (JsonObject *resource,
   JsonObjectIter iter;
   const char *name;
   JsonNode *member;
+  GList *members;
 
   if (json_object_has_member (resource, "meta") &&
       JSON_NODE_HOLDS_OBJECT (json_object_get_member (resource, "meta")))
@@ -641,11 +650,17 @@ wz_fhir_stamp (JsonObject *resource,
   json_object_set_string_member (stamped, "id", id);
   json_object_set_object_member (stamped, "meta", g_steal_pointer (&meta));
 
-  json_object_iter_init (&iter, resource);
-  while (json_object_iter_next (&iter, &name, &member))
-    if (strcmp (name, "resourceType") != 0 && strcmp (name, "id") != 0 &&
-        strcmp (name, "meta") != 0)
-      json_object_set_member (stamped, name, json_node_copy (member));
+  /* In the order the client wrote them, so the stored text reads like what was sent. */
+  members = json_object_get_members (resource);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      name = l->data;
+      if (strcmp (name, "resourceType") != 0 && strcmp (name, "id") != 0 &&
+          strcmp (name, "meta") != 0)
+        json_object_set_member (stamped, name,
+                                json_node_copy (json_object_get_member (resource, name)));
+    }
+  g_list_free (members);
 
   json_node_set_object (root, stamped);
   json_generator_set_root (generator, root);
