@@ -7,6 +7,8 @@
 #include "wz-error.h"
 #include "wz-outcome.h"
 
+#define STATIC_BYTES(text) g_bytes_new_static (text, sizeof (text) - 1)
+
 static JsonObject *
 parse_bytes (GBytes    *bytes,
              JsonNode **out_root)
@@ -61,8 +63,8 @@ static void
 test_bundle (void)
 {
   g_autoptr(WzBundleBuilder) builder = wz_bundle_builder_new ("searchset", 7);
-  g_autoptr(GBytes) first = g_bytes_new_static ("{\"resourceType\":\"Patient\",\"id\":\"a\"}", 35);
-  g_autoptr(GBytes) second = g_bytes_new_static ("{\"resourceType\":\"Patient\",\"id\":\"b\"}", 35);
+  g_autoptr(GBytes) first = STATIC_BYTES ("{\"resourceType\":\"Patient\",\"id\":\"a\"}");
+  g_autoptr(GBytes) second = STATIC_BYTES ("{\"resourceType\":\"Patient\",\"id\":\"b\"}");
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JsonNode) root = NULL;
   JsonObject *bundle;

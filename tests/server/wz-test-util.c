@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "wz-test-util.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+void
+wz_test_rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      dir = g_dir_open (path, 0, NULL);
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          wz_test_rm_rf (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+JsonObject *
+wz_test_parse_bytes (GBytes    *bytes,
+                     JsonNode **out_root)
+{
+  g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_autoptr(GError) error = NULL;
+
+  *out_root = json_from_string (text, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (*out_root));
+  return json_node_get_object (*out_root);
+}
+
+const char *
+wz_test_family (JsonObject *patient)
+{
+  JsonArray *names = json_object_get_array_member (patient, "name");
+
+  return json_object_get_string_member (json_array_get_object_element (names, 0), "family");
+}
+
+static const char *
+server_binary (void)
+{
+  const char *binary = g_getenv ("WZ_SERVER_BINARY");
+
+  g_assert_nonnull (binary);
+  return binary;
+}
+
+int
+wz_test_run_cli (const char  *stdin_text,
+                 char       **out_stdout,
+                 const char  *first_arg,
+                 ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  va_list args;
+
+  g_ptr_array_add (argv, (char *) server_binary ());
+  va_start (args, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, stdin_text ? stdin_text : "", NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+
+  if (out_stdout != NULL)
+    *out_stdout = g_steal_pointer (&out);
+
+  return g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
+}
+
+WzTestServer *
+wz_test_server_new (void)
+{
+  WzTestServer *server = g_new0 (WzTestServer, 1);
+  g_autoptr(GError) error = NULL;
+
+  server->data_dir = g_dir_make_tmp ("wz-server-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  server->session = soup_session_new_with_options ("timeout", 30, NULL);
+
+  return server;
+}
+
+void
+wz_test_server_add_user (WzTestServer *server,
+                         const char   *username,
+                         const char   *password,
+                         const char   *role)
+{
+  g_autofree char *line = g_strconcat (password, "\n", NULL);
+  int status = wz_test_run_cli (line, NULL, "user", "add", "--data-dir", server->data_dir,
+                                "--username", username, "--role", role, NULL);
+
+  g_assert_cmpint (status, ==, 0);
+}
+
+void
+wz_test_server_start (WzTestServer *server)
+{
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  g_assert_null (server->process);
+  server->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, server_binary (),
+                                      "serve", "--data-dir", server->data_dir,
+                                      "--listen", "127.0.0.1:0", NULL);
+  g_assert_no_error (error);
+
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening on http://127.0.0.1:"));
+  g_free (server->url);
+  server->url = g_strdup (line + strlen ("listening on "));
+}
+
+int
+wz_test_server_stop (WzTestServer *server)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_assert_nonnull (server->process);
+  g_subprocess_send_signal (server->process, SIGTERM);
+  g_subprocess_wait (server->process, NULL, &error);
+  g_assert_no_error (error);
+  status = g_subprocess_get_if_exited (server->process)
+           ? g_subprocess_get_exit_status (server->process) : -1;
+  g_clear_object (&server->process);
+
+  return status;
+}
+
+void
+wz_test_server_free (WzTestServer *server)
+{
+  if (server->process != NULL)
+    {
+      g_subprocess_send_signal (server->process, SIGKILL);
+      g_subprocess_wait (server->process, NULL, NULL);
+      g_clear_object (&server->process);
+    }
+  g_clear_object (&server->session);
+  wz_test_rm_rf (server->data_dir);
+  g_free (server->data_dir);
+  g_free (server->url);
+  g_free (server);
+}
+
+static WzTestResponse *
+send_message (WzTestServer *server,
+              SoupMessage  *msg)
+{
+  WzTestResponse *response = g_new0 (WzTestResponse, 1);
+  g_autoptr(GError) error = NULL;
+  const char *content_type;
+
+  response->body = soup_session_send_and_read (server->session, msg, NULL, &error);
+  g_assert_no_error (error);
+  response->status = soup_message_get_status (msg);
+  response->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
+
+  content_type = soup_message_headers_get_content_type (response->headers, NULL);
+  if (content_type != NULL && strstr (content_type, "json") != NULL)
+    {
+      g_autofree char *text = g_strndup (g_bytes_get_data (response->body, NULL),
+                                         g_bytes_get_size (response->body));
+
+      response->json = json_from_string (text, NULL);
+    }
+
+  return response;
+}
+
+WzTestResponse *
+wz_test_request (WzTestServer *server,
+                 const char   *method,
+                 const char   *path,
+                 const char   *token,
+                 GBytes       *body,
+                 ...)
+{
+  g_autofree char *url = g_strconcat (server->url, path, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  SoupMessageHeaders *headers;
+  va_list args;
+
+  g_assert_nonnull (msg);
+  headers = soup_message_get_request_headers (msg);
+  if (token != NULL)
+    {
+      g_autofree char *value = g_strconcat ("Bearer ", token, NULL);
+
+      soup_message_headers_replace (headers, "Authorization", value);
+    }
+  if (body != NULL)
+    soup_message_set_request_body_from_bytes (msg, "application/fhir+json", body);
+
+  va_start (args, body);
+  for (const char *name = va_arg (args, const char *); name != NULL;
+       name = va_arg (args, const char *))
+    soup_message_headers_replace (headers, name, va_arg (args, const char *));
+  va_end (args);
+
+  return send_message (server, msg);
+}
+
+WzTestResponse *
+wz_test_request_text (WzTestServer *server,
+                      const char   *method,
+                      const char   *path,
+                      const char   *token,
+                      const char   *body)
+{
+  g_autoptr(GBytes) bytes = body ? g_bytes_new (body, strlen (body)) : NULL;
+
+  return wz_test_request (server, method, path, token, bytes, NULL);
+}
+
+char *
+wz_test_server_login (WzTestServer *server,
+                      const char   *username,
+                      const char   *password)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr(WzTestResponse) response = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "username");
+  json_builder_add_string_value (builder, username);
+  json_builder_set_member_name (builder, "password");
+  json_builder_add_string_value (builder, password);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = json_to_string (root, FALSE);
+
+  response = wz_test_request_text (server, "POST", "/auth/login", NULL, body);
+  g_assert_cmpuint (response->status, ==, 200);
+  return g_strdup (wz_test_member (response, "access_token"));
+}
+
+const char *
+wz_test_member (WzTestResponse *response,
+                const char     *name)
+{
+  g_assert_nonnull (response->json);
+  return json_object_get_string_member_with_default (json_node_get_object (response->json), name,
+                                                     NULL);
+}
+
+const char *
+wz_test_assert_outcome (WzTestResponse *response,
+                        guint           status)
+{
+  JsonObject *object;
+  JsonObject *issue;
+
+  if (response->status != status)
+    g_error ("expected status %u, got %u: %.300s", status, response->status,
+             (const char *) g_bytes_get_data (response->body, NULL));
+  g_assert_nonnull (response->json);
+  object = json_node_get_object (response->json);
+  g_assert_cmpstr (json_object_get_string_member (object, "resourceType"), ==, "OperationOutcome");
+  issue = json_array_get_object_element (json_object_get_array_member (object, "issue"), 0);
+  g_assert_cmpstr (json_object_get_string_member (issue, "severity"), ==, "error");
+
+  return json_object_get_string_member (issue, "diagnostics");
+}
+
+void
+wz_test_response_free (WzTestResponse *response)
+{
+  if (response == NULL)
+    return;
+
+  g_clear_pointer (&response->headers, soup_message_headers_unref);
+  g_clear_pointer (&response->body, g_bytes_unref);
+  g_clear_pointer (&response->json, json_node_unref);
+  g_free (response);
+}
