@@ -326,6 +326,7 @@ test_search_params (Fixture       *f,
   g_assert_cmpint (r->total, ==, 0);
   g_clear_pointer (&r, wz_store_result_free);
 
+  g_free (q);
   q = g_strdup_printf ("_id=%s,%s", zhang->id, zhao->id);
   r = search (f, "Patient", q);
   g_assert_cmpint (r->total, ==, 2);
