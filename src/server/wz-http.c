@@ -94,14 +94,26 @@ wz_http_set_version_headers (SoupServerMessage *msg,
                              gint64             version_id,
                              gint64             last_updated_us)
 {
+  /* Formatting an HTTP date is a visible share of a read; many reads in a row name the same
+   * second, so the last one is kept. Handlers run on the main thread only. */
+  static gint64 cached_second = -1;
+  static char *cached_date;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  g_autoptr(GDateTime) modified = g_date_time_new_from_unix_utc (last_updated_us / G_USEC_PER_SEC);
-  g_autofree char *http_date = soup_date_time_to_string (modified, SOUP_DATE_HTTP);
+  gint64 second = last_updated_us / G_USEC_PER_SEC;
   char etag[32];
+
+  if (second != cached_second)
+    {
+      g_autoptr(GDateTime) modified = g_date_time_new_from_unix_utc (second);
+
+      g_free (cached_date);
+      cached_date = soup_date_time_to_string (modified, SOUP_DATE_HTTP);
+      cached_second = second;
+    }
 
   g_snprintf (etag, sizeof etag, "W/\"%" G_GINT64_FORMAT "\"", version_id);
   soup_message_headers_replace (headers, "ETag", etag);
-  soup_message_headers_replace (headers, "Last-Modified", http_date);
+  soup_message_headers_replace (headers, "Last-Modified", cached_date);
 }
 
 char *

@@ -67,6 +67,7 @@ static const char *const migrations[] = {
 typedef enum
 {
   STMT_BEGIN,
+  STMT_BEGIN_READ,
   STMT_COMMIT,
   STMT_ROLLBACK,
   STMT_READ,
@@ -84,6 +85,7 @@ typedef enum
 
 static const char *const stmt_sql[N_STMTS] = {
   [STMT_BEGIN] = "BEGIN IMMEDIATE",
+  [STMT_BEGIN_READ] = "BEGIN DEFERRED",
   [STMT_COMMIT] = "COMMIT",
   [STMT_ROLLBACK] = "ROLLBACK",
   [STMT_READ] = "SELECT version_id, last_updated, patient, status, json FROM resources"
@@ -113,6 +115,11 @@ struct _WzSqliteStore
   sqlite3_stmt *stmts[N_STMTS];
   GHashTable   *search_stmts;   /* SQL text → sqlite3_stmt */
   gint          schema_version;
+
+  /* Reads share one read transaction per main-loop iteration (see begin_read). */
+  GMainContext *context;
+  GSource      *end_read_source;
+  gboolean      in_read;
 };
 
 static void wz_sqlite_store_iface_init (WzStoreInterface *iface);
@@ -192,10 +199,59 @@ run_simple (WzSqliteStore  *self,
   return TRUE;
 }
 
+static void
+end_read (WzSqliteStore *self)
+{
+  if (!self->in_read)
+    return;
+
+  self->in_read = FALSE;
+  if (self->end_read_source != NULL)
+    {
+      g_source_destroy (self->end_read_source);
+      g_clear_pointer (&self->end_read_source, g_source_unref);
+    }
+  run_simple (self, STMT_COMMIT, NULL);
+}
+
+static gboolean
+on_end_read (gpointer user_data)
+{
+  WzSqliteStore *self = user_data;
+
+  g_clear_pointer (&self->end_read_source, g_source_unref);
+  end_read (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Taking and dropping SQLite's WAL read lock costs several system calls, as much as the lookup
+ * itself. Reads answered in the same main-loop iteration (one per ready connection) therefore
+ * share one read transaction, ended as soon as the loop comes round again or before any write;
+ * another process's commit becomes visible within that one iteration. Without a main loop
+ * (command-line tools) every read has its own transaction. */
+static void
+begin_read (WzSqliteStore *self)
+{
+  if (self->in_read || self->db == NULL || !sqlite3_get_autocommit (self->db))
+    return;
+  if (!g_main_context_is_owner (self->context) || !g_main_depth ())
+    return;
+
+  if (!run_simple (self, STMT_BEGIN_READ, NULL))
+    return;
+  self->in_read = TRUE;
+  self->end_read_source = g_idle_source_new ();
+  g_source_set_priority (self->end_read_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->end_read_source, on_end_read, self, NULL);
+  g_source_set_static_name (self->end_read_source, "[wz-sqlite-store] end read");
+  g_source_attach (self->end_read_source, self->context);
+}
+
 static gboolean
 begin (WzSqliteStore  *self,
        GError        **error)
 {
+  end_read (self);
   return run_simple (self, STMT_BEGIN, error);
 }
 
@@ -267,6 +323,8 @@ wz_sqlite_store_read (WzStore     *store,
   if (stmt == NULL)
     return NULL;
 
+  begin_read (self);
+
   bind_text (stmt, 1, type);
   bind_text (stmt, 2, id);
   rc = sqlite3_step (stmt);
@@ -295,6 +353,8 @@ wz_sqlite_store_vread (WzStore     *store,
 
   if (stmt == NULL)
     return NULL;
+
+  begin_read (self);
 
   bind_text (stmt, 1, type);
   bind_text (stmt, 2, id);
@@ -858,6 +918,8 @@ wz_sqlite_store_search (WzStore              *store,
                         const WzSearchQuery  *query,
                         GError              **error)
 {
+  /* The count and the page must come from the same snapshot. */
+  begin_read (WZ_SQLITE_STORE (store));
   return search_page (WZ_SQLITE_STORE (store), query, query->count, query->offset, error);
 }
 
@@ -918,6 +980,7 @@ wz_sqlite_store_close (WzSqliteStore *self)
 {
   g_return_if_fail (WZ_IS_SQLITE_STORE (self));
 
+  end_read (self);
   g_hash_table_remove_all (self->search_stmts);
   for (guint i = 0; i < N_STMTS; i++)
     g_clear_pointer (&self->stmts[i], sqlite3_finalize);
@@ -936,6 +999,7 @@ wz_sqlite_store_finalize (GObject *object)
 
   wz_sqlite_store_close (self);
   g_hash_table_unref (self->search_stmts);
+  g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (wz_sqlite_store_parent_class)->finalize (object);
 }
@@ -952,6 +1016,7 @@ static void
 wz_sqlite_store_init (WzSqliteStore *self)
 {
   self->search_stmts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_stmt);
+  self->context = g_main_context_ref_thread_default ();
 }
 
 static gboolean
