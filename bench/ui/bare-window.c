@@ -11,6 +11,7 @@ on_after_paint (GdkFrameClock *clock,
                 GApplication  *app)
 {
   g_signal_handlers_disconnect_by_func (clock, on_after_paint, app);
+  g_print ("first-frame-realtime-us %" G_GINT64_FORMAT "\n", g_get_real_time ());
   g_application_quit (app);
 }
 

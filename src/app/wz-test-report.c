@@ -69,3 +69,86 @@ wz_test_report (const char *format,
     g_warning ("Cannot write test report file %s: %s", path, g_strerror (errno));
   close (fd);
 }
+
+typedef struct
+{
+  GtkWidget     *widget;
+  WzSettledFunc  settled;
+  char          *line;
+  gulong         handler_id;
+} PendingReport;
+
+static gboolean
+ancestors_settled (GtkWidget *widget)
+{
+  for (GtkWidget *w = gtk_widget_get_parent (widget); w != NULL; w = gtk_widget_get_parent (w))
+    if (GTK_IS_STACK (w) && gtk_stack_get_transition_running (GTK_STACK (w)))
+      return FALSE;
+
+  return TRUE;
+}
+
+static void arm_report (PendingReport *pending);
+
+static void
+on_report_after_paint (GdkFrameClock *clock,
+                       PendingReport *pending)
+{
+  g_clear_signal_handler (&pending->handler_id, clock);
+
+  if ((pending->settled != NULL && !pending->settled (pending->widget))
+      || !ancestors_settled (pending->widget))
+    {
+      arm_report (pending);
+      return;
+    }
+
+  wz_test_report ("%s", pending->line);
+  g_object_unref (pending->widget);
+  g_free (pending->line);
+  g_free (pending);
+}
+
+static void
+arm_report (PendingReport *pending)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (pending->widget);
+
+  if (clock == NULL)
+    {
+      /* Not on screen (yet): nothing to wait for. */
+      wz_test_report ("%s", pending->line);
+      g_object_unref (pending->widget);
+      g_free (pending->line);
+      g_free (pending);
+      return;
+    }
+
+  pending->handler_id = g_signal_connect (clock, "after-paint",
+                                          G_CALLBACK (on_report_after_paint), pending);
+  gtk_widget_queue_draw (pending->widget);
+}
+
+void
+wz_test_report_when_settled (GtkWidget     *widget,
+                             WzSettledFunc  settled,
+                             const char    *format,
+                             ...)
+{
+  PendingReport *pending;
+  va_list args;
+
+  g_return_if_fail (GTK_IS_WIDGET (widget));
+
+  if (!wz_test_report_enabled ())
+    return;
+
+  pending = g_new0 (PendingReport, 1);
+  pending->widget = g_object_ref (widget);
+  pending->settled = settled;
+  va_start (args, format);
+  pending->line = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  arm_report (pending);
+}

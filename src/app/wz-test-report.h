@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gtk/gtk.h>
 
 G_BEGIN_DECLS
 
@@ -11,5 +11,16 @@ G_BEGIN_DECLS
 gboolean wz_test_report_enabled (void);
 void     wz_test_report         (const char *format,
                                  ...) G_GNUC_PRINTF (1, 2);
+
+/* Whether @widget's own animations (page transitions, revealers) have finished. */
+typedef gboolean (*WzSettledFunc) (GtkWidget *widget);
+
+/* Reports the line once the screen shows it: after a frame has been painted, and no page
+ * transition of @widget (checked by @settled) or of a stack around it is still running. A test
+ * that takes a screenshot on seeing the line gets the finished state, not a cross-fade. */
+void     wz_test_report_when_settled (GtkWidget     *widget,
+                                      WzSettledFunc  settled,
+                                      const char    *format,
+                                      ...) G_GNUC_PRINTF (3, 4);
 
 G_END_DECLS

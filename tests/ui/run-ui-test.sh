@@ -86,7 +86,7 @@ start_xvfb() {
 # id without meeting any other instance, and nothing of the host's session leaks in.
 start_app() {
   : >"$report"
-  env WZ_TEST_REPORT_FILE="$report" GDK_BACKEND=x11 GTK_A11Y=none \
+  env WZ_TEST_REPORT_FILE="$report" GDK_BACKEND=x11 GTK_A11Y=none G_DEBUG=gc-friendly,fatal-criticals \
     dbus-run-session -- "$app" "$@" >"$work/app.log" 2>&1 &
   app_pid=$!
 }
@@ -154,6 +154,13 @@ process_gone() {
   return 1
 }
 
+# GTK and GLib warnings in the app's output are bugs, even when the screen looks right.
+check_log() {
+  if grep -E "(Gtk|GLib|GLib-GObject|GLib-GIO|Adwaita|wz-[a-z-]+)-(WARNING|CRITICAL)" "$work/app.log" >&2; then
+    fail "the app logged warnings"
+  fi
+}
+
 [ -x "$app" ] || fail "$app is not built"
 start_xvfb
 
@@ -198,6 +205,7 @@ case "$mode" in
       fail "a process still uses $data_dir"
     fi
     [ ! -e "$data_dir" ] || fail "demo data directory $data_dir was not removed"
+    check_log
     echo "ok: $patients patients shown; server $server_pid stopped; $data_dir removed"
     ;;
 
@@ -228,6 +236,7 @@ case "$mode" in
     grep -q '^demo-log=.*disk I/O error' "$report" || fail "the error page does not show the server's message"
     kill -TERM "$(real_app_pid)"
     wait_exit 20 || fail "the app exited with an error after a failed demo"
+    check_log
     echo "ok: demo failure shown with the server's message"
     ;;
 
@@ -241,6 +250,7 @@ case "$mode" in
     screenshot "screenshot-login-$kind.png"
     kill -TERM "$(real_app_pid)"
     wait_exit 20 || fail "the app exited with an error"
+    check_log
     echo "ok: $kind error shown"
     ;;
 
@@ -276,6 +286,7 @@ case "$mode" in
     wait_for '^status=busy' 10
     kill -TERM "$(real_app_pid)"
     wait_exit 20 || fail "the app exited with an error"
+    check_log
     echo "ok: searched, opened $name and went busy with the keyboard"
     ;;
 
