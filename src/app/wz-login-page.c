@@ -30,6 +30,8 @@ struct _WzLoginPage
   GSettings    *settings;
   GCancellable *cancellable;
   gboolean      busy;
+  /* Whether a successful sign-in updates the remembered address and user name. */
+  gboolean      remember;
 };
 
 G_DEFINE_FINAL_TYPE (WzLoginPage, wz_login_page, GTK_TYPE_WIDGET)
@@ -107,6 +109,7 @@ on_login_done (GObject      *object,
   g_autoptr(WzLoginPage) self = user_data;
   g_autoptr(GError) error = NULL;
   WzSession *session;
+  gboolean remember;
 
   session = wz_api_client_login_finish (WZ_API_CLIENT (object), result, &error);
 
@@ -114,6 +117,8 @@ on_login_done (GObject      *object,
     return;
 
   set_busy (self, FALSE);
+  remember = self->remember;
+  self->remember = TRUE;
 
   if (session == NULL)
     {
@@ -122,9 +127,12 @@ on_login_done (GObject      *object,
     }
 
   hide_error (self);
-  g_settings_set_string (self->settings, "server-url",
-                         wz_api_client_get_base_url (self->client));
-  g_settings_set_string (self->settings, "last-username", wz_session_get_username (session));
+  if (remember)
+    {
+      g_settings_set_string (self->settings, "server-url",
+                             wz_api_client_get_base_url (self->client));
+      g_settings_set_string (self->settings, "last-username", wz_session_get_username (session));
+    }
   wz_login_page_clear_password (self);
 
   g_signal_emit (self, signals[SIGNED_IN], 0, session);
@@ -251,7 +259,8 @@ wz_login_page_set_server_url (WzLoginPage *self,
  * wz_login_page_sign_in_as:
  *
  * Fills the form and signs in, exactly as if the doctor had typed it; used by the demo so the
- * same path, spinner and error handling apply.
+ * same path, spinner and error handling apply. The demo's throw-away address and user are not
+ * remembered for the next start.
  */
 void
 wz_login_page_sign_in_as (WzLoginPage *self,
@@ -260,6 +269,7 @@ wz_login_page_sign_in_as (WzLoginPage *self,
 {
   g_return_if_fail (WZ_IS_LOGIN_PAGE (self));
 
+  self->remember = FALSE;
   gtk_editable_set_text (GTK_EDITABLE (self->username_row), username);
   gtk_editable_set_text (GTK_EDITABLE (self->password_row), password);
   gtk_widget_activate_action (GTK_WIDGET (self), "login.sign-in", NULL);
@@ -416,6 +426,7 @@ wz_login_page_init (WzLoginPage *self)
 
   self->cancellable = g_cancellable_new ();
   self->settings = g_settings_new (APP_ID);
+  self->remember = TRUE;
 
   server_url = g_settings_get_string (self->settings, "server-url");
   username = g_settings_get_string (self->settings, "last-username");

@@ -146,14 +146,18 @@ on_selected_patient_changed (WzWorkspace *self)
   if (patient == NULL)
     return;
 
-  /* On a narrow window the queue and the consultation share the screen: choosing a patient
-   * moves on to the consultation. */
-  if (adw_leaflet_get_folded (self->leaflet))
-    adw_leaflet_set_visible_child_name (self->leaflet, "content");
-
   wz_test_report_when_settled (GTK_WIDGET (self), is_settled, "state=patient-shown id=%s name=%s",
                                wz_patient_item_get_id (patient),
                                wz_patient_item_get_name (patient));
+}
+
+/* On a narrow window the queue and the consultation share the screen. A click or Enter on a
+ * patient moves on to the consultation; arrow keys only move through the queue. */
+static void
+show_consultation (WzWorkspace *self)
+{
+  if (gtk_single_selection_get_selected_item (self->selection) != NULL)
+    adw_leaflet_set_visible_child_name (self->leaflet, "content");
 }
 
 static void
@@ -161,7 +165,28 @@ on_patient_activated (WzWorkspace *self,
                       guint        position)
 {
   gtk_single_selection_set_selected (self->selection, position);
-  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+  show_consultation (self);
+}
+
+static gboolean
+show_consultation_after_click (gpointer user_data)
+{
+  show_consultation (WZ_WORKSPACE (user_data));
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_queue_clicked (GtkGestureClick *gesture,
+                  int              n_press,
+                  double           x,
+                  double           y,
+                  WzWorkspace     *self)
+{
+  /* The list selects the row after this handler; look once it has. */
+  if (adw_leaflet_get_folded (self->leaflet))
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, show_consultation_after_click,
+                     g_object_ref (self), g_object_unref);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -736,6 +761,7 @@ static void
 wz_workspace_init (WzWorkspace *self)
 {
   g_autoptr(GtkListItemFactory) factory = NULL;
+  GtkGesture *click;
 
   /* The workspace.status property action reads this while the template is being built. */
   self->status = g_strdup ("available");
@@ -765,6 +791,12 @@ wz_workspace_init (WzWorkspace *self)
   g_signal_connect (factory, "unbind", G_CALLBACK (unbind_patient_row), NULL);
   gtk_list_view_set_factory (self->patient_list, factory);
   gtk_list_view_set_model (self->patient_list, GTK_SELECTION_MODEL (self->selection));
+
+  click = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_CAPTURE);
+  g_signal_connect (click, "released", G_CALLBACK (on_queue_clicked), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->patient_list), GTK_EVENT_CONTROLLER (click));
 
   update_consultation_pages (self, NULL);
   wz_workspace_set_status (self, "available");
