@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 void
 wz_test_rm_rf (const char *path)
@@ -116,17 +117,29 @@ wz_test_server_add_user (WzTestServer *server,
   g_assert_cmpint (status, ==, 0);
 }
 
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 void
 wz_test_server_start (WzTestServer *server)
 {
   g_autoptr(GDataInputStream) lines = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
 
   g_assert_null (server->process);
-  server->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, server_binary (),
-                                      "serve", "--data-dir", server->data_dir,
-                                      "--listen", "127.0.0.1:0", NULL);
+  /* A failed assertion aborts the test; the server must not outlive it and keep meson waiting
+   * on the stderr they share. */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  server->process = g_subprocess_launcher_spawn (launcher, &error, server_binary (),
+                                                 "serve", "--data-dir", server->data_dir,
+                                                 "--listen", "127.0.0.1:0", NULL);
   g_assert_no_error (error);
 
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
