@@ -156,7 +156,7 @@ process_gone() {
 
 # GTK and GLib warnings in the app's output are bugs, even when the screen looks right.
 check_log() {
-  if grep -E "(Gtk|GLib|GLib-GObject|GLib-GIO|Adwaita|wz-[a-z-]+)-(WARNING|CRITICAL)" "$work/app.log" >&2; then
+  if grep -E "(Gtk|GLib|GLib-GObject|GLib-GIO|Adwaita|wz-[a-z-]+)-(WARNING|CRITICAL)|runtime error:" "$work/app.log" >&2; then
     fail "the app logged warnings"
   fi
 }
