@@ -178,12 +178,22 @@ static void
 index_identifiers (WzFhirIndex *index,
                    JsonObject  *resource)
 {
+  g_autoptr(JsonArray) single = NULL;
+  JsonNode *node = json_object_get_member (resource, "identifier");
   JsonArray *identifiers;
 
-  if (!json_object_has_member (resource, "identifier"))
+  if (node == NULL)
     return;
 
-  identifiers = json_object_get_array_member (resource, "identifier");
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      single = json_array_new ();
+      json_array_add_element (single, json_node_copy (node));
+      identifiers = single;
+    }
+  else
+    identifiers = json_node_get_array (node);
+
   for (guint i = 0; i < json_array_get_length (identifiers); i++)
     {
       JsonObject *identifier = json_array_get_object_element (identifiers, i);

@@ -72,6 +72,9 @@ static const WzFhirTypeInfo type_infos[] = {
     "date", "recorded", FALSE, WZ_FHIR_RETIRE_NONE, NULL },
   { "Consent", "patient.reference", NULL, "performer.reference", "status", "status",
     "date", "dateTime", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error" },
+  /* Alerts the care team to a safety concern, e.g. a red flag in the pre-consultation. */
+  { "Flag", "subject.reference", "encounter.reference", "author.reference", "status", "status",
+    "date", "period.start", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error" },
 };
 
 const WzFhirTypeInfo *
@@ -348,25 +351,47 @@ check_paths (JsonNode    *root,
   return TRUE;
 }
 
+/* R4 gives these types one business identifier (0..1) instead of a list. */
+gboolean
+wz_fhir_identifier_is_single (const char *type)
+{
+  return g_strcmp0 (type, "QuestionnaireResponse") == 0 || g_strcmp0 (type, "Composition") == 0;
+}
+
 static gboolean
 check_identifiers (JsonObject  *object,
                    const char  *type,
                    GError     **error)
 {
   JsonNode *node = json_object_get_member (object, "identifier");
+  g_autoptr(JsonArray) single = NULL;
   JsonArray *array;
 
   if (node == NULL)
     return TRUE;
 
-  if (!JSON_NODE_HOLDS_ARRAY (node))
+  if (wz_fhir_identifier_is_single (type))
+    {
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                       "%s.identifier must be one Identifier object, not %s", type,
+                       node_kind_name (node));
+          return FALSE;
+        }
+      single = json_array_new ();
+      json_array_add_element (single, json_node_copy (node));
+      array = single;
+    }
+  else if (!JSON_NODE_HOLDS_ARRAY (node))
     {
       g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s.identifier must be an array, not %s",
                    type, node_kind_name (node));
       return FALSE;
     }
+  else
+    array = json_node_get_array (node);
 
-  array = json_node_get_array (node);
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       JsonNode *element = json_array_get_element (array, i);

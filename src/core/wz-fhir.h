@@ -39,6 +39,8 @@ const WzFhirTypeInfo  *wz_fhir_type_info       (const char      *type);
 /* NULL-terminated, in the order the CapabilityStatement lists them. */
 const WzFhirTypeInfo  *wz_fhir_type_infos      (guint           *out_n_types);
 gboolean               wz_fhir_type_is_supported (const char    *type);
+/* TRUE when TYPE's identifier is one Identifier object (R4 0..1), not an array. */
+gboolean               wz_fhir_identifier_is_single (const char *type);
 /* FHIR id: [A-Za-z0-9-.]{1,64} */
 gboolean               wz_fhir_id_is_valid     (const char      *id);
 

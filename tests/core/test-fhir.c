@@ -163,6 +163,7 @@ test_supported_types (void)
     "Communication", "Binary", "MedicationRequest", "Provenance", "DetectedIssue", "CarePlan",
     "ServiceRequest", "Composition", "Immunization", "ImmunizationRecommendation",
     "Questionnaire", "QuestionnaireResponse", "AdverseEvent", "AuditEvent", "Consent",
+    "Flag",
   };
   guint n;
 

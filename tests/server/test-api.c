@@ -83,7 +83,7 @@ test_metadata (void)
   resources = json_object_get_array_member (
     json_array_get_object_element (json_object_get_array_member (object (response), "rest"), 0),
     "resource");
-  g_assert_cmpuint (json_array_get_length (resources), ==, 25);
+  g_assert_cmpuint (json_array_get_length (resources), ==, 26);
   for (guint i = 0; i < json_array_get_length (resources); i++)
     {
       JsonObject *resource = json_array_get_object_element (resources, i);
