@@ -33,6 +33,12 @@ typedef struct
   gboolean      has_names;          /* HumanName name[]: name and family parameters */
   WzFhirRetire  retire;
   const char   *retire_value;
+  /* The practitioners a resource of this type names (practitioner_paths) treat its patient:
+   * they join the patient's care team while the resource is not entered-in-error. */
+  gboolean      care_team;
+  /* Not about any one patient (Practitioner, Questionnaire): care-team and own-data filters do
+   * not apply. Every other type is patient data, hidden when it names no visible patient. */
+  gboolean      reference_data;
 } WzFhirTypeInfo;
 
 const WzFhirTypeInfo  *wz_fhir_type_info       (const char      *type);

@@ -153,6 +153,8 @@ wz_search_query_free (WzSearchQuery *self)
   g_ptr_array_unref (self->params);
   g_array_unref (self->sort);
   g_free (self->canonical);
+  g_free (self->visible_to_practitioner);
+  g_free (self->visible_to_patient);
   g_free (self);
 }
 

@@ -63,6 +63,14 @@ typedef struct
   guint      count;
   guint      offset;
   char      *canonical;  /* the query without _count/_offset, for paging links */
+
+  /* Access filters set by the server for the signed-in user, never parsed from the URL (so not
+   * in canonical). Patient data (every type not marked reference_data) is returned only when it
+   * belongs to a patient on the care team of this "Practitioner/ID" (wz_store_is_on_care_team),
+   * or only when it belongs to this "Patient/ID"; data naming no patient is then left out. Both
+   * may be set; each must hold. */
+  char      *visible_to_practitioner;
+  char      *visible_to_patient;
 } WzSearchQuery;
 
 /* Parses QUERY (the URL query string, may be NULL) of a search on TYPE. Unknown parameters,

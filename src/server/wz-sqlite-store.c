@@ -17,51 +17,66 @@
 
 #define MAX_CACHED_SEARCHES 128
 
+typedef struct
+{
+  const char *sql;
+  /* The index columns and tables changed: recompute them from every stored resource. */
+  gboolean    reindex;
+} Migration;
+
 /* Applied in order, each in its own transaction; the applied ones are listed in
  * schema_migrations. Never edit a released migration: add the next one. */
-static const char *const migrations[] = {
+static const Migration migrations[] = {
   /* 1: resources with their search columns, multi-valued index tokens, every version kept. */
-  "CREATE TABLE resources ("
-  "  rid INTEGER PRIMARY KEY,"
-  "  type TEXT NOT NULL,"
-  "  id TEXT NOT NULL,"
-  "  version_id INTEGER NOT NULL,"
-  "  last_updated INTEGER NOT NULL,"
-  "  status TEXT,"
-  "  patient TEXT,"
-  "  encounter TEXT,"
-  "  date TEXT,"
-  "  family TEXT,"
-  "  json TEXT NOT NULL,"
-  "  UNIQUE (type, id));"
-  "CREATE INDEX resources_patient ON resources (type, patient);"
-  "CREATE INDEX resources_encounter ON resources (type, encounter);"
-  "CREATE INDEX resources_status ON resources (type, status);"
-  "CREATE INDEX resources_date ON resources (type, date);"
-  "CREATE INDEX resources_family ON resources (type, family);"
-  "CREATE INDEX resources_updated ON resources (type, last_updated);"
-  "CREATE TABLE resource_tokens ("
-  "  rid INTEGER NOT NULL REFERENCES resources (rid),"
-  "  param TEXT NOT NULL,"
-  "  value TEXT NOT NULL);"
-  "CREATE INDEX resource_tokens_value ON resource_tokens (param, value);"
-  "CREATE INDEX resource_tokens_rid ON resource_tokens (rid);"
-  "CREATE TABLE history ("
-  "  type TEXT NOT NULL,"
-  "  id TEXT NOT NULL,"
-  "  version_id INTEGER NOT NULL,"
-  "  last_updated INTEGER NOT NULL,"
-  "  patient TEXT,"
-  "  status TEXT,"
-  "  json TEXT NOT NULL,"
-  "  PRIMARY KEY (type, id, version_id));"
+  { "CREATE TABLE resources ("
+    "  rid INTEGER PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  version_id INTEGER NOT NULL,"
+    "  last_updated INTEGER NOT NULL,"
+    "  status TEXT,"
+    "  patient TEXT,"
+    "  encounter TEXT,"
+    "  date TEXT,"
+    "  family TEXT,"
+    "  json TEXT NOT NULL,"
+    "  UNIQUE (type, id));"
+    "CREATE INDEX resources_patient ON resources (type, patient);"
+    "CREATE INDEX resources_encounter ON resources (type, encounter);"
+    "CREATE INDEX resources_status ON resources (type, status);"
+    "CREATE INDEX resources_date ON resources (type, date);"
+    "CREATE INDEX resources_family ON resources (type, family);"
+    "CREATE INDEX resources_updated ON resources (type, last_updated);"
+    "CREATE TABLE resource_tokens ("
+    "  rid INTEGER NOT NULL REFERENCES resources (rid),"
+    "  param TEXT NOT NULL,"
+    "  value TEXT NOT NULL);"
+    "CREATE INDEX resource_tokens_value ON resource_tokens (param, value);"
+    "CREATE INDEX resource_tokens_rid ON resource_tokens (rid);"
+    "CREATE TABLE history ("
+    "  type TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  version_id INTEGER NOT NULL,"
+    "  last_updated INTEGER NOT NULL,"
+    "  patient TEXT,"
+    "  status TEXT,"
+    "  json TEXT NOT NULL,"
+    "  PRIMARY KEY (type, id, version_id));"
   /* Nothing is ever deleted: history rows and resources stay for the retention period. */
-  "CREATE TRIGGER history_no_delete BEFORE DELETE ON history"
-  "  BEGIN SELECT RAISE (ABORT, 'history is append-only'); END;"
-  "CREATE TRIGGER history_no_update BEFORE UPDATE ON history"
-  "  BEGIN SELECT RAISE (ABORT, 'history is append-only'); END;"
-  "CREATE TRIGGER resources_no_delete BEFORE DELETE ON resources"
-  "  BEGIN SELECT RAISE (ABORT, 'resources are retired, not deleted'); END;",
+    "CREATE TRIGGER history_no_delete BEFORE DELETE ON history"
+    "  BEGIN SELECT RAISE (ABORT, 'history is append-only'); END;"
+    "CREATE TRIGGER history_no_update BEFORE UPDATE ON history"
+    "  BEGIN SELECT RAISE (ABORT, 'history is append-only'); END;"
+    "CREATE TRIGGER resources_no_delete BEFORE DELETE ON resources"
+    "  BEGIN SELECT RAISE (ABORT, 'resources are retired, not deleted'); END;", FALSE },
+  /* 2: who treats whom. One row per practitioner a resource (RID) names for its patient, so a
+   * rewrite of that resource replaces exactly its own rows. */
+  { "CREATE TABLE care_team ("
+    "  practitioner TEXT NOT NULL,"
+    "  patient TEXT NOT NULL,"
+    "  rid INTEGER NOT NULL,"
+    "  PRIMARY KEY (practitioner, patient, rid)) WITHOUT ROWID;"
+    "CREATE INDEX care_team_rid ON care_team (rid);", TRUE },
 };
 
 typedef enum
@@ -80,6 +95,12 @@ typedef enum
   STMT_INSERT_HISTORY,
   STMT_HISTORY,
   STMT_COUNT_ALL,
+  STMT_DELETE_CARE_TEAM,
+  STMT_INSERT_CARE_TEAM,
+  STMT_IS_ON_CARE_TEAM,
+  STMT_REINDEX_NEXT,
+  STMT_REINDEX_COLUMNS,
+  STMT_CARE_TEAM_SIZE,
   N_STMTS
 } Stmt;
 
@@ -105,6 +126,16 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_HISTORY] = "SELECT version_id, last_updated, patient, status, json FROM history"
                    " WHERE type = ?1 AND id = ?2 ORDER BY version_id DESC LIMIT ?3 OFFSET ?4",
   [STMT_COUNT_ALL] = "SELECT count(*) FROM resources",
+  [STMT_DELETE_CARE_TEAM] = "DELETE FROM care_team WHERE rid = ?1",
+  [STMT_INSERT_CARE_TEAM] = "INSERT OR IGNORE INTO care_team (practitioner, patient, rid)"
+                            " VALUES (?1, ?2, ?3)",
+  [STMT_IS_ON_CARE_TEAM] = "SELECT 1 FROM care_team WHERE practitioner = ?1 AND patient = ?2"
+                           " LIMIT 1",
+  [STMT_REINDEX_NEXT] = "SELECT rid, id, json FROM resources WHERE rid > ?1 ORDER BY rid LIMIT 1",
+  [STMT_REINDEX_COLUMNS] = "UPDATE resources SET status = ?2, patient = ?3, encounter = ?4,"
+                           " date = ?5, family = ?6 WHERE rid = ?1",
+  [STMT_CARE_TEAM_SIZE] = "SELECT count(*) FROM (SELECT 1 FROM care_team WHERE practitioner = ?1"
+                          " LIMIT ?2)",
 };
 
 struct _WzSqliteStore
@@ -372,6 +403,102 @@ wz_sqlite_store_vread (WzStore     *store,
   return resource;
 }
 
+static gboolean
+step_done (WzSqliteStore  *self,
+           sqlite3_stmt   *stmt,
+           const char     *what,
+           GError        **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  done_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (self, error, what);
+
+  return TRUE;
+}
+
+static gboolean
+delete_by_rid (WzSqliteStore  *self,
+               Stmt            which,
+               gint64          rid,
+               GError        **error)
+{
+  sqlite3_stmt *stmt = get_stmt (self, which, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, rid);
+  return step_done (self, stmt, "updating the search index", error);
+}
+
+/* The care team a resource of TYPE makes: every practitioner it names treats its patient, unless
+ * the resource was entered in error. */
+static gboolean
+write_care_team (WzSqliteStore  *self,
+                 gint64          rid,
+                 const char     *type,
+                 WzFhirIndex    *index,
+                 GError        **error)
+{
+  const WzFhirTypeInfo *info = wz_fhir_type_info (type);
+  sqlite3_stmt *stmt;
+
+  if (info == NULL || !info->care_team || index->patient == NULL ||
+      g_strcmp0 (index->status, "entered-in-error") == 0)
+    return TRUE;
+
+  if ((stmt = get_stmt (self, STMT_INSERT_CARE_TEAM, error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < index->tokens->len; i++)
+    {
+      WzFhirToken *token = g_ptr_array_index (index->tokens, i);
+
+      if (strcmp (token->param, "practitioner") != 0)
+        continue;
+      bind_text (stmt, 1, token->value);
+      bind_text (stmt, 2, index->patient);
+      sqlite3_bind_int64 (stmt, 3, rid);
+      if (!step_done (self, stmt, "updating the care team", error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Everything derived from a resource besides its row's columns: index tokens and care team.
+ * REPLACE drops what an earlier version of RID left. Runs inside the caller's transaction. */
+static gboolean
+write_index (WzSqliteStore  *self,
+             gint64          rid,
+             const char     *type,
+             WzFhirIndex    *index,
+             gboolean        replace,
+             GError        **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (replace &&
+      (!delete_by_rid (self, STMT_DELETE_TOKENS, rid, error) ||
+       !delete_by_rid (self, STMT_DELETE_CARE_TEAM, rid, error)))
+    return FALSE;
+
+  if ((stmt = get_stmt (self, STMT_INSERT_TOKEN, error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < index->tokens->len; i++)
+    {
+      WzFhirToken *token = g_ptr_array_index (index->tokens, i);
+
+      sqlite3_bind_int64 (stmt, 1, rid);
+      bind_text (stmt, 2, token->param);
+      bind_text (stmt, 3, token->value);
+      if (!step_done (self, stmt, "updating the search index", error))
+        return FALSE;
+    }
+
+  return write_care_team (self, rid, type, index, error);
+}
+
 /* Writes version VERSION_ID of RESOURCE: the current row (inserted when RID is 0), its index
  * tokens and the history row. Runs inside the caller's transaction. */
 static WzStoredResource *
@@ -420,38 +547,13 @@ write_version (WzSqliteStore  *self,
   done_stmt (stmt);
 
   if (rid == 0)
-    rid = sqlite3_last_insert_rowid (self->db);
-  else
     {
-      if ((stmt = get_stmt (self, STMT_DELETE_TOKENS, error)) == NULL)
+      rid = sqlite3_last_insert_rowid (self->db);
+      if (!write_index (self, rid, type, index, FALSE, error))
         return NULL;
-      sqlite3_bind_int64 (stmt, 1, rid);
-      if (sqlite3_step (stmt) != SQLITE_DONE)
-        {
-          done_stmt (stmt);
-          set_sqlite_error (self, error, "updating the search index");
-          return NULL;
-        }
-      done_stmt (stmt);
     }
-
-  if ((stmt = get_stmt (self, STMT_INSERT_TOKEN, error)) == NULL)
+  else if (!write_index (self, rid, type, index, TRUE, error))
     return NULL;
-  for (guint i = 0; i < index->tokens->len; i++)
-    {
-      WzFhirToken *token = g_ptr_array_index (index->tokens, i);
-
-      sqlite3_bind_int64 (stmt, 1, rid);
-      bind_text (stmt, 2, token->param);
-      bind_text (stmt, 3, token->value);
-      if (sqlite3_step (stmt) != SQLITE_DONE)
-        {
-          done_stmt (stmt);
-          set_sqlite_error (self, error, "updating the search index");
-          return NULL;
-        }
-      done_stmt (stmt);
-    }
 
   if ((stmt = get_stmt (self, STMT_INSERT_HISTORY, error)) == NULL)
     return NULL;
@@ -777,6 +879,52 @@ add_param (Where         *w,
     }
 }
 
+/* A care team this small drives the search (its patients' rows are looked up); a bigger one is
+ * checked row by row against whatever the other parameters select. */
+#define SMALL_CARE_TEAM 2000
+
+static gboolean
+add_visibility (WzSqliteStore        *self,
+                Where                *w,
+                const WzSearchQuery  *query,
+                GError              **error)
+{
+  const WzFhirTypeInfo *info = wz_fhir_type_info (query->type);
+  sqlite3_stmt *stmt;
+  gint64 size;
+
+  if (info == NULL || info->reference_data)
+    return TRUE;
+
+  if (query->visible_to_patient != NULL)
+    {
+      g_string_append (w->where, " AND r.patient = ?");
+      add_text (w, query->visible_to_patient);
+    }
+
+  if (query->visible_to_practitioner == NULL)
+    return TRUE;
+
+  if ((stmt = get_stmt (self, STMT_CARE_TEAM_SIZE, error)) == NULL)
+    return FALSE;
+  bind_text (stmt, 1, query->visible_to_practitioner);
+  sqlite3_bind_int64 (stmt, 2, SMALL_CARE_TEAM);
+  size = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : -1;
+  done_stmt (stmt);
+  if (size < 0)
+    return set_sqlite_error (self, error, "reading the care team");
+
+  if (size < SMALL_CARE_TEAM)
+    g_string_append (w->where, " AND r.patient IN (SELECT c.patient FROM care_team c"
+                               " WHERE c.practitioner = ?)");
+  else
+    g_string_append (w->where, " AND EXISTS (SELECT 1 FROM care_team c"
+                               " WHERE c.practitioner = ? AND c.patient = r.patient)");
+  add_text (w, query->visible_to_practitioner);
+
+  return TRUE;
+}
+
 static const char *
 sort_column (WzSearchSortKey key)
 {
@@ -864,6 +1012,8 @@ search_page (WzSqliteStore        *self,
   add_text (&w, query->type);
   for (guint i = 0; i < query->params->len; i++)
     add_param (&w, g_ptr_array_index (query->params, i));
+  if (!add_visibility (self, &w, query, error))
+    return NULL;
 
   sql = g_string_new (NULL);
   g_string_printf (sql, "SELECT count(*) FROM resources r WHERE %s", where->str);
@@ -964,6 +1114,30 @@ wz_sqlite_store_history (WzStore     *store,
   return g_steal_pointer (&result);
 }
 
+static gboolean
+wz_sqlite_store_is_on_care_team (WzStore     *store,
+                                 const char  *patient_ref,
+                                 const char  *practitioner_ref,
+                                 GError     **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+  sqlite3_stmt *stmt = get_stmt (self, STMT_IS_ON_CARE_TEAM, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+
+  begin_read (self);
+  bind_text (stmt, 1, practitioner_ref);
+  bind_text (stmt, 2, patient_ref);
+  rc = sqlite3_step (stmt);
+  done_stmt (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return set_sqlite_error (self, error, "reading the care team");
+
+  return rc == SQLITE_ROW;
+}
+
 static void
 wz_sqlite_store_iface_init (WzStoreInterface *iface)
 {
@@ -973,6 +1147,7 @@ wz_sqlite_store_iface_init (WzStoreInterface *iface)
   iface->update = wz_sqlite_store_update;
   iface->search = wz_sqlite_store_search;
   iface->history = wz_sqlite_store_history;
+  iface->is_on_care_team = wz_sqlite_store_is_on_care_team;
 }
 
 void
@@ -1036,6 +1211,75 @@ exec (WzSqliteStore  *self,
   return TRUE;
 }
 
+/* Recomputes the index columns, tokens and care team of every stored resource, for a migration
+ * that changed what is indexed. Runs inside the migration's transaction. */
+static gboolean
+reindex_all (WzSqliteStore  *self,
+             GError        **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  gint64 last = 0;
+  guint n = 0;
+
+  for (;;)
+    {
+      sqlite3_stmt *stmt = get_stmt (self, STMT_REINDEX_NEXT, error);
+      g_autoptr(WzFhirIndex) index = NULL;
+      g_autofree char *id = NULL;
+      g_autofree char *json = NULL;
+      JsonNode *root;
+      const char *type;
+      int rc;
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, last);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          last = sqlite3_column_int64 (stmt, 0);
+          id = column_strdup (stmt, 1);
+          json = column_strdup (stmt, 2);
+        }
+      done_stmt (stmt);
+      if (rc == SQLITE_DONE)
+        break;
+      if (rc != SQLITE_ROW)
+        return set_sqlite_error (self, error, "reading resources to reindex");
+
+      /* Stored JSON passed validation when it was written; a rule added since must not make
+       * old data unreadable, so it is only parsed here. */
+      if (!json_parser_load_from_data (parser, json, -1, error))
+        {
+          g_prefix_error (error, "Reindexing resource %" G_GINT64_FORMAT ": ", last);
+          return FALSE;
+        }
+      root = json_parser_get_root (parser);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        continue;
+      type = json_object_get_string_member_with_default (json_node_get_object (root),
+                                                         "resourceType", "");
+      index = wz_fhir_index_new (json_node_get_object (root), id);
+
+      if ((stmt = get_stmt (self, STMT_REINDEX_COLUMNS, error)) == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, last);
+      bind_text (stmt, 2, index->status);
+      bind_text (stmt, 3, index->patient);
+      bind_text (stmt, 4, index->encounter);
+      bind_text (stmt, 5, index->date);
+      bind_text (stmt, 6, index->family);
+      if (!step_done (self, stmt, "reindexing", error) ||
+          !write_index (self, last, type, index, TRUE, error))
+        return FALSE;
+      n++;
+    }
+
+  if (n > 0)
+    g_message ("fhir.db: reindexed %u resources", n);
+  return TRUE;
+}
+
 static gboolean
 migrate (WzSqliteStore  *self,
          GError        **error)
@@ -1072,8 +1316,9 @@ migrate (WzSqliteStore  *self,
 
       if (!exec (self, "BEGIN IMMEDIATE", error))
         return FALSE;
-      if (!exec (self, migrations[v - 1], error) || !exec (self, record, error) ||
-          !exec (self, "COMMIT", error))
+      if (!exec (self, migrations[v - 1].sql, error) ||
+          (migrations[v - 1].reindex && !reindex_all (self, error)) ||
+          !exec (self, record, error) || !exec (self, "COMMIT", error))
         {
           exec (self, "ROLLBACK", NULL);
           g_prefix_error (error, "Migrating fhir.db to schema version %u: ", v);
@@ -1136,6 +1381,12 @@ wz_sqlite_store_schema_version (WzSqliteStore *self)
   g_return_val_if_fail (WZ_IS_SQLITE_STORE (self), -1);
 
   return self->schema_version;
+}
+
+gint
+wz_sqlite_store_latest_schema_version (void)
+{
+  return G_N_ELEMENTS (migrations);
 }
 
 gint64

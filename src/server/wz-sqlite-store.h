@@ -13,6 +13,8 @@ WzSqliteStore *wz_sqlite_store_open           (const char     *data_dir,
                                                GError        **error);
 /* The schema version after migrations, for tests. */
 gint           wz_sqlite_store_schema_version (WzSqliteStore  *self);
+/* The schema version this server migrates to. */
+gint           wz_sqlite_store_latest_schema_version (void);
 /* Number of resources of all types (current versions), e.g. to tell an empty data dir. */
 gint64         wz_sqlite_store_count          (WzSqliteStore  *self,
                                                GError        **error);

@@ -155,3 +155,17 @@ wz_store_history (WzStore     *self,
 
   return WZ_STORE_GET_IFACE (self)->history (self, type, id, count, offset, error);
 }
+
+gboolean
+wz_store_is_on_care_team (WzStore     *self,
+                          const char  *patient_ref,
+                          const char  *practitioner_ref,
+                          GError     **error)
+{
+  g_return_val_if_fail (WZ_IS_STORE (self), FALSE);
+
+  if (patient_ref == NULL || practitioner_ref == NULL)
+    return FALSE;
+
+  return WZ_STORE_GET_IFACE (self)->is_on_care_team (self, patient_ref, practitioner_ref, error);
+}

@@ -70,6 +70,10 @@ struct _WzStoreInterface
                                 guint                 count,
                                 guint                 offset,
                                 GError              **error);
+  gboolean          (*is_on_care_team) (WzStore      *self,
+                                        const char   *patient_ref,
+                                        const char   *practitioner_ref,
+                                        GError      **error);
 };
 
 WzStoredResource *wz_store_read    (WzStore              *self,
@@ -104,6 +108,14 @@ WzStoredResource *wz_store_retire  (WzStore              *self,
 WzStoreResult    *wz_store_search  (WzStore              *self,
                                     const WzSearchQuery  *query,
                                     GError              **error);
+/* Whether PRACTITIONER_REF ("Practitioner/ID") is on the care team of PATIENT_REF
+ * ("Patient/ID"): named as the Patient's generalPractitioner, or as a participant of one of the
+ * patient's Encounters or Appointments that is not entered-in-error. FALSE with ERROR unset when
+ * they are not; FALSE with ERROR set when the store failed. */
+gboolean          wz_store_is_on_care_team (WzStore      *self,
+                                            const char   *patient_ref,
+                                            const char   *practitioner_ref,
+                                            GError      **error);
 /* Versions of one resource, newest first. */
 WzStoreResult    *wz_store_history (WzStore              *self,
                                     const char           *type,

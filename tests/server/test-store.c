@@ -418,14 +418,16 @@ test_reopen (Fixture       *f,
   g_autoptr(WzStoredResource) read = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint (wz_sqlite_store_schema_version (f->sqlite), ==, 1);
+  g_assert_cmpint (wz_sqlite_store_schema_version (f->sqlite), ==,
+                   wz_sqlite_store_latest_schema_version ());
   g_clear_object (&f->sqlite);
 
   /* Opening again applies no migration twice and finds the data. */
   f->sqlite = wz_sqlite_store_open (f->dir, &error);
   g_assert_no_error (error);
   f->store = WZ_STORE (f->sqlite);
-  g_assert_cmpint (wz_sqlite_store_schema_version (f->sqlite), ==, 1);
+  g_assert_cmpint (wz_sqlite_store_schema_version (f->sqlite), ==,
+                   wz_sqlite_store_latest_schema_version ());
   read = wz_store_read (f->store, "Patient", created->id, &error);
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (read->json, created->json));
