@@ -20,6 +20,7 @@
 #include "wz-server.h"
 #include "wz-sqlite-store.h"
 #include "wz-user-admin.h"
+#include "wz-visit-link.h"
 
 #define EXIT_USAGE 2
 
@@ -29,6 +30,8 @@ static const char usage_text[] =
   "  wenzhen-server user add --data-dir DIR --username NAME --role doctor|pharmacist|admin\n"
   "                 [--display-name TEXT]        (password read from stdin, one line)\n"
   "  wenzhen-server demo-data --data-dir DIR [--patients N]\n"
+  "  wenzhen-server visit-link --data-dir DIR --encounter ID [--base-url URL]\n"
+  "                 (prints a single-use link for the encounter's patient, valid 7 days)\n"
   "  wenzhen-server audit verify --data-dir DIR\n"
   "  wenzhen-server backup --data-dir DIR FILE\n"
   "  wenzhen-server restore --data-dir DIR FILE\n"
@@ -266,8 +269,9 @@ cmd_demo_data (int    argc,
 
   if (!parse_options ("demo-data", NULL,
                       "Fills a new, empty data directory with a demo clinic: users doctor,\n"
-                      "pharmacist and admin (password from env WZ_DEMO_PASSWORD, default “demo”),\n"
-                      "patients with allergies and conditions, and today’s virtual visits.",
+                      "doctor2, pharmacist and admin (password from env WZ_DEMO_PASSWORD, default\n"
+                      "“demo”), patients with allergies and conditions, and today’s virtual visits.\n"
+                      "Each doctor sees only their own patients; doctor2 has two.",
                       entries, &argc, &argv, 0))
     return EXIT_USAGE;
   if (n_patients < 0 || n_patients > 10000)
@@ -279,8 +283,71 @@ cmd_demo_data (int    argc,
   if (!wz_demo_data_create (opt_data_dir, n_patients, password ? password : "demo", &error))
     return fail (error);
 
-  printf ("Demo data created in %s: users doctor, pharmacist, admin; %d patients\n",
-          opt_data_dir, n_patients);
+  printf ("Demo data created in %s: users doctor, doctor2, pharmacist, admin; %d patients of "
+          "doctor and %d of doctor2\n", opt_data_dir, n_patients, n_patients > 0 ? 2 : 0);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_visit_link (int    argc,
+                char **argv)
+{
+  g_autofree char *encounter = NULL;
+  g_autofree char *base_url = NULL;
+  const GOptionEntry entries[] = {
+    { "encounter", 'e', 0, G_OPTION_ARG_STRING, &encounter, "Id of the Encounter", "ID" },
+    { "base-url", 'b', 0, G_OPTION_ARG_STRING, &base_url,
+      "Address patients reach the server at (default http://127.0.0.1:8080)", "URL" },
+    { NULL }
+  };
+  g_autoptr(WzSqliteStore) store = NULL;
+  g_autoptr(WzAuth) auth = NULL;
+  g_autoptr(WzAudit) audit = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *patient = NULL;
+  g_autofree char *entity = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *trimmed = NULL;
+  const char *base;
+  gint64 expires_at = 0;
+
+  if (!parse_options ("visit-link", NULL,
+                      "Prints a link the patient of the encounter opens to join the visit: it\n"
+                      "works once, within 7 days, and is recorded in the audit log. Give it to\n"
+                      "the patient only (it is as good as a password for that one visit).",
+                      entries, &argc, &argv, 0))
+    return EXIT_USAGE;
+  if (encounter == NULL)
+    {
+      g_printerr ("wenzhen-server visit-link: --encounter is required\n");
+      return EXIT_USAGE;
+    }
+  base = base_url ? base_url : "http://127.0.0.1:8080";
+  if (!g_str_has_prefix (base, "http://") && !g_str_has_prefix (base, "https://"))
+    {
+      g_printerr ("wenzhen-server visit-link: --base-url must start with http:// or https://\n");
+      return EXIT_USAGE;
+    }
+
+  if ((store = wz_sqlite_store_open (opt_data_dir, &error)) == NULL ||
+      (auth = wz_auth_open (opt_data_dir, &error)) == NULL ||
+      (audit = wz_audit_open (opt_data_dir, &error)) == NULL ||
+      (token = wz_visit_link_make (WZ_STORE (store), auth, encounter,
+                                   "wenzhen-server visit-link", &patient, &expires_at,
+                                   &error)) == NULL)
+    return fail (error);
+
+  entity = g_strconcat ("Encounter/", encounter, NULL);
+  wz_audit_record (audit, "E", "0", "wenzhen-server visit-link", entity, patient, "local",
+                   NULL, NULL);
+  wz_audit_flush (audit);
+
+  trimmed = g_strdup (base);
+  if (g_str_has_suffix (trimmed, "/"))
+    trimmed[strlen (trimmed) - 1] = '\0';
+  url = wz_visit_link_url (trimmed, token);
+  printf ("%s\n", url);
   return EXIT_SUCCESS;
 }
 
@@ -380,6 +447,8 @@ main (int    argc,
     status = cmd_user_add (argc - 2, argv + 2);
   else if (strcmp (command, "demo-data") == 0)
     status = cmd_demo_data (argc - 1, argv + 1);
+  else if (strcmp (command, "visit-link") == 0)
+    status = cmd_visit_link (argc - 1, argv + 1);
   else if (strcmp (command, "audit") == 0 && argc > 2 && strcmp (argv[2], "verify") == 0)
     status = cmd_audit_verify (argc - 2, argv + 2);
   else if (strcmp (command, "backup") == 0)

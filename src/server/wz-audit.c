@@ -269,6 +269,9 @@ dispatch_finished (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean load_head (WzAudit  *self,
+                           GError  **error);
+
 static gboolean
 write_batch (WzAudit    *self,
              GPtrArray  *rows,
@@ -282,6 +285,11 @@ write_batch (WzAudit    *self,
 
   if (!exec (self->db, "BEGIN IMMEDIATE", error))
     return FALSE;
+
+  /* Other processes append too (user add, visit-link while the server runs): the chain goes on
+   * from the head on disk, read under the write lock, not from the one remembered. */
+  if (!load_head (self, error))
+    goto fail;
 
   for (guint i = 0; i < rows->len; i++)
     {

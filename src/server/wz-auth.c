@@ -24,10 +24,15 @@
 /* Wording shared by unknown user and wrong password, so the answer does not tell which it was. */
 #define BAD_CREDENTIALS "Incorrect user name or password"
 
+/* What a patient reads when a visit link does not work; each says what to do next. */
+#define LINK_USED    "This visit link was already used — ask your doctor for a new one"
+#define LINK_EXPIRED "This visit link has expired — ask your doctor for a new one"
+#define LINK_UNKNOWN "This visit link is not valid — check that the whole link was opened, or ask your doctor for a new one"
+
 typedef struct
 {
   guint8    key[KEY_BYTES];     /* hash of the token; the token itself is never kept */
-  gint64    user_id;
+  gint64    user_id;          /* 0 for a patient session */
   gint64    last_used;
   gint64    last_persisted;
   WzSession session;
@@ -96,6 +101,22 @@ static const char *const migrations[] = {
   "  created INTEGER NOT NULL,"
   "  expires_at INTEGER NOT NULL,"
   "  last_used INTEGER NOT NULL) WITHOUT ROWID;",
+
+  /* Visit links and the patient sessions they open. Both keep only a hash of their token. */
+  "CREATE TABLE visit_links ("
+  "  hash BLOB PRIMARY KEY,"
+  "  patient_id TEXT NOT NULL,"
+  "  encounter_id TEXT NOT NULL,"
+  "  created_by TEXT NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  expires_at INTEGER NOT NULL,"
+  "  used_at INTEGER) WITHOUT ROWID;"
+  "CREATE TABLE patient_tokens ("
+  "  hash BLOB PRIMARY KEY,"
+  "  patient_id TEXT NOT NULL,"
+  "  encounter_id TEXT NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  expires_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 static gint64
@@ -210,13 +231,64 @@ key_equal (gconstpointer a,
 }
 
 static void
+session_clear (WzSession *session)
+{
+  g_clear_pointer (&session->username, g_free);
+  g_clear_pointer (&session->role, g_free);
+  g_clear_pointer (&session->practitioner_id, g_free);
+  g_clear_pointer (&session->display_name, g_free);
+  g_clear_pointer (&session->patient_id, g_free);
+  g_clear_pointer (&session->encounter_id, g_free);
+}
+
+static void
 cache_entry_free (CacheEntry *entry)
 {
-  g_free (entry->session.username);
-  g_free (entry->session.role);
-  g_free (entry->session.practitioner_id);
-  g_free (entry->session.display_name);
+  session_clear (&entry->session);
   g_free (entry);
+}
+
+WzSession *
+wz_session_copy (const WzSession *session)
+{
+  WzSession *copy;
+
+  g_return_val_if_fail (session != NULL, NULL);
+
+  copy = g_new0 (WzSession, 1);
+  copy->username = g_strdup (session->username);
+  copy->role = g_strdup (session->role);
+  copy->practitioner_id = g_strdup (session->practitioner_id);
+  copy->display_name = g_strdup (session->display_name);
+  copy->expires_at = session->expires_at;
+  copy->patient_id = g_strdup (session->patient_id);
+  copy->encounter_id = g_strdup (session->encounter_id);
+
+  return copy;
+}
+
+void
+wz_session_free (WzSession *session)
+{
+  if (session == NULL)
+    return;
+
+  session_clear (session);
+  g_free (session);
+}
+
+static void
+fill_patient_session (WzSession  *session,
+                      const char *patient_id,
+                      const char *encounter_id,
+                      gint64      expires_at)
+{
+  session->username = g_strconcat ("Patient/", patient_id, NULL);
+  session->role = g_strdup ("patient");
+  session->display_name = g_strdup (session->username);
+  session->patient_id = g_strdup (patient_id);
+  session->encounter_id = g_strdup (encounter_id);
+  session->expires_at = expires_at;
 }
 
 static void
@@ -335,9 +407,14 @@ load_sessions (WzAuth  *self,
   g_autofree char *purge = NULL;
   int rc;
 
-  /* Dead tokens are of no use to anyone; drop them rather than carry them forever. */
+  /* Dead tokens are of no use to anyone; drop them rather than carry them forever. Spent or
+   * expired visit links go too once a day has passed, enough to answer "already used". */
   purge = g_strdup_printf ("DELETE FROM tokens WHERE expires_at <= %" G_GINT64_FORMAT
-                           " OR last_used <= %" G_GINT64_FORMAT, now, idle_cutoff);
+                           " OR last_used <= %" G_GINT64_FORMAT ";"
+                           "DELETE FROM patient_tokens WHERE expires_at <= %" G_GINT64_FORMAT ";"
+                           "DELETE FROM visit_links WHERE expires_at <= %" G_GINT64_FORMAT
+                           " OR used_at <= %" G_GINT64_FORMAT,
+                           now, idle_cutoff, now, now - G_TIME_SPAN_DAY, now - G_TIME_SPAN_DAY);
   if (!exec (self->db, purge, error))
     return FALSE;
 
@@ -370,6 +447,31 @@ load_sessions (WzAuth  *self,
 
   if (rc != SQLITE_DONE)
     return set_sqlite_error (error, self->db, "loading sessions");
+
+  stmt = prepare (self->db, "SELECT hash, patient_id, encounter_id, expires_at, created"
+                            " FROM patient_tokens", error);
+  if (stmt == NULL)
+    return FALSE;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      CacheEntry *entry;
+
+      if (sqlite3_column_bytes (stmt, 0) != KEY_BYTES)
+        continue;
+
+      entry = g_new0 (CacheEntry, 1);
+      memcpy (entry->key, sqlite3_column_blob (stmt, 0), KEY_BYTES);
+      fill_patient_session (&entry->session, (const char *) sqlite3_column_text (stmt, 1),
+                            (const char *) sqlite3_column_text (stmt, 2),
+                            sqlite3_column_int64 (stmt, 3));
+      entry->last_used = entry->last_persisted = sqlite3_column_int64 (stmt, 4);
+      g_hash_table_replace (self->sessions, entry->key, entry);
+    }
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, self->db, "loading patient sessions");
 
   return TRUE;
 }
@@ -1064,6 +1166,41 @@ wz_auth_login (WzAuth           *self,
   return token;
 }
 
+/* Patient sessions have no idle timeout (see WZ_AUTH_PATIENT_TOKEN_LIFETIME_S). */
+static gboolean
+entry_alive (const CacheEntry *entry,
+             gint64            now)
+{
+  if (now >= entry->session.expires_at)
+    return FALSE;
+  return entry->user_id == 0 ||
+         now - entry->last_used <= (gint64) WZ_AUTH_IDLE_TIMEOUT_S * G_USEC_PER_SEC;
+}
+
+gboolean
+wz_auth_check (WzAuth     *self,
+               const char *token)
+{
+  guint8 raw[TOKEN_BYTES];
+  guint8 key[KEY_BYTES];
+  CacheEntry *entry;
+  gboolean alive;
+
+  g_return_val_if_fail (WZ_IS_AUTH (self), FALSE);
+
+  if (!decode_token (token, raw))
+    return FALSE;
+  token_key (raw, key);
+  sodium_memzero (raw, sizeof raw);
+
+  g_mutex_lock (&self->cache_lock);
+  entry = g_hash_table_lookup (self->sessions, key);
+  alive = entry != NULL && entry_alive (entry, auth_now (self));
+  g_mutex_unlock (&self->cache_lock);
+
+  return alive;
+}
+
 const WzSession *
 wz_auth_lookup (WzAuth     *self,
                 const char *token)
@@ -1087,8 +1224,7 @@ wz_auth_lookup (WzAuth     *self,
   entry = g_hash_table_lookup (self->sessions, key);
   if (entry != NULL)
     {
-      if (now >= entry->session.expires_at ||
-          now - entry->last_used > (gint64) WZ_AUTH_IDLE_TIMEOUT_S * G_USEC_PER_SEC)
+      if (!entry_alive (entry, now))
         {
           /* Left in auth.db: it is dead by the same rule there and is purged on the next start. */
           g_hash_table_remove (self->sessions, key);
@@ -1096,7 +1232,7 @@ wz_auth_lookup (WzAuth     *self,
       else
         {
           entry->last_used = MAX (entry->last_used, now);
-          if (now - entry->last_persisted >= TOUCH_INTERVAL_US)
+          if (entry->user_id != 0 && now - entry->last_persisted >= TOUCH_INTERVAL_US)
             {
               entry->last_persisted = now;
               job = g_new (TouchJob, 1);
@@ -1134,18 +1270,234 @@ wz_auth_logout (WzAuth     *self,
   g_mutex_unlock (&self->cache_lock);
 
   g_mutex_lock (&self->db_lock);
-  stmt = prepare (self->db, "DELETE FROM tokens WHERE hash = ?", &error);
-  if (stmt != NULL)
+  for (guint i = 0; i < 2 && error == NULL; i++)
     {
-      sqlite3_bind_blob (stmt, 1, key, KEY_BYTES, SQLITE_STATIC);
-      if (sqlite3_step (stmt) != SQLITE_DONE)
-        set_sqlite_error (&error, self->db, "revoking a token");
-      sqlite3_finalize (stmt);
+      stmt = prepare (self->db, i == 0 ? "DELETE FROM tokens WHERE hash = ?"
+                                       : "DELETE FROM patient_tokens WHERE hash = ?", &error);
+      if (stmt != NULL)
+        {
+          sqlite3_bind_blob (stmt, 1, key, KEY_BYTES, SQLITE_STATIC);
+          if (sqlite3_step (stmt) != SQLITE_DONE)
+            set_sqlite_error (&error, self->db, "revoking a token");
+          sqlite3_finalize (stmt);
+        }
     }
   g_mutex_unlock (&self->db_lock);
 
   if (error != NULL)
     g_warning ("%s", error->message);
+}
+
+/* A fresh random token as text, and the hash under which it is stored. */
+static void
+new_token (char   out_text[TOKEN_TEXT_LEN + 1],
+           guint8 out_key[KEY_BYTES])
+{
+  guint8 raw[TOKEN_BYTES];
+
+  randombytes_buf (raw, sizeof raw);
+  sodium_bin2base64 (out_text, TOKEN_TEXT_LEN + 1, raw, sizeof raw,
+                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  token_key (raw, out_key);
+  sodium_memzero (raw, sizeof raw);
+}
+
+char *
+wz_auth_create_visit_link (WzAuth      *self,
+                           const char  *patient_id,
+                           const char  *encounter_id,
+                           const char  *created_by,
+                           gint64      *out_expires_at,
+                           GError     **error)
+{
+  char text[TOKEN_TEXT_LEN + 1];
+  guint8 key[KEY_BYTES];
+  sqlite3_stmt *stmt;
+  gint64 now, expires_at;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (WZ_IS_AUTH (self), NULL);
+  g_return_val_if_fail (created_by != NULL, NULL);
+
+  if (patient_id == NULL || encounter_id == NULL ||
+      !valid_fhir_id (patient_id) || !valid_fhir_id (encounter_id))
+    {
+      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID,
+                           "A visit link needs the ids of a Patient and an Encounter");
+      return NULL;
+    }
+
+  now = auth_now (self);
+  expires_at = now + (gint64) WZ_AUTH_VISIT_LINK_LIFETIME_S * G_USEC_PER_SEC;
+  new_token (text, key);
+
+  g_mutex_lock (&self->db_lock);
+  stmt = prepare (self->db, "INSERT INTO visit_links (hash, patient_id, encounter_id, created_by,"
+                            " created, expires_at) VALUES (?, ?, ?, ?, ?, ?)", error);
+  if (stmt != NULL)
+    {
+      sqlite3_bind_blob (stmt, 1, key, KEY_BYTES, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, patient_id, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, encounter_id, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 4, created_by, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 5, now);
+      sqlite3_bind_int64 (stmt, 6, expires_at);
+      ok = sqlite3_step (stmt) == SQLITE_DONE || set_sqlite_error (error, self->db,
+                                                                   "storing a visit link");
+      sqlite3_finalize (stmt);
+    }
+  g_mutex_unlock (&self->db_lock);
+
+  if (!ok)
+    {
+      sodium_memzero (text, sizeof text);
+      return NULL;
+    }
+
+  if (out_expires_at != NULL)
+    *out_expires_at = expires_at;
+  g_info ("Visit link made for Encounter/%s by %s", encounter_id, created_by);
+  return g_strdup (text);
+}
+
+/* Why LINK_KEY cannot be spent, for the message; the caller holds db_lock. */
+static void
+explain_unusable_link (WzAuth        *self,
+                       const guint8  *link_key,
+                       gint64         now,
+                       GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  sqlite3_stmt *stmt;
+  const char *message = LINK_UNKNOWN;
+
+  stmt = prepare (self->db, "SELECT used_at, expires_at FROM visit_links WHERE hash = ?",
+                  &local_error);
+  if (stmt == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return;
+    }
+  sqlite3_bind_blob (stmt, 1, link_key, KEY_BYTES, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      if (sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+        message = LINK_USED;
+      else if (sqlite3_column_int64 (stmt, 1) <= now)
+        message = LINK_EXPIRED;
+    }
+  sqlite3_finalize (stmt);
+
+  g_set_error_literal (error, WZ_ERROR, WZ_ERROR_UNAUTHORIZED, message);
+}
+
+char *
+wz_auth_redeem_visit_link (WzAuth           *self,
+                           const char       *link_token,
+                           const WzSession **out_session,
+                           GError          **error)
+{
+  guint8 raw[TOKEN_BYTES];
+  guint8 link_key[KEY_BYTES];
+  char text[TOKEN_TEXT_LEN + 1];
+  g_autofree char *patient_id = NULL;
+  g_autofree char *encounter_id = NULL;
+  CacheEntry *entry = NULL;
+  sqlite3_stmt *stmt;
+  gboolean ok = FALSE;
+  gint64 now;
+
+  g_return_val_if_fail (WZ_IS_AUTH (self), NULL);
+  g_return_val_if_fail (out_session != NULL, NULL);
+
+  *out_session = NULL;
+  if (!decode_token (link_token, raw))
+    {
+      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_UNAUTHORIZED, LINK_UNKNOWN);
+      return NULL;
+    }
+  token_key (raw, link_key);
+  sodium_memzero (raw, sizeof raw);
+
+  now = auth_now (self);
+
+  g_mutex_lock (&self->db_lock);
+  if (!exec (self->db, "BEGIN IMMEDIATE", error))
+    {
+      g_mutex_unlock (&self->db_lock);
+      return NULL;
+    }
+
+  /* One statement decides, so two tabs opening the same link cannot both get a session. */
+  stmt = prepare (self->db, "UPDATE visit_links SET used_at = ?1"
+                            " WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1"
+                            " RETURNING patient_id, encounter_id", error);
+  if (stmt != NULL)
+    {
+      int rc;
+
+      sqlite3_bind_int64 (stmt, 1, now);
+      sqlite3_bind_blob (stmt, 2, link_key, KEY_BYTES, SQLITE_STATIC);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          patient_id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+          encounter_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+          rc = sqlite3_step (stmt);
+        }
+      if (rc != SQLITE_DONE)
+        {
+          set_sqlite_error (error, self->db, "spending a visit link");
+          g_clear_pointer (&patient_id, g_free);
+        }
+      else if (patient_id == NULL)
+        explain_unusable_link (self, link_key, now, error);
+      sqlite3_finalize (stmt);
+    }
+
+  if (patient_id != NULL)
+    {
+      entry = g_new0 (CacheEntry, 1);
+      new_token (text, entry->key);
+      fill_patient_session (&entry->session, patient_id, encounter_id,
+                            now + (gint64) WZ_AUTH_PATIENT_TOKEN_LIFETIME_S * G_USEC_PER_SEC);
+      entry->last_used = entry->last_persisted = now;
+
+      stmt = prepare (self->db, "INSERT INTO patient_tokens (hash, patient_id, encounter_id,"
+                                " created, expires_at) VALUES (?, ?, ?, ?, ?)", error);
+      if (stmt != NULL)
+        {
+          sqlite3_bind_blob (stmt, 1, entry->key, KEY_BYTES, SQLITE_STATIC);
+          sqlite3_bind_text (stmt, 2, patient_id, -1, SQLITE_STATIC);
+          sqlite3_bind_text (stmt, 3, encounter_id, -1, SQLITE_STATIC);
+          sqlite3_bind_int64 (stmt, 4, now);
+          sqlite3_bind_int64 (stmt, 5, entry->session.expires_at);
+          ok = sqlite3_step (stmt) == SQLITE_DONE ||
+               set_sqlite_error (error, self->db, "storing a patient session");
+          sqlite3_finalize (stmt);
+        }
+    }
+
+  /* A failed attempt changes nothing, so the link still works when the database is back. */
+  if (ok)
+    ok = exec (self->db, "COMMIT", error);
+  if (!ok)
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  g_mutex_unlock (&self->db_lock);
+
+  if (!ok)
+    {
+      g_clear_pointer (&entry, cache_entry_free);
+      return NULL;
+    }
+
+  g_mutex_lock (&self->cache_lock);
+  g_hash_table_replace (self->sessions, entry->key, entry);
+  g_mutex_unlock (&self->cache_lock);
+
+  g_info ("Visit link for Encounter/%s opened", encounter_id);
+  *out_session = &entry->session;
+  return g_strndup (text, TOKEN_TEXT_LEN);
 }
 
 void

@@ -5,15 +5,24 @@
 
 G_BEGIN_DECLS
 
-/* A signed-in user, as the server knows them for the life of a token. */
+/* A signed-in user, as the server knows them for the life of a token. A patient who opened a
+ * visit link has a session too: role "patient", username "Patient/ID", no practitioner, and the
+ * patient and encounter the link was made for. */
 typedef struct
 {
   char   *username;
-  char   *role;             /* "doctor", "pharmacist", "admin" */
+  char   *role;             /* "doctor", "pharmacist", "admin", "patient" */
   char   *practitioner_id;  /* id of the Practitioner resource, without "Practitioner/" */
   char   *display_name;
   gint64  expires_at;       /* monotonic-independent wall clock, µs since the epoch */
+  char   *patient_id;       /* patient sessions: id of their Patient, without "Patient/" */
+  char   *encounter_id;     /* patient sessions: the Encounter the visit link was made for */
 } WzSession;
+
+/* Deep copies, for holders that outlive a request (the websocket hub). */
+WzSession *wz_session_copy (const WzSession *session);
+void       wz_session_free (WzSession       *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzSession, wz_session_free)
 
 /* Policy, in seconds. A token dies 8 h after login, or after 30 min without a request. Five wrong
  * passwords in a row lock the user name for 15 min: the fifth attempt still answers "wrong password",
@@ -23,6 +32,12 @@ typedef struct
 #define WZ_AUTH_MAX_FAILURES      5
 #define WZ_AUTH_LOCKOUT_S         (15 * 60)
 #define WZ_AUTH_MIN_PASSWORD_LEN  8
+
+/* A visit link can be opened once within 7 days; the patient session it gives lasts 24 h. A
+ * patient session has no idle timeout: the patient waits in the queue with the page open, often
+ * for longer than 30 min without a request, and the session only reaches that one visit. */
+#define WZ_AUTH_VISIT_LINK_LIFETIME_S     (7 * 24 * 60 * 60)
+#define WZ_AUTH_PATIENT_TOKEN_LIFETIME_S  (24 * 60 * 60)
 
 typedef enum
 {
@@ -82,6 +97,27 @@ const WzSession *wz_auth_lookup      (WzAuth      *self,
 /* Revokes the token, in memory at once and on disk before returning. */
 void             wz_auth_logout      (WzAuth      *self,
                                       const char  *token);
+/* Same as wz_auth_lookup() without counting as use, so the idle clock keeps running: for
+ * checking that a long-lived connection's session is still alive. */
+gboolean         wz_auth_check       (WzAuth      *self,
+                                      const char  *token);
+/* Makes a single-use visit link token for PATIENT_ID / ENCOUNTER_ID (FHIR ids), stored hashed,
+ * valid for WZ_AUTH_VISIT_LINK_LIFETIME_S; CREATED_BY ("Practitioner/ID" or a tool name) is kept
+ * with it. Returns the token (43 URL-safe characters) and sets *out_expires_at (µs since the
+ * epoch). Any thread. */
+char            *wz_auth_create_visit_link (WzAuth      *self,
+                                            const char  *patient_id,
+                                            const char  *encounter_id,
+                                            const char  *created_by,
+                                            gint64      *out_expires_at,
+                                            GError     **error);
+/* Spends LINK_TOKEN and returns a new patient session token (owned by the caller), filling
+ * *out_session (borrowed, like wz_auth_login()). A link works once: a second use, an expired or
+ * an unknown link is WZ_ERROR_UNAUTHORIZED with a message for the patient. Any thread. */
+char            *wz_auth_redeem_visit_link (WzAuth           *self,
+                                            const char       *link_token,
+                                            const WzSession **out_session,
+                                            GError          **error);
 /* Replaces the wall clock (NULL restores it). For tests of expiry, idle timeout and lockout. */
 void             wz_auth_set_clock   (WzAuth      *self,
                                       WzAuthClock  clock,

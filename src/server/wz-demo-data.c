@@ -54,6 +54,18 @@ static const DemoPatient patients[] = {
     "64859006|骨质疏松 Osteoporosis", NULL },
 };
 
+/* The second doctor's own patients: on nobody else's care team, so the demo shows that each
+ * doctor sees only their own. */
+static const DemoPatient other_patients[] = {
+  { "孙", "丽华", "Sun Lihua", "female", "1975-06-18",
+    "38341003|高血压 Hypertension", NULL, NULL },
+  { "林", "志明", "Lin Zhiming", "male", "1969-10-02",
+    "44054006|2型糖尿病 Type 2 diabetes mellitus", NULL,
+    "764146007|青霉素 Penicillin|high|荨麻疹 Hives" },
+};
+
+#define OTHER_DOCTOR_NAME "张敏 Zhang Min"
+
 /* Further names for --patients above the hand-written set. */
 static const char *const extra_families[][2] = {
   { "吴", "Wu" }, { "徐", "Xu" }, { "孙", "Sun" }, { "马", "Ma" }, { "朱", "Zhu" },
@@ -183,6 +195,8 @@ child_birth_date (void)
 static char *
 create_patient (Demo              *demo,
                 const DemoPatient *p,
+                const char        *doctor,
+                const char        *doctor_name,
                 GError           **error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -228,6 +242,14 @@ create_patient (Demo              *demo,
   json_builder_end_array (b);
   add_string (b, "gender", p->gender);
   add_string (b, "birthDate", p->birth_date ? p->birth_date : child_birth);
+  /* The patient's own doctor, which puts them on that doctor's care team. */
+  json_builder_set_member_name (b, "generalPractitioner");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "reference", doctor);
+  add_string (b, "display", doctor_name);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
 
   if (p->birth_date == NULL)
     {
@@ -381,6 +403,7 @@ create_visit (Demo        *demo,
               const char  *patient,
               const char  *patient_name,
               const char  *doctor,
+              const char  *doctor_name,
               guint        slot,
               GError     **error)
 {
@@ -410,7 +433,7 @@ create_visit (Demo        *demo,
   add_string (b, "status", "accepted");
   json_builder_end_object (b);
   json_builder_begin_object (b);
-  add_reference (b, "actor", doctor, "李伟 Li Wei");
+  add_reference (b, "actor", doctor, doctor_name);
   add_string (b, "status", "accepted");
   json_builder_end_object (b);
   json_builder_end_array (b);
@@ -433,7 +456,7 @@ create_visit (Demo        *demo,
   json_builder_set_member_name (e, "participant");
   json_builder_begin_array (e);
   json_builder_begin_object (e);
-  add_reference (e, "individual", doctor, "李伟 Li Wei");
+  add_reference (e, "individual", doctor, doctor_name);
   json_builder_end_object (e);
   json_builder_end_array (e);
   json_builder_set_member_name (e, "appointment");
@@ -494,7 +517,9 @@ wz_demo_data_create (const char  *data_dir,
   g_autofree char *doctor_id = NULL;
   g_autofree char *pharmacist_id = NULL;
   g_autofree char *admin_id = NULL;
+  g_autofree char *other_doctor_id = NULL;
   g_autofree char *doctor = NULL;
+  g_autofree char *other_doctor = NULL;
   Demo demo;
 
   if (!data_dir_is_empty (data_dir, error))
@@ -516,10 +541,14 @@ wz_demo_data_create (const char  *data_dir,
                                           WZ_AUTH_ADD_USER_DEMO_PASSWORD, error)) == NULL ||
       (admin_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "admin", password, "admin",
                                      "系统管理员 Administrator", WZ_AUTH_ADD_USER_DEMO_PASSWORD,
-                                     error)) == NULL)
+                                     error)) == NULL ||
+      (other_doctor_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "doctor2", password,
+                                            "doctor", OTHER_DOCTOR_NAME,
+                                            WZ_AUTH_ADD_USER_DEMO_PASSWORD, error)) == NULL)
     return FALSE;
 
   doctor = g_strconcat ("Practitioner/", doctor_id, NULL);
+  other_doctor = g_strconcat ("Practitioner/", other_doctor_id, NULL);
 
   for (guint i = 0; i < n_patients; i++)
     {
@@ -543,7 +572,7 @@ wz_demo_data_create (const char  *data_dir,
           p = &extra;
         }
 
-      if ((patient = create_patient (&demo, p, error)) == NULL)
+      if ((patient = create_patient (&demo, p, doctor, "李伟 Li Wei", error)) == NULL)
         return FALSE;
       name = g_strconcat (p->family, p->given, " ", p->pinyin, NULL);
 
@@ -552,7 +581,24 @@ wz_demo_data_create (const char  *data_dir,
           (p->allergy != NULL && !create_allergy (&demo, patient, p->allergy, error)))
         return FALSE;
 
-      if (i < G_N_ELEMENTS (visits) && !create_visit (&demo, patient, name, doctor, i, error))
+      if (i < G_N_ELEMENTS (visits) &&
+          !create_visit (&demo, patient, name, doctor, "李伟 Li Wei", i, error))
+        return FALSE;
+    }
+
+  for (guint i = 0; n_patients > 0 && i < G_N_ELEMENTS (other_patients); i++)
+    {
+      const DemoPatient *p = &other_patients[i];
+      g_autofree char *patient = NULL;
+      g_autofree char *name = NULL;
+
+      if ((patient = create_patient (&demo, p, other_doctor, OTHER_DOCTOR_NAME, error)) == NULL)
+        return FALSE;
+      name = g_strconcat (p->family, p->given, " ", p->pinyin, NULL);
+      /* One waiting, one booked for later: slots 2 and 3 of the day. */
+      if (!create_condition (&demo, patient, other_doctor, p->condition, error) ||
+          (p->allergy != NULL && !create_allergy (&demo, patient, p->allergy, error)) ||
+          !create_visit (&demo, patient, name, other_doctor, OTHER_DOCTOR_NAME, 2 + i, error))
         return FALSE;
     }
 

@@ -13,22 +13,35 @@
 #include "wz-fhir.h"
 #include "wz-http.h"
 
+/* Paging through the audit log, which counts by sequence number rather than by offset. */
+#define AUDIT_CURSOR_PARAM "_cursor"
+
 struct _WzFhirRoutes
 {
-  GObject  parent_instance;
+  GObject      parent_instance;
 
-  WzStore *store;
-  WzAuth  *auth;
-  WzAudit *audit;
-  GBytes  *capability;
+  WzStore     *store;
+  WzAuth      *auth;
+  WzAudit     *audit;
+  WzCareTeam  *care_team;
+  WzVisitLink *visit_link;
+  GBytes      *capability;
 };
 
 G_DEFINE_FINAL_TYPE (WzFhirRoutes, wz_fhir_routes, G_TYPE_OBJECT)
 
+enum
+{
+  RESOURCE_WRITTEN,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 typedef enum
 {
-  ACCESS_READ,
-  ACCESS_WRITE,
+  ACCESS_READ = WZ_CARE_TEAM_READ,
+  ACCESS_WRITE = WZ_CARE_TEAM_WRITE,
 } Access;
 
 /* One request being answered: who asks, and for what. */
@@ -40,31 +53,6 @@ typedef struct
   const char        *type;
   const char        *id;
 } Request;
-
-/* Role rules for this stage: every staff role may read clinical data, doctors write it, admins
- * manage Practitioner records, and only admins read AuditEvent resources. Care-team checks come on
- * top of this. */
-static gboolean
-role_may (const WzSession *session,
-          const char      *type,
-          Access           access)
-{
-  const char *role = session->role;
-  gboolean is_doctor = g_strcmp0 (role, "doctor") == 0;
-  gboolean is_admin = g_strcmp0 (role, "admin") == 0;
-  gboolean is_pharmacist = g_strcmp0 (role, "pharmacist") == 0;
-
-  if (strcmp (type, "AuditEvent") == 0)
-    return access == ACCESS_READ && is_admin;
-
-  if (access == ACCESS_READ)
-    return is_doctor || is_pharmacist || is_admin;
-
-  if (strcmp (type, "Practitioner") == 0)
-    return is_doctor || is_admin;
-
-  return is_doctor;
-}
 
 static void
 on_audit_done (const GError *error,
@@ -109,26 +97,6 @@ audit_and_send (Request    *req,
                    g_object_ref (req->msg));
 }
 
-static gboolean
-check_role (Request    *req,
-            Access      access,
-            const char *action)
-{
-  g_autofree char *entity = NULL;
-
-  if (role_may (req->session, req->type, access))
-    return TRUE;
-
-  wz_http_respond_problem (req->msg, WZ_ERROR_FORBIDDEN, "A %s may not %s %s resources",
-                           req->session->role, access == ACCESS_READ ? "read" : "write",
-                           req->type);
-  if (req->id != NULL)
-    entity = g_strconcat (req->type, "/", req->id, NULL);
-  audit_and_send (req, action, entity ? entity : req->type, NULL);
-
-  return FALSE;
-}
-
 static void
 respond_error_audited (Request      *req,
                        const GError *error,
@@ -140,6 +108,56 @@ respond_error_audited (Request      *req,
   if (req->id != NULL)
     entity = g_strconcat (req->type, "/", req->id, NULL);
   audit_and_send (req, action, entity ? entity : req->type, NULL);
+}
+
+/* The role rule (wz_care_team_check_type); a refusal is answered and audited here. */
+static gboolean
+check_role (Request    *req,
+            Access      access,
+            const char *action)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (wz_care_team_check_type (req->session, req->type, (WzCareTeamAccess) access, &error))
+    return TRUE;
+
+  respond_error_audited (req, error, action);
+  return FALSE;
+}
+
+/* The care-team rule for one stored version. What the user may not see is answered as missing,
+ * so another patient's ids cannot be probed; the audit row still names the patient, so the
+ * attempt shows in that patient's access log. */
+static gboolean
+check_visible (Request          *req,
+               WzStoredResource *stored,
+               const char       *action)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *entity = NULL;
+
+  if (wz_care_team_may_see_stored (req->self->care_team, req->session, stored, &error))
+    return TRUE;
+
+  if (error == NULL)
+    g_set_error (&error, WZ_ERROR, WZ_ERROR_NOT_FOUND, "%s/%s does not exist", stored->type,
+                 stored->id);
+  wz_http_respond_error (req->msg, error);
+  entity = g_strconcat (stored->type, "/", stored->id, NULL);
+  audit_and_send (req, action, entity, stored->patient);
+  return FALSE;
+}
+
+static void
+resource_written (Request          *req,
+                  WzStoredResource *stored,
+                  JsonObject       *resource)
+{
+  g_autofree char *encounter = NULL;
+
+  encounter = resource != NULL ? wz_care_team_encounter_of (resource, stored->type, stored->id)
+                               : wz_care_team_encounter_of_stored (stored);
+  g_signal_emit (req->self, signals[RESOURCE_WRITTEN], 0, stored, encounter);
 }
 
 static void
@@ -203,6 +221,8 @@ handle_read (Request *req)
       respond_error_audited (req, error, "R");
       return;
     }
+  if (!check_visible (req, stored, "R"))
+    return;
 
   respond_resource (req, SOUP_STATUS_OK, stored, "R");
 }
@@ -229,6 +249,8 @@ handle_vread (Request    *req,
       respond_error_audited (req, error, "R");
       return;
     }
+  if (!check_visible (req, stored, "R"))
+    return;
 
   respond_resource (req, SOUP_STATUS_OK, stored, "R");
 }
@@ -257,12 +279,31 @@ handle_create (Request *req)
 
   if ((root = parse_body (req, NULL, &error)) == NULL ||
       (if_none_exist != NULL &&
-       (condition = wz_search_query_parse (req->type, if_none_exist, &error)) == NULL) ||
-      (stored = wz_store_create (req->self->store, json_node_get_object (root), condition,
-                                 &created, &error)) == NULL)
+       (condition = wz_search_query_parse (req->type, if_none_exist, &error)) == NULL))
     {
       if (condition == NULL && if_none_exist != NULL && root != NULL)
         g_prefix_error (&error, "If-None-Exist: ");
+      respond_error_audited (req, error, "C");
+      return;
+    }
+  if (!wz_care_team_may_write (req->self->care_team, req->session, json_node_get_object (root),
+                               NULL, &error) ||
+      (stored = wz_store_create (req->self->store, json_node_get_object (root), condition,
+                                 &created, &error)) == NULL)
+    {
+      respond_error_audited (req, error, "C");
+      return;
+    }
+
+  if (created)
+    resource_written (req, stored, json_node_get_object (root));
+  else if (!wz_care_team_may_see_stored (req->self->care_team, req->session, stored, &error))
+    {
+      /* The retry of a create finds the first attempt; someone else's match is not shown. */
+      if (error == NULL)
+        g_set_error_literal (&error, WZ_ERROR, WZ_ERROR_PRECONDITION_FAILED,
+                             "If-None-Exist matched a resource you may not see; use another "
+                             "identifier");
       respond_error_audited (req, error, "C");
       return;
     }
@@ -280,6 +321,7 @@ handle_update (Request *req)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
   const char *if_match = soup_message_headers_get_one (headers, "If-Match");
+  g_autoptr(WzStoredResource) current = NULL;
   g_autoptr(WzStoredResource) stored = NULL;
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
@@ -307,6 +349,15 @@ handle_update (Request *req)
     }
 
   if ((root = parse_body (req, req->id, &error)) == NULL ||
+      (current = wz_store_read (req->self->store, req->type, req->id, &error)) == NULL)
+    {
+      respond_error_audited (req, error, "U");
+      return;
+    }
+  if (!check_visible (req, current, "U"))
+    return;
+  if (!wz_care_team_may_write (req->self->care_team, req->session, json_node_get_object (root),
+                               req->id, &error) ||
       (stored = wz_store_update (req->self->store, json_node_get_object (root), req->id, expected,
                                  &error)) == NULL)
     {
@@ -314,6 +365,7 @@ handle_update (Request *req)
       return;
     }
 
+  resource_written (req, stored, json_node_get_object (root));
   respond_resource (req, SOUP_STATUS_OK, stored, "U");
 }
 
@@ -322,6 +374,7 @@ handle_delete (Request *req)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
   const char *if_match = soup_message_headers_get_one (headers, "If-Match");
+  g_autoptr(WzStoredResource) current = NULL;
   g_autoptr(WzStoredResource) stored = NULL;
   g_autoptr(GError) error = NULL;
   gint64 expected = 0;
@@ -333,14 +386,23 @@ handle_delete (Request *req)
     g_set_error (&error, WZ_ERROR, WZ_ERROR_INVALID,
                  "If-Match “%s” is not a version tag like W/\"3\"", if_match);
   else
-    stored = wz_store_retire (req->self->store, req->type, req->id, expected, &error);
+    current = wz_store_read (req->self->store, req->type, req->id, &error);
+  if (current == NULL)
+    {
+      respond_error_audited (req, error, "D");
+      return;
+    }
+  if (!check_visible (req, current, "D"))
+    return;
 
+  stored = wz_store_retire (req->self->store, req->type, req->id, expected, &error);
   if (stored == NULL)
     {
       respond_error_audited (req, error, "D");
       return;
     }
 
+  resource_written (req, stored, NULL);
   respond_resource (req, SOUP_STATUS_OK, stored, "D");
 }
 
@@ -391,6 +453,7 @@ handle_search (Request *req)
     return;
 
   if ((query = wz_search_query_parse (req->type, query_string, &error)) == NULL ||
+      !wz_care_team_restrict_search (req->self->care_team, req->session, query, &error) ||
       (result = wz_store_search (req->self->store, query, &error)) == NULL)
     {
       respond_error_audited (req, error, "E");
@@ -456,6 +519,7 @@ static void
 handle_history (Request    *req,
                 GHashTable *query)
 {
+  g_autoptr(WzStoredResource) current = NULL;
   g_autoptr(WzStoreResult) result = NULL;
   g_autoptr(WzBundleBuilder) bundle = NULL;
   g_autoptr(GBytes) body = NULL;
@@ -465,6 +529,14 @@ handle_history (Request    *req,
   guint count, offset;
 
   if (!check_role (req, ACCESS_READ, "R"))
+    return;
+
+  if ((current = wz_store_read (req->self->store, req->type, req->id, &error)) == NULL)
+    {
+      respond_error_audited (req, error, "R");
+      return;
+    }
+  if (!check_visible (req, current, "R"))
     return;
 
   if (!query_uint (query, "_count", WZ_SEARCH_DEFAULT_COUNT, WZ_SEARCH_MAX_COUNT, &count, &error) ||
@@ -500,6 +572,11 @@ handle_history (Request    *req,
                                                    resource->id);
       g_autofree char *request_url = NULL;
 
+      /* An older version may have belonged to another patient (a record filed under the wrong
+       * name and moved): that version stays theirs. */
+      if (!wz_care_team_may_see_stored (req->self->care_team, req->session, resource, NULL))
+        continue;
+
       request_url = resource->version_id == 1
                     ? g_strdup (resource->type)
                     : g_strdup_printf ("%s/%s", resource->type, resource->id);
@@ -512,6 +589,215 @@ handle_history (Request    *req,
 
   entity = g_strconcat (req->type, "/", req->id, NULL);
   audit_and_send (req, "R", entity, common_patient (result->resources));
+}
+
+static void
+add_audit_entry (WzBundleBuilder *bundle,
+                 const char      *base,
+                 JsonNode        *event)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *full_url = NULL;
+  gsize length;
+  char *text;
+
+  json_generator_set_root (generator, event);
+  text = json_generator_to_data (generator, &length);
+  bytes = g_bytes_new_take (text, length);
+  full_url = g_strdup_printf ("%s/fhir/AuditEvent/%s", base,
+                              json_object_get_string_member (json_node_get_object (event), "id"));
+  wz_bundle_builder_add_entry (bundle, full_url, bytes, "match", NULL, NULL);
+}
+
+/* The audit log lives in its own hash-chained database, not in the resource store: an admin's
+ * search reads it through WzAudit, newest first, paged by sequence number. */
+static void
+handle_audit_search (Request    *req,
+                     GHashTable *query)
+{
+  g_autoptr(JsonNode) events = NULL;
+  g_autoptr(WzBundleBuilder) bundle = NULL;
+  g_autoptr(GString) canonical = g_string_new (NULL);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *self_url = NULL;
+  const char *patient = NULL;
+  const char *agent = NULL;
+  guint64 cursor = 0;
+  guint count = WZ_SEARCH_DEFAULT_COUNT;
+  JsonArray *array;
+  GHashTableIter iter;
+  const char *name, *value;
+
+  if (!check_role (req, ACCESS_READ, "E"))
+    return;
+
+  if (query != NULL)
+    {
+      g_hash_table_iter_init (&iter, query);
+      while (error == NULL && g_hash_table_iter_next (&iter, (gpointer *) &name, (gpointer *) &value))
+        {
+          if (strcmp (name, "patient") == 0)
+            patient = value;
+          else if (strcmp (name, "agent") == 0)
+            agent = value;
+          else if (strcmp (name, "_count") == 0)
+            query_uint (query, "_count", WZ_SEARCH_DEFAULT_COUNT, 1000, &count, &error);
+          else if (strcmp (name, AUDIT_CURSOR_PARAM) == 0)
+            {
+              if (!g_ascii_string_to_unsigned (value, 10, 1, G_MAXINT64, &cursor, NULL))
+                g_set_error (&error, WZ_ERROR, WZ_ERROR_INVALID,
+                             AUDIT_CURSOR_PARAM " must be a sequence number, not “%s”", value);
+            }
+          else if (strcmp (name, "_format") != 0 && strcmp (name, "_pretty") != 0)
+            g_set_error (&error, WZ_ERROR, WZ_ERROR_INVALID,
+                         "AuditEvent has no search parameter “%s”; supported: patient, agent, "
+                         "_count", name);
+        }
+    }
+  if (error == NULL && count == 0)
+    count = 1;
+  if (error != NULL ||
+      (events = wz_audit_search (req->self->audit, patient, agent, (gint64) cursor, count,
+                                 &error)) == NULL)
+    {
+      respond_error_audited (req, error, "E");
+      return;
+    }
+
+  if (patient != NULL)
+    {
+      g_autofree char *escaped = g_uri_escape_string (patient, "/", FALSE);
+
+      g_string_append_printf (canonical, "patient=%s&", escaped);
+    }
+  if (agent != NULL)
+    {
+      g_autofree char *escaped = g_uri_escape_string (agent, "/", FALSE);
+
+      g_string_append_printf (canonical, "agent=%s&", escaped);
+    }
+  g_string_append_printf (canonical, "_count=%u", count);
+
+  base = wz_http_base_url (req->msg);
+  array = json_node_get_array (events);
+  bundle = wz_bundle_builder_new ("searchset", -1);
+  self_url = g_strdup_printf ("%s/fhir/AuditEvent?%s", base, canonical->str);
+  wz_bundle_builder_add_link (bundle, "self", self_url);
+  if (json_array_get_length (array) == count)
+    {
+      JsonObject *last = json_array_get_object_element (array, count - 1);
+      g_autofree char *next_url = g_strdup_printf ("%s&" AUDIT_CURSOR_PARAM "=%s", self_url,
+                                                   json_object_get_string_member (last, "id"));
+
+      wz_bundle_builder_add_link (bundle, "next", next_url);
+    }
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    add_audit_entry (bundle, base, json_array_get_element (array, i));
+
+  body = wz_bundle_builder_end (g_steal_pointer (&bundle));
+  wz_http_respond_json (req->msg, SOUP_STATUS_OK, body);
+  g_string_prepend (canonical, "AuditEvent?");
+  audit_and_send (req, "E", canonical->str, patient);
+}
+
+static void
+handle_audit_read (Request *req)
+{
+  g_autoptr(JsonNode) events = NULL;
+  g_autoptr(JsonGenerator) generator = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *entity = NULL;
+  JsonArray *array;
+  guint64 seq;
+  gsize length;
+  char *text;
+
+  if (!check_role (req, ACCESS_READ, "R"))
+    return;
+
+  if (!g_ascii_string_to_unsigned (req->id, 10, 1, G_MAXINT64 - 1, &seq, NULL))
+    g_set_error (&error, WZ_ERROR, WZ_ERROR_NOT_FOUND, "AuditEvent/%s does not exist", req->id);
+  else
+    events = wz_audit_search (req->self->audit, NULL, NULL, (gint64) seq + 1, 1, &error);
+  if (events != NULL)
+    {
+      array = json_node_get_array (events);
+      if (json_array_get_length (array) != 1 ||
+          g_strcmp0 (json_object_get_string_member (json_array_get_object_element (array, 0), "id"),
+                     req->id) != 0)
+        g_set_error (&error, WZ_ERROR, WZ_ERROR_NOT_FOUND, "AuditEvent/%s does not exist",
+                     req->id);
+    }
+  if (error != NULL)
+    {
+      respond_error_audited (req, error, "R");
+      return;
+    }
+
+  generator = json_generator_new ();
+  json_generator_set_root (generator, json_array_get_element (json_node_get_array (events), 0));
+  text = json_generator_to_data (generator, &length);
+  body = g_bytes_new_take (text, length);
+  wz_http_respond_json (req->msg, SOUP_STATUS_OK, body);
+  entity = g_strconcat ("AuditEvent/", req->id, NULL);
+  audit_and_send (req, "R", entity, NULL);
+}
+
+/* POST /fhir/Encounter/{id}/$visit-link → {"url","expires"} */
+static void
+handle_visit_link (Request *req)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) generator = NULL;
+  g_autoptr(GDateTime) expires = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *patient = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *expires_text = NULL;
+  g_autofree char *entity = NULL;
+  gint64 expires_at = 0;
+  gsize length;
+  char *text;
+
+  token = wz_visit_link_create (req->self->visit_link, req->session, req->id, &patient,
+                                &expires_at, &error);
+  if (token == NULL)
+    {
+      respond_error_audited (req, error, "E");
+      return;
+    }
+
+  base = wz_http_base_url (req->msg);
+  url = wz_visit_link_url (base, token);
+  expires = g_date_time_new_from_unix_utc (expires_at / G_USEC_PER_SEC);
+  expires_text = g_date_time_format_iso8601 (expires);
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "url");
+  json_builder_add_string_value (builder, url);
+  json_builder_set_member_name (builder, "expires");
+  json_builder_add_string_value (builder, expires_text);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  generator = json_generator_new ();
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+  body = g_bytes_new_take (text, length);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Cache-Control", "no-store");
+  wz_http_respond_json (req->msg, SOUP_STATUS_OK, body);
+  entity = g_strconcat ("Encounter/", req->id, NULL);
+  audit_and_send (req, "E", entity, patient);
 }
 
 static void
@@ -601,6 +887,24 @@ fhir_handler (SoupServer        *server,
         }
     }
 
+  if (strcmp (req.type, "AuditEvent") == 0 && method == SOUP_METHOD_GET && n_parts <= 2)
+    {
+      if (n_parts == 1)
+        handle_audit_search (&req, query);
+      else
+        handle_audit_read (&req);
+      return;
+    }
+
+  if (n_parts == 3 && strcmp (parts[2], "$visit-link") == 0 && strcmp (req.type, "Encounter") == 0)
+    {
+      if (method != SOUP_METHOD_POST)
+        method_not_allowed (msg, "POST", "on $visit-link");
+      else
+        handle_visit_link (&req);
+      return;
+    }
+
   if (n_parts == 1)
     {
       if (method == SOUP_METHOD_GET)
@@ -652,6 +956,8 @@ wz_fhir_routes_dispose (GObject *object)
   g_clear_object (&self->store);
   g_clear_object (&self->auth);
   g_clear_object (&self->audit);
+  g_clear_object (&self->care_team);
+  g_clear_object (&self->visit_link);
   g_clear_pointer (&self->capability, g_bytes_unref);
 
   G_OBJECT_CLASS (wz_fhir_routes_parent_class)->dispose (object);
@@ -663,6 +969,18 @@ wz_fhir_routes_class_init (WzFhirRoutesClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = wz_fhir_routes_dispose;
+
+  /**
+   * WzFhirRoutes::resource-written:
+   * @stored: (type gpointer): the WzStoredResource just written (created, updated, retired)
+   * @encounter: (nullable): "Encounter/ID" it belongs to
+   *
+   * Emitted once the write is durable, before the response leaves; the websocket hub tells
+   * the users who may see it.
+   */
+  signals[RESOURCE_WRITTEN] = g_signal_new ("resource-written", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_STRING);
 }
 
 static void
@@ -671,15 +989,19 @@ wz_fhir_routes_init (WzFhirRoutes *self)
 }
 
 WzFhirRoutes *
-wz_fhir_routes_new (WzStore *store,
-                    WzAuth  *auth,
-                    WzAudit *audit)
+wz_fhir_routes_new (WzStore     *store,
+                    WzAuth      *auth,
+                    WzAudit     *audit,
+                    WzCareTeam  *care_team,
+                    WzVisitLink *visit_link)
 {
   WzFhirRoutes *self = g_object_new (WZ_TYPE_FHIR_ROUTES, NULL);
 
   self->store = g_object_ref (store);
   self->auth = g_object_ref (auth);
   self->audit = g_object_ref (audit);
+  self->care_team = g_object_ref (care_team);
+  self->visit_link = g_object_ref (visit_link);
   self->capability = wz_capability_statement_new (PACKAGE_VERSION);
 
   return self;

@@ -5,7 +5,9 @@
 
 #include "wz-audit.h"
 #include "wz-auth.h"
+#include "wz-care-team.h"
 #include "wz-store.h"
+#include "wz-visit-link.h"
 
 G_BEGIN_DECLS
 
@@ -13,11 +15,16 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (WzFhirRoutes, wz_fhir_routes, WZ, FHIR_ROUTES, GObject)
 
 /* The FHIR REST API under /fhir: metadata, read, vread, create, update, delete (as a new
- * version), search and history. Every request but metadata needs a bearer token; every access is
- * written to the audit log before its response leaves. */
+ * version), search and history, decided by CARE_TEAM (role and care team: what a user may not
+ * see answers 404, searches are narrowed); AuditEvent search and read for admins (from the audit
+ * log, paged with _cursor); POST Encounter/{id}/$visit-link through VISIT_LINK. Every request
+ * but metadata needs a bearer token; every access is written to the audit log before its
+ * response leaves. Each durable write emits "resource-written". */
 WzFhirRoutes *wz_fhir_routes_new      (WzStore      *store,
                                        WzAuth       *auth,
-                                       WzAudit      *audit);
+                                       WzAudit      *audit,
+                                       WzCareTeam   *care_team,
+                                       WzVisitLink  *visit_link);
 void          wz_fhir_routes_register (WzFhirRoutes *self,
                                        SoupServer   *server);
 

@@ -11,11 +11,14 @@
 #include "wz-audit.h"
 #include "wz-auth-routes.h"
 #include "wz-auth.h"
+#include "wz-care-team.h"
 #include "wz-error.h"
 #include "wz-fhir-routes.h"
 #include "wz-log.h"
 #include "wz-sqlite-store.h"
 #include "wz-static-routes.h"
+#include "wz-visit-link.h"
+#include "wz-ws-hub.h"
 
 struct _WzServer
 {
@@ -26,6 +29,9 @@ struct _WzServer
   WzAuth        *auth;
   WzAudit       *audit;
   WzFhirRoutes  *fhir;
+  WzCareTeam    *care_team;
+  WzVisitLink   *visit_link;
+  WzWsHub       *hub;
   GQuark         started_quark;
   gboolean       access_log;
 };
@@ -40,6 +46,9 @@ wz_server_dispose (GObject *object)
   wz_server_shutdown (self);
   g_clear_object (&self->soup);
   g_clear_object (&self->fhir);
+  g_clear_object (&self->hub);
+  g_clear_object (&self->visit_link);
+  g_clear_object (&self->care_team);
   g_clear_object (&self->store);
   g_clear_object (&self->auth);
   g_clear_object (&self->audit);
@@ -112,6 +121,14 @@ on_request_aborted (SoupServer        *server,
   log_request (self, msg, "request aborted");
 }
 
+static void
+on_resource_written (WzWsHub          *hub,
+                     WzStoredResource *stored,
+                     const char       *encounter)
+{
+  wz_ws_hub_publish (hub, stored, encounter);
+}
+
 WzServer *
 wz_server_new (const char  *data_dir,
                GError     **error)
@@ -126,9 +143,18 @@ wz_server_new (const char  *data_dir,
     return NULL;
 
   self->soup = soup_server_new ("server-header", "wenzhen-server/" PACKAGE_VERSION " ", NULL);
-  self->fhir = wz_fhir_routes_new (WZ_STORE (self->store), self->auth, self->audit);
+  self->care_team = wz_care_team_new (WZ_STORE (self->store));
+  self->visit_link = wz_visit_link_new (WZ_STORE (self->store), self->auth, self->audit,
+                                        self->care_team);
+  self->hub = wz_ws_hub_new (self->auth, self->care_team);
+  self->fhir = wz_fhir_routes_new (WZ_STORE (self->store), self->auth, self->audit,
+                                   self->care_team, self->visit_link);
+  g_signal_connect_object (self->fhir, "resource-written", G_CALLBACK (on_resource_written),
+                           self->hub, G_CONNECT_SWAPPED);
   wz_fhir_routes_register (self->fhir, self->soup);
   wz_auth_routes_register (self->soup, self->auth, self->audit);
+  wz_visit_link_register (self->visit_link, self->soup);
+  wz_ws_hub_register (self->hub, self->soup);
   wz_static_routes_register (self->soup, web_root);
 
   self->access_log = wz_log_debug_enabled (G_LOG_DOMAIN);
@@ -262,6 +288,9 @@ wz_server_shutdown (WzServer *self)
 {
   g_return_if_fail (WZ_IS_SERVER (self));
 
+  /* Websockets first: they get a proper close (1001) while the loop can still send it. */
+  if (self->hub != NULL)
+    wz_ws_hub_close_all (self->hub);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   /* Rows queued by the last requests must reach the disk before the process ends. */

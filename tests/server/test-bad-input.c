@@ -188,6 +188,9 @@ main (int    argc,
 {
   g_autoptr(WzTestResponse) created = NULL;
   g_autoptr(GBytes) body = NULL;
+  g_autofree char *doctor_ref = NULL;
+  g_autofree char *text = NULL;
+  gsize length;
   int status;
 
   g_test_init (&argc, &argv, NULL);
@@ -195,10 +198,14 @@ main (int    argc,
   server = wz_test_server_new ();
   wz_test_server_add_user (server, "doctor", PASSWORD, "doctor");
   wz_test_server_start (server);
-  token = wz_test_server_login (server, "doctor", PASSWORD);
+  token = wz_test_server_login_full (server, "doctor", PASSWORD, &doctor_ref);
 
-  body = STATIC_BYTES ("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"杨\","
-                             "\"given\":[\"志强\"]}],\"birthDate\":\"1965-05-09\"}");
+  /* The doctor's own patient (generalPractitioner), so the care-team rule lets them read it. */
+  text = g_strdup_printf ("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"杨\","
+                          "\"given\":[\"志强\"]}],\"birthDate\":\"1965-05-09\","
+                          "\"generalPractitioner\":[{\"reference\":\"%s\"}]}", doctor_ref);
+  length = strlen (text);
+  body = g_bytes_new_take (g_steal_pointer (&text), length);
   created = wz_test_request (server, "POST", "/fhir/Patient", token, body, NULL);
   g_assert_cmpuint (created->status, ==, 201);
   patient_path = g_strdup_printf ("/fhir/Patient/%s", wz_test_member (created, "id"));

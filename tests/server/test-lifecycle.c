@@ -61,16 +61,21 @@ static void
 test_restart_keeps_data (void)
 {
   g_autoptr(WzTestServer) server = wz_test_server_new ();
-  const char *text = "{\"resourceType\":\"Patient\",\"name\":[{\"text\":\"周桂兰\"}]}";
-  g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
+  g_autoptr(GBytes) body = NULL;
   g_autoptr(WzTestResponse) created = NULL;
   g_autoptr(WzTestResponse) read = NULL;
   g_autofree char *token = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *doctor_ref = NULL;
+  char *text;
 
   wz_test_server_add_user (server, "doctor", PASSWORD, "doctor");
   wz_test_server_start (server);
-  token = wz_test_server_login (server, "doctor", PASSWORD);
+  token = wz_test_server_login_full (server, "doctor", PASSWORD, &doctor_ref);
+  /* The doctor's own patient, so the care-team rule lets them read it after the restart. */
+  text = g_strdup_printf ("{\"resourceType\":\"Patient\",\"name\":[{\"text\":\"周桂兰\"}],"
+                          "\"generalPractitioner\":[{\"reference\":\"%s\"}]}", doctor_ref);
+  body = g_bytes_new_take (text, strlen (text));
   created = wz_test_request (server, "POST", "/fhir/Patient", token, body, NULL);
   g_assert_cmpuint (created->status, ==, 201);
 

@@ -259,6 +259,15 @@ wz_test_server_login (WzTestServer *server,
                       const char   *username,
                       const char   *password)
 {
+  return wz_test_server_login_full (server, username, password, NULL);
+}
+
+char *
+wz_test_server_login_full (WzTestServer  *server,
+                           const char    *username,
+                           const char    *password,
+                           char         **out_practitioner)
+{
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *body = NULL;
@@ -275,6 +284,8 @@ wz_test_server_login (WzTestServer *server,
 
   response = wz_test_request_text (server, "POST", "/auth/login", NULL, body);
   g_assert_cmpuint (response->status, ==, 200);
+  if (out_practitioner != NULL)
+    *out_practitioner = g_strdup (wz_test_member (response, "practitioner"));
   return g_strdup (wz_test_member (response, "access_token"));
 }
 

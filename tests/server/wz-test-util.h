@@ -47,6 +47,11 @@ void            wz_test_server_free        (WzTestServer  *server);
 char           *wz_test_server_login       (WzTestServer  *server,
                                             const char    *username,
                                             const char    *password);
+/* Same, and *OUT_PRACTITIONER (nullable) is the user's "Practitioner/ID". */
+char           *wz_test_server_login_full  (WzTestServer  *server,
+                                            const char    *username,
+                                            const char    *password,
+                                            char         **out_practitioner);
 /* METHOD PATH with TOKEN (or NULL), BODY (or NULL, sent as application/fhir+json) and extra
  * header name/value pairs, NULL-terminated. */
 WzTestResponse *wz_test_request            (WzTestServer  *server,
