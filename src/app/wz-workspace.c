@@ -8,8 +8,10 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
-#include "wz-patient-item.h"
-#include "wz-patient-row.h"
+#include "wz-queue-filter.h"
+#include "wz-queue-model.h"
+#include "wz-queue-row.h"
+#include "wz-realtime.h"
 #include "wz-test-report.h"
 
 /* What a signed-in doctor works in: the patient queue on the left, the consultation (chat, call,
@@ -22,7 +24,12 @@ struct _WzWorkspace
   AdwLeaflet           *leaflet;
   AdwWindowTitle       *doctor_title;
   GtkMenuButton        *status_button;
+  GtkRevealer          *offline_revealer;
+  GtkSpinner           *offline_spinner;
   GtkSearchEntry       *search_entry;
+  GtkMenuButton        *filter_button;
+  GtkLabel             *filter_label;
+  GtkLabel             *filter_count;
   GtkStack             *queue_stack;
   AdwStatusPage        *queue_error_page;
   GtkListView          *patient_list;
@@ -39,13 +46,17 @@ struct _WzWorkspace
 
   WzApiClient          *client;
   GSettings            *settings;
-  GListStore           *patients;
+  WzRealtime           *realtime;
+  WzQueueModel         *queue;
+  GtkCustomSorter      *sorter;
+  GtkSortListModel     *sorted;
+  WzQueueFilter        *filter;
   GtkFilterListModel   *filtered;
-  GtkStringFilter      *name_filter;
   GtkSingleSelection   *selection;
-  GCancellable         *queue_cancellable;
+  GMenu                *filter_menu;
   char                 *status;
-  guint                 refresh_id;
+  char                 *queue_status;
+  char                 *queue_sort;
   gboolean              queue_loaded_once;
 };
 
@@ -55,6 +66,8 @@ enum {
   PROP_0,
   PROP_CLIENT,
   PROP_STATUS,
+  PROP_QUEUE_STATUS,
+  PROP_QUEUE_SORT,
   N_PROPS
 };
 
@@ -67,8 +80,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-/* Until the realtime connection arrives, the queue is polled; new patients still show up. */
-#define QUEUE_REFRESH_SECONDS 30
 
 static gboolean
 is_settled (GtkWidget *widget)
@@ -85,8 +96,8 @@ is_settled (GtkWidget *widget)
 /* Consultation pages */
 
 static void
-update_consultation_pages (WzWorkspace   *self,
-                           WzPatientItem *patient)
+update_consultation_pages (WzWorkspace *self,
+                           WzQueueItem *patient)
 {
   g_autofree char *chat = NULL;
   g_autofree char *call = NULL;
@@ -112,13 +123,13 @@ update_consultation_pages (WzWorkspace   *self,
 
   /* Who the consultation is about stays in view on every page: the banner when the window is
    * wide, the header title when it is narrow and the view switcher moves to the bottom. */
-  name = wz_patient_item_get_name (patient);
+  name = wz_queue_item_get_name (patient);
   adw_view_switcher_title_set_title (self->switcher_title, name);
   adw_view_switcher_title_set_subtitle (self->switcher_title,
-                                        wz_patient_item_get_details (patient));
+                                        wz_queue_item_get_details (patient));
   adw_avatar_set_text (self->patient_avatar, name);
   gtk_label_set_text (self->patient_name_label, name);
-  gtk_label_set_text (self->patient_details_label, wz_patient_item_get_details (patient));
+  gtk_label_set_text (self->patient_details_label, wz_queue_item_get_details (patient));
   gtk_revealer_set_reveal_child (self->patient_banner, TRUE);
 
   chat = g_strdup_printf (_("Messages, photos and files exchanged with %s will appear here and be kept in the patient’s record. Chat is not available in this version of Wenzhen yet."),
@@ -139,16 +150,18 @@ update_consultation_pages (WzWorkspace   *self,
 static void
 on_selected_patient_changed (WzWorkspace *self)
 {
-  WzPatientItem *patient = gtk_single_selection_get_selected_item (self->selection);
+  WzQueueItem *patient = gtk_single_selection_get_selected_item (self->selection);
 
   update_consultation_pages (self, patient);
 
   if (patient == NULL)
     return;
 
-  wz_test_report_when_settled (GTK_WIDGET (self), is_settled, "state=patient-shown id=%s name=%s",
-                               wz_patient_item_get_id (patient),
-                               wz_patient_item_get_name (patient));
+  wz_test_report_when_settled (GTK_WIDGET (self), is_settled,
+                               "state=patient-shown id=%s encounter=%s name=%s",
+                               wz_queue_item_get_patient_id (patient),
+                               wz_queue_item_get_encounter_id (patient),
+                               wz_queue_item_get_name (patient));
 }
 
 /* On a narrow window the queue and the consultation share the screen. A click or Enter on a
@@ -192,12 +205,47 @@ on_queue_clicked (GtkGestureClick *gesture,
 /* ---------------------------------------------------------------------------------------- */
 /* Patient queue */
 
+static const struct
+{
+  WzQueueStatus  status;
+  const char    *id;
+} queue_filters[] = {
+  { WZ_QUEUE_STATUS_ALL, "all" },
+  { WZ_QUEUE_STATUS_WAITING, "waiting" },
+  { WZ_QUEUE_STATUS_IN_CONSULTATION, "in-consultation" },
+  { WZ_QUEUE_STATUS_AWAITING_PHARMACIST, "awaiting-pharmacist" },
+  { WZ_QUEUE_STATUS_FINISHED, "finished" },
+};
+
+static WzQueueStatus
+queue_status_from_id (const char *id)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (queue_filters); i++)
+    if (g_strcmp0 (queue_filters[i].id, id) == 0)
+      return queue_filters[i].status;
+
+  return WZ_QUEUE_STATUS_ALL;
+}
+
+static const char *
+queue_status_id (WzQueueStatus status)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (queue_filters); i++)
+    if (queue_filters[i].status == status)
+      return queue_filters[i].id;
+
+  return "all";
+}
+
 static void
 update_queue_page (WzWorkspace *self)
 {
-  guint total = g_list_model_get_n_items (G_LIST_MODEL (self->patients));
+  guint total = g_list_model_get_n_items (G_LIST_MODEL (self->queue));
   guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
   const char *page;
+
+  if (!self->queue_loaded_once)
+    return;
 
   if (total == 0)
     page = "empty";
@@ -206,17 +254,145 @@ update_queue_page (WzWorkspace *self)
   else
     page = "list";
 
-  gtk_stack_set_visible_child_name (self->queue_stack, page);
-  wz_test_report ("queue=%s shown=%u", page, shown);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->queue_stack), page) != 0)
+    gtk_stack_set_visible_child_name (self->queue_stack, page);
+  wz_test_report ("queue=%s shown=%u waiting=%u in-consultation=%u awaiting-pharmacist=%u "
+                  "finished=%u all=%u filter=%s",
+                  page, shown,
+                  wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_WAITING),
+                  wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_IN_CONSULTATION),
+                  wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_AWAITING_PHARMACIST),
+                  wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_FINISHED),
+                  total, self->queue_status);
+}
+
+/* The status menu lists every status with how many of today's patients are in it; the button
+ * shows the one chosen. */
+static void
+update_filter_menu (WzWorkspace *self)
+{
+  WzQueueStatus current = queue_status_from_id (self->queue_status);
+  g_autofree char *count = NULL;
+  g_autofree char *tooltip = NULL;
+
+  g_menu_remove_all (self->filter_menu);
+  for (guint i = 0; i < G_N_ELEMENTS (queue_filters); i++)
+    {
+      g_autoptr(GMenuItem) item = NULL;
+      g_autofree char *label = NULL;
+
+      /* Translators: an entry of the queue's status menu, e.g. “Waiting (3)” */
+      label = g_strdup_printf (_("%s (%u)"), wz_queue_status_label (queue_filters[i].status),
+                               wz_queue_model_get_count (self->queue, queue_filters[i].status));
+      item = g_menu_item_new (label, NULL);
+      g_menu_item_set_action_and_target (item, "workspace.queue-status", "s", queue_filters[i].id);
+      g_menu_append_item (self->filter_menu, item);
+    }
+
+  count = g_strdup_printf ("%u", wz_queue_model_get_count (self->queue, current));
+  gtk_label_set_text (self->filter_label, wz_queue_status_label (current));
+  gtk_label_set_text (self->filter_count, count);
+
+  /* Translators: tooltip and accessible name of the queue's status menu, e.g. “Showing: Waiting (3)” */
+  tooltip = g_strdup_printf (_("Showing: %s (%s)"), wz_queue_status_label (current), count);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->filter_button), tooltip);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->filter_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, tooltip,
+                                  -1);
+}
+
+static void
+on_queue_counts_changed (WzWorkspace *self)
+{
+  update_filter_menu (self);
+}
+
+static void
+on_filtered_items_changed (WzWorkspace *self)
+{
+  update_queue_page (self);
+}
+
+static void
+wz_workspace_set_queue_status (WzWorkspace *self,
+                               const char  *id)
+{
+  WzQueueStatus status = queue_status_from_id (id);
+
+  if (g_strcmp0 (self->queue_status, queue_status_id (status)) == 0)
+    return;
+
+  g_free (self->queue_status);
+  self->queue_status = g_strdup (queue_status_id (status));
+  wz_queue_filter_set_status (self->filter, status);
+  update_filter_menu (self);
+  update_queue_page (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_STATUS]);
+}
+
+/* Arrival: who came first. Urgency: most urgent first (not yet triaged counts as routine), then
+ * who came first. Ties keep a stable order by visit id. */
+static int
+compare_arrival (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      user_data)
+{
+  gint64 arrived_a = wz_queue_item_get_arrived ((WzQueueItem *) a);
+  gint64 arrived_b = wz_queue_item_get_arrived ((WzQueueItem *) b);
+
+  if (arrived_a != arrived_b)
+    return arrived_a < arrived_b ? GTK_ORDERING_SMALLER : GTK_ORDERING_LARGER;
+
+  return gtk_ordering_from_cmpfunc (g_strcmp0 (wz_queue_item_get_encounter_id ((WzQueueItem *) a),
+                                               wz_queue_item_get_encounter_id ((WzQueueItem *) b)));
+}
+
+static guint
+urgency_rank (WzQueueItem *item)
+{
+  guint urgency = wz_queue_item_get_urgency (item);
+
+  return urgency == 0 ? 3 : urgency;
+}
+
+static int
+compare_urgency (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      user_data)
+{
+  guint rank_a = urgency_rank ((WzQueueItem *) a);
+  guint rank_b = urgency_rank ((WzQueueItem *) b);
+
+  if (rank_a != rank_b)
+    return rank_a < rank_b ? GTK_ORDERING_SMALLER : GTK_ORDERING_LARGER;
+
+  return compare_arrival (a, b, user_data);
+}
+
+static void
+wz_workspace_set_queue_sort (WzWorkspace *self,
+                             const char  *sort)
+{
+  const char *id = g_strcmp0 (sort, "urgency") == 0 ? "urgency" : "arrival";
+
+  if (g_strcmp0 (self->queue_sort, id) == 0)
+    return;
+
+  g_free (self->queue_sort);
+  self->queue_sort = g_strdup (id);
+  gtk_custom_sorter_set_sort_func (self->sorter,
+                                   g_str_equal (id, "urgency") ? compare_urgency : compare_arrival,
+                                   NULL, NULL);
+  wz_test_report ("queue-sort=%s", id);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_SORT]);
 }
 
 static void
 on_search_changed (WzWorkspace *self)
 {
-  gtk_string_filter_set_search (self->name_filter,
-                                gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
-  if (self->queue_loaded_once)
-    update_queue_page (self);
+  wz_queue_filter_set_search (self->filter,
+                              gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+  update_queue_page (self);
 }
 
 static void
@@ -225,139 +401,203 @@ on_stop_search (WzWorkspace *self)
   gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
 }
 
-/* Applies a fresh list to the store with exact items-changed positions: patients still there
- * are updated in place (keeping the selection), the gone are removed, the new appended.
- * Returns how many are new. */
-static guint
-merge_patients (WzWorkspace *self,
-                GPtrArray   *fresh)
+static void
+select_position (WzWorkspace *self,
+                 guint        position)
 {
-  g_autoptr(GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
-  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->patients));
-  guint added = 0;
-
-  if (n_items == 0)
-    {
-      g_list_store_splice (self->patients, 0, 0, fresh->pdata, fresh->len);
-      return fresh->len;
-    }
-
-  for (guint i = 0; i < fresh->len; i++)
-    g_hash_table_insert (by_id, (gpointer) wz_patient_item_get_id (fresh->pdata[i]), fresh->pdata[i]);
-
-  for (guint i = n_items; i > 0; i--)
-    {
-      g_autoptr(WzPatientItem) item = g_list_model_get_item (G_LIST_MODEL (self->patients), i - 1);
-      WzPatientItem *update = g_hash_table_lookup (by_id, wz_patient_item_get_id (item));
-
-      if (update == NULL)
-        g_list_store_remove (self->patients, i - 1);
-      else
-        {
-          wz_patient_item_update (item, update);
-          g_hash_table_remove (by_id, wz_patient_item_get_id (item));
-        }
-    }
-
-  for (guint i = 0; i < fresh->len; i++)
-    if (g_hash_table_contains (by_id, wz_patient_item_get_id (fresh->pdata[i])))
-      {
-        g_list_store_append (self->patients, fresh->pdata[i]);
-        added++;
-      }
-
-  return added;
+  gtk_single_selection_set_selected (self->selection, position);
+  gtk_widget_activate_action (GTK_WIDGET (self->patient_list), "list.scroll-to-item", "u", position);
 }
 
-static GPtrArray *
-patients_from_bundle (JsonNode *node)
+/* Enter in the search opens the chosen patient, or the first match when none is chosen yet. */
+static void
+on_search_activate (WzWorkspace *self)
 {
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autoptr(GDate) today = g_date_new_dmy ((GDateDay) g_date_time_get_day_of_month (now),
-                                           (GDateMonth) g_date_time_get_month (now),
-                                           (GDateYear) g_date_time_get_year (now));
-  JsonObject *bundle;
-  JsonArray *entries;
+  guint selected = gtk_single_selection_get_selected (self->selection);
 
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-
-  bundle = json_node_get_object (node);
-  if (g_strcmp0 (json_object_get_string_member_with_default (bundle, "resourceType", NULL),
-                 "Bundle") != 0)
-    return NULL;
-
-  if (!json_object_has_member (bundle, "entry"))
-    return g_steal_pointer (&items);
-  if (!JSON_NODE_HOLDS_ARRAY (json_object_get_member (bundle, "entry")))
-    return NULL;
-
-  entries = json_object_get_array_member (bundle, "entry");
-  for (guint i = 0; i < json_array_get_length (entries); i++)
+  if (selected == GTK_INVALID_LIST_POSITION)
     {
-      JsonNode *entry = json_array_get_element (entries, i);
-      JsonNode *resource;
-      WzPatientItem *item;
-
-      if (!JSON_NODE_HOLDS_OBJECT (entry))
-        continue;
-      resource = json_object_get_member (json_node_get_object (entry), "resource");
-      if (resource == NULL || !JSON_NODE_HOLDS_OBJECT (resource))
-        continue;
-
-      item = wz_patient_item_new_from_resource (json_node_get_object (resource), today);
-      if (item != NULL)
-        g_ptr_array_add (items, item);
+      if (g_list_model_get_n_items (G_LIST_MODEL (self->filtered)) == 0)
+        return;
+      select_position (self, 0);
     }
 
-  return g_steal_pointer (&items);
+  adw_leaflet_set_visible_child_name (self->leaflet, "content");
+}
+
+/* Up and Down in the search move through the matches without leaving the search. */
+static gboolean
+on_search_key_pressed (GtkEventControllerKey *controller,
+                       guint                  keyval,
+                       guint                  keycode,
+                       GdkModifierType        state,
+                       WzWorkspace           *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
+  guint selected = gtk_single_selection_get_selected (self->selection);
+
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK)) != 0 || n == 0)
+    return GDK_EVENT_PROPAGATE;
+
+  if (keyval == GDK_KEY_Down || keyval == GDK_KEY_KP_Down)
+    {
+      select_position (self, selected == GTK_INVALID_LIST_POSITION ? 0 : MIN (selected + 1, n - 1));
+      return GDK_EVENT_STOP;
+    }
+  if (keyval == GDK_KEY_Up || keyval == GDK_KEY_KP_Up)
+    {
+      select_position (self, selected == GTK_INVALID_LIST_POSITION || selected == 0 ? 0 : selected - 1);
+      return GDK_EVENT_STOP;
+    }
+
+  return GDK_EVENT_PROPAGATE;
+}
+
+static guint
+filtered_position_of (WzWorkspace *self,
+                      WzQueueItem *item)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(WzQueueItem) shown = g_list_model_get_item (G_LIST_MODEL (self->filtered), i);
+
+      if (shown == item)
+        return i;
+    }
+
+  return GTK_INVALID_LIST_POSITION;
+}
+
+/**
+ * wz_workspace_show_encounter:
+ * @encounter_id: a visit in today's queue
+ *
+ * Brings the window forward with the visit's patient selected, widening the filter if the
+ * patient was filtered out. For the notification's default action.
+ */
+void
+wz_workspace_show_encounter (WzWorkspace *self,
+                             const char  *encounter_id)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  WzQueueItem *item;
+  guint position;
+
+  g_return_if_fail (WZ_IS_WORKSPACE (self));
+
+  if (GTK_IS_WINDOW (root))
+    gtk_window_present (GTK_WINDOW (root));
+
+  item = wz_queue_model_find (self->queue, encounter_id, NULL);
+  if (item == NULL)
+    return;
+
+  position = filtered_position_of (self, item);
+  if (position == GTK_INVALID_LIST_POSITION)
+    {
+      gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+      wz_workspace_set_queue_status (self, "all");
+      position = filtered_position_of (self, item);
+    }
+  if (position == GTK_INVALID_LIST_POSITION)
+    return;
+
+  select_position (self, position);
+  show_consultation (self);
 }
 
 static void
-notify_new_patients (WzWorkspace *self,
-                     guint        added)
+on_show_patient_action (GSimpleAction *action,
+                        GVariant      *parameter,
+                        WzWorkspace   *self)
+{
+  wz_workspace_show_encounter (self, g_variant_get_string (parameter, NULL));
+}
+
+/* The notification's default action lives on the application, where the desktop sends it. */
+static void
+ensure_show_patient_action (WzWorkspace *self,
+                            GApplication *app)
+{
+  g_autoptr(GSimpleAction) action = NULL;
+
+  if (g_action_map_lookup_action (G_ACTION_MAP (app), "show-patient") != NULL)
+    return;
+
+  action = g_simple_action_new ("show-patient", G_VARIANT_TYPE_STRING);
+  g_signal_connect_object (action, "activate", G_CALLBACK (on_show_patient_action), self, 0);
+  g_action_map_add_action (G_ACTION_MAP (app), G_ACTION (action));
+}
+
+static void
+notify_new_patient (WzWorkspace *self,
+                    WzQueueItem *item)
 {
   g_autoptr(GNotification) notification = NULL;
   g_autofree char *body = NULL;
+  g_autofree char *id = NULL;
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GApplication *app;
 
-  if (added == 0 || !GTK_IS_WINDOW (root) || gtk_window_is_active (GTK_WINDOW (root))
-      || !g_settings_get_boolean (self->settings, "notify-new-patient"))
+  if (!GTK_IS_WINDOW (root) || gtk_window_is_active (GTK_WINDOW (root)))
     return;
-
+  if (!g_settings_get_boolean (self->settings, "notify-new-patient"))
+    return;
   app = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (root)));
   if (app == NULL)
     return;
 
-  body = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                       "%u new patient joined your queue.",
-                                       "%u new patients joined your queue.",
-                                       added),
-                          added);
+  ensure_show_patient_action (self, app);
+
+  if (wz_queue_item_get_urgency (item) == 1)
+    /* Translators: notification body for a red-flag patient; %s is the patient's name */
+    body = g_strdup_printf (_("%s joined your queue with a red flag. See them now."),
+                            wz_queue_item_get_name (item));
+  else
+    /* Translators: notification body; %s is the patient's name */
+    body = g_strdup_printf (_("%s joined your queue."), wz_queue_item_get_name (item));
+
   notification = g_notification_new (_("New Patient Waiting"));
   g_notification_set_body (notification, body);
-  g_application_send_notification (app, "new-patient", notification);
+  g_notification_set_priority (notification, wz_queue_item_get_urgency (item) == 1
+                                             ? G_NOTIFICATION_PRIORITY_URGENT
+                                             : G_NOTIFICATION_PRIORITY_HIGH);
+  g_notification_set_default_action_and_target (notification, "app.show-patient", "s",
+                                                wz_queue_item_get_encounter_id (item));
+  id = g_strconcat ("new-patient-", wz_queue_item_get_encounter_id (item), NULL);
+  g_application_send_notification (app, id, notification);
+  wz_test_report ("notification=new-patient encounter=%s", wz_queue_item_get_encounter_id (item));
 }
 
 static void
-on_queue_loaded (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+on_queue_item_added (WzWorkspace  *self,
+                     WzQueueItem  *item,
+                     WzQueueModel *queue)
 {
-  g_autoptr(WzWorkspace) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  g_autoptr(GPtrArray) fresh = NULL;
-  gboolean first_load;
-  guint added;
+  guint position = filtered_position_of (self, item);
 
-  node = wz_api_client_get_json_finish (WZ_API_CLIENT (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  wz_test_report_when_settled (GTK_WIDGET (self), is_settled,
+                               "queue-added encounter=%s patient=%s name=%s status=%s "
+                               "position=%d shown=%u",
+                               wz_queue_item_get_encounter_id (item),
+                               wz_queue_item_get_patient_id (item),
+                               wz_queue_item_get_name (item),
+                               queue_status_id (wz_queue_item_get_status (item)),
+                               position == GTK_INVALID_LIST_POSITION ? -1 : (int) position,
+                               g_list_model_get_n_items (G_LIST_MODEL (self->filtered)));
+  notify_new_patient (self, item);
+}
 
-  if (node == NULL)
+static void
+on_queue_load_finished (WzWorkspace  *self,
+                        GError       *error,
+                        WzQueueModel *queue)
+{
+  gboolean first_load = !self->queue_loaded_once;
+
+  if (error != NULL)
     {
       if (g_error_matches (error, WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_SESSION_ENDED))
         {
@@ -376,18 +616,6 @@ on_queue_loaded (GObject      *object,
       return;
     }
 
-  fresh = patients_from_bundle (node);
-  if (fresh == NULL)
-    {
-      wz_test_report ("queue-error=not-bundle");
-      adw_status_page_set_description (self->queue_error_page,
-                                       _("The server’s answer was not a list of patients. Check that the server is up to date."));
-      gtk_stack_set_visible_child_name (self->queue_stack, "error");
-      return;
-    }
-
-  first_load = !self->queue_loaded_once;
-  added = merge_patients (self, fresh);
   self->queue_loaded_once = TRUE;
   update_queue_page (self);
 
@@ -400,8 +628,15 @@ on_queue_loaded (GObject      *object,
                                    g_list_model_get_n_items (G_LIST_MODEL (self->filtered)),
                                    GTK_IS_WINDOW (root) ? gtk_window_get_title (GTK_WINDOW (root)) : "");
     }
-  else
-    notify_new_patients (self, added);
+}
+
+static void
+on_queue_error (WzWorkspace  *self,
+                GError       *error,
+                WzQueueModel *queue)
+{
+  if (g_error_matches (error, WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_SESSION_ENDED))
+    g_signal_emit (self, signals[SESSION_ENDED], 0, error);
 }
 
 void
@@ -412,48 +647,73 @@ wz_workspace_refresh (WzWorkspace *self)
   if (wz_api_client_get_session (self->client) == NULL)
     return;
 
-  g_cancellable_cancel (self->queue_cancellable);
-  g_clear_object (&self->queue_cancellable);
-  self->queue_cancellable = g_cancellable_new ();
-
   if (!self->queue_loaded_once)
     gtk_stack_set_visible_child_name (self->queue_stack, "loading");
-
-  wz_api_client_get_json_async (self->client, "/fhir/Patient?_count=100",
-                                self->queue_cancellable, on_queue_loaded, g_object_ref (self));
+  wz_queue_model_reload (self->queue);
 }
 
-static gboolean
-on_refresh_timeout (gpointer user_data)
-{
-  wz_workspace_refresh (WZ_WORKSPACE (user_data));
+/* ---------------------------------------------------------------------------------------- */
+/* Realtime */
 
-  return G_SOURCE_CONTINUE;
+static void
+on_realtime_resource (WzWorkspace *self,
+                      const char  *resource_type,
+                      const char  *id,
+                      const char  *version_id,
+                      const char  *patient,
+                      const char  *encounter,
+                      WzRealtime  *realtime)
+{
+  wz_queue_model_handle_event (self->queue, resource_type, id, version_id, patient, encounter);
+}
+
+/* Every hello may follow a gap (the first one too: the queue may have been read before the
+ * connection was up), so each is followed by a catch-up. */
+static void
+on_realtime_connected (WzWorkspace *self,
+                       gboolean     again,
+                       WzRealtime  *realtime)
+{
+  wz_queue_model_catch_up (self->queue);
 }
 
 static void
-setup_patient_row (GtkSignalListItemFactory *factory,
-                   GtkListItem              *list_item,
-                   gpointer                  user_data)
+on_realtime_offline_changed (WzWorkspace *self)
 {
-  gtk_list_item_set_child (list_item, wz_patient_row_new ());
+  gboolean offline = wz_realtime_get_offline (self->realtime);
+
+  gtk_revealer_set_reveal_child (self->offline_revealer, offline);
+  gtk_spinner_set_spinning (self->offline_spinner, offline);
+  wz_test_report_when_settled (GTK_WIDGET (self), is_settled, "offline-banner=%s",
+                               offline ? "shown" : "hidden");
 }
 
 static void
-bind_patient_row (GtkSignalListItemFactory *factory,
+setup_queue_row (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 WzWorkspace              *self)
+{
+  gtk_list_item_set_child (list_item, wz_queue_row_new ());
+}
+
+static void
+bind_queue_row (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                WzWorkspace              *self)
+{
+  WzQueueItem *item = gtk_list_item_get_item (list_item);
+
+  wz_queue_row_set_item (WZ_QUEUE_ROW (gtk_list_item_get_child (list_item)), item);
+  /* Allergies are read for the rows on screen only, whatever the size of the queue. */
+  wz_queue_model_want_allergies (self->queue, item);
+}
+
+static void
+unbind_queue_row (GtkSignalListItemFactory *factory,
                   GtkListItem              *list_item,
-                  gpointer                  user_data)
+                  WzWorkspace              *self)
 {
-  wz_patient_row_set_patient (WZ_PATIENT_ROW (gtk_list_item_get_child (list_item)),
-                              gtk_list_item_get_item (list_item));
-}
-
-static void
-unbind_patient_row (GtkSignalListItemFactory *factory,
-                    GtkListItem              *list_item,
-                    gpointer                  user_data)
-{
-  wz_patient_row_set_patient (WZ_PATIENT_ROW (gtk_list_item_get_child (list_item)), NULL);
+  wz_queue_row_set_item (WZ_QUEUE_ROW (gtk_list_item_get_child (list_item)), NULL);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -556,11 +816,9 @@ wz_workspace_start (WzWorkspace *self,
   adw_leaflet_set_visible_child_name (self->leaflet, "sidebar");
 
   self->queue_loaded_once = FALSE;
-  g_list_store_remove_all (self->patients);
-  wz_workspace_refresh (self);
-
-  g_clear_handle_id (&self->refresh_id, g_source_remove);
-  self->refresh_id = g_timeout_add_seconds (QUEUE_REFRESH_SECONDS, on_refresh_timeout, self);
+  gtk_stack_set_visible_child_name (self->queue_stack, "loading");
+  wz_queue_model_start (self->queue, session);
+  wz_realtime_start (self->realtime, session);
 }
 
 /* Nothing of the last patient list stays on screen for the next person at this desk. */
@@ -569,10 +827,9 @@ wz_workspace_stop (WzWorkspace *self)
 {
   g_return_if_fail (WZ_IS_WORKSPACE (self));
 
-  g_clear_handle_id (&self->refresh_id, g_source_remove);
-  g_cancellable_cancel (self->queue_cancellable);
+  wz_realtime_stop (self->realtime);
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
-  g_list_store_remove_all (self->patients);
+  wz_queue_model_stop (self->queue);
   self->queue_loaded_once = FALSE;
 }
 
@@ -620,16 +877,21 @@ wz_workspace_dispose (GObject *object)
   WzWorkspace *self = WZ_WORKSPACE (object);
   GtkWidget *child;
 
-  g_clear_handle_id (&self->refresh_id, g_source_remove);
-  g_cancellable_cancel (self->queue_cancellable);
-  g_clear_object (&self->queue_cancellable);
+  if (self->realtime != NULL)
+    wz_realtime_stop (self->realtime);
+  if (self->queue != NULL)
+    wz_queue_model_stop (self->queue);
   gtk_widget_dispose_template (GTK_WIDGET (self), WZ_TYPE_WORKSPACE);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   g_clear_object (&self->selection);
   g_clear_object (&self->filtered);
-  g_clear_object (&self->patients);
-  g_clear_object (&self->name_filter);
+  g_clear_object (&self->filter);
+  g_clear_object (&self->sorted);
+  g_clear_object (&self->sorter);
+  g_clear_object (&self->queue);
+  g_clear_object (&self->realtime);
+  g_clear_object (&self->filter_menu);
   g_clear_object (&self->client);
   g_clear_object (&self->settings);
 
@@ -642,6 +904,8 @@ wz_workspace_finalize (GObject *object)
   WzWorkspace *self = WZ_WORKSPACE (object);
 
   g_clear_pointer (&self->status, g_free);
+  g_clear_pointer (&self->queue_status, g_free);
+  g_clear_pointer (&self->queue_sort, g_free);
 
   G_OBJECT_CLASS (wz_workspace_parent_class)->finalize (object);
 }
@@ -661,6 +925,12 @@ wz_workspace_get_property (GObject    *object,
       break;
     case PROP_STATUS:
       g_value_set_string (value, self->status);
+      break;
+    case PROP_QUEUE_STATUS:
+      g_value_set_string (value, self->queue_status);
+      break;
+    case PROP_QUEUE_SORT:
+      g_value_set_string (value, self->queue_sort);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -683,9 +953,76 @@ wz_workspace_set_property (GObject      *object,
     case PROP_STATUS:
       wz_workspace_set_status (self, g_value_get_string (value));
       break;
+    case PROP_QUEUE_STATUS:
+      wz_workspace_set_queue_status (self, g_value_get_string (value));
+      break;
+    case PROP_QUEUE_SORT:
+      wz_workspace_set_queue_sort (self, g_value_get_string (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* The queue needs the API client, which is a construct property. */
+static void
+wz_workspace_constructed (GObject *object)
+{
+  WzWorkspace *self = WZ_WORKSPACE (object);
+  g_autoptr(GtkListItemFactory) factory = NULL;
+  GtkEventController *keys;
+
+  G_OBJECT_CLASS (wz_workspace_parent_class)->constructed (object);
+
+  /* Queue: today's visits → sorted (arrival or urgency) → filtered (status, search) → single
+   * selection → list view. Sorting before filtering means a keystroke never re-sorts. */
+  self->queue = wz_queue_model_new (self->client);
+  self->sorter = gtk_custom_sorter_new (compare_arrival, NULL, NULL);
+  self->sorted = gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->queue)),
+                                          g_object_ref (GTK_SORTER (self->sorter)));
+  self->filter = wz_queue_filter_new ();
+  self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->sorted)),
+                                              g_object_ref (GTK_FILTER (self->filter)));
+  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->filtered)));
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
+  g_signal_connect_object (self->selection, "notify::selected-item",
+                           G_CALLBACK (on_selected_patient_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->filtered, "items-changed",
+                           G_CALLBACK (on_filtered_items_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->queue, "notify::n-all",
+                           G_CALLBACK (on_queue_counts_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->queue, "load-finished",
+                           G_CALLBACK (on_queue_load_finished), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->queue, "item-added",
+                           G_CALLBACK (on_queue_item_added), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->queue, "error",
+                           G_CALLBACK (on_queue_error), self, G_CONNECT_SWAPPED);
+
+  self->filter_menu = g_menu_new ();
+  gtk_menu_button_set_menu_model (self->filter_button, G_MENU_MODEL (self->filter_menu));
+  update_filter_menu (self);
+
+  self->realtime = wz_realtime_new (self->client);
+  g_signal_connect_object (self->realtime, "resource",
+                           G_CALLBACK (on_realtime_resource), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->realtime, "connected",
+                           G_CALLBACK (on_realtime_connected), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->realtime, "notify::offline",
+                           G_CALLBACK (on_realtime_offline_changed), self, G_CONNECT_SWAPPED);
+
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_queue_row), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_queue_row), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_queue_row), self);
+  gtk_list_view_set_factory (self->patient_list, factory);
+  gtk_list_view_set_model (self->patient_list, GTK_SELECTION_MODEL (self->selection));
+
+  keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_search_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->search_entry), keys);
+
 }
 
 static void
@@ -694,6 +1031,7 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  object_class->constructed = wz_workspace_constructed;
   object_class->dispose = wz_workspace_dispose;
   object_class->finalize = wz_workspace_finalize;
   object_class->get_property = wz_workspace_get_property;
@@ -704,6 +1042,12 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_STATUS] =
     g_param_spec_string ("status", NULL, NULL, "available",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_QUEUE_STATUS] =
+    g_param_spec_string ("queue-status", NULL, NULL, "all",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_QUEUE_SORT] =
+    g_param_spec_string ("queue-sort", NULL, NULL, "arrival",
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -727,6 +1071,8 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_install_property_action (widget_class, "workspace.status", "status");
+  gtk_widget_class_install_property_action (widget_class, "workspace.queue-status", "queue-status");
+  gtk_widget_class_install_property_action (widget_class, "workspace.queue-sort", "queue-sort");
   gtk_widget_class_install_action (widget_class, "workspace.refresh", NULL, action_refresh);
   gtk_widget_class_install_action (widget_class, "workspace.back", NULL, action_back);
 
@@ -735,7 +1081,12 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, leaflet);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, doctor_title);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, status_button);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, offline_revealer);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, offline_spinner);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, filter_button);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, filter_label);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, filter_count);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, queue_stack);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, queue_error_page);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, patient_list);
@@ -751,6 +1102,7 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, followup_page);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_stop_search);
+  gtk_widget_class_bind_template_callback (widget_class, on_search_activate);
   gtk_widget_class_bind_template_callback (widget_class, on_patient_activated);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -760,37 +1112,16 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
 static void
 wz_workspace_init (WzWorkspace *self)
 {
-  g_autoptr(GtkListItemFactory) factory = NULL;
   GtkGesture *click;
 
   /* The workspace.status property action reads this while the template is being built. */
   self->status = g_strdup ("available");
+  self->queue_status = g_strdup ("all");
+  self->queue_sort = g_strdup ("arrival");
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->settings = g_settings_new (APP_ID);
-
-  /* Queue: store → name filter → single selection → list view. */
-  self->patients = g_list_store_new (WZ_TYPE_PATIENT_ITEM);
-  self->name_filter = gtk_string_filter_new (gtk_property_expression_new (WZ_TYPE_PATIENT_ITEM,
-                                                                          NULL, "name"));
-  gtk_string_filter_set_match_mode (self->name_filter, GTK_STRING_FILTER_MATCH_MODE_SUBSTRING);
-  gtk_string_filter_set_ignore_case (self->name_filter, TRUE);
-  self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->patients)),
-                                              g_object_ref (GTK_FILTER (self->name_filter)));
-  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->filtered)));
-  gtk_single_selection_set_autoselect (self->selection, FALSE);
-  gtk_single_selection_set_can_unselect (self->selection, TRUE);
-  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
-  g_signal_connect_object (self->selection, "notify::selected-item",
-                           G_CALLBACK (on_selected_patient_changed), self, G_CONNECT_SWAPPED);
-
-  factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (setup_patient_row), NULL);
-  g_signal_connect (factory, "bind", G_CALLBACK (bind_patient_row), NULL);
-  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_patient_row), NULL);
-  gtk_list_view_set_factory (self->patient_list, factory);
-  gtk_list_view_set_model (self->patient_list, GTK_SELECTION_MODEL (self->selection));
 
   click = gtk_gesture_click_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);

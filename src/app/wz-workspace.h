@@ -20,5 +20,7 @@ void        wz_workspace_focus_search (WzWorkspace *self);
 void        wz_workspace_show_view    (WzWorkspace *self,
                                        const char  *name);
 const char *wz_workspace_get_status   (WzWorkspace *self);
+void        wz_workspace_show_encounter (WzWorkspace *self,
+                                         const char  *encounter_id);
 
 G_END_DECLS
