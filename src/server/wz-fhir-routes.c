@@ -25,6 +25,7 @@ struct _WzFhirRoutes
   WzAudit     *audit;
   WzCareTeam  *care_team;
   WzVisitLink *visit_link;
+  WzPreconsult *preconsult;
   GBytes      *capability;
 };
 
@@ -288,6 +289,8 @@ handle_create (Request *req)
     }
   if (!wz_care_team_may_write (req->self->care_team, req->session, json_node_get_object (root),
                                NULL, &error) ||
+      (req->self->preconsult != NULL &&
+       !wz_preconsult_check (req->self->preconsult, json_node_get_object (root), &error)) ||
       (stored = wz_store_create (req->self->store, json_node_get_object (root), condition,
                                  &created, &error)) == NULL)
     {
@@ -296,7 +299,11 @@ handle_create (Request *req)
     }
 
   if (created)
-    resource_written (req, stored, json_node_get_object (root));
+    {
+      resource_written (req, stored, json_node_get_object (root));
+      if (req->self->preconsult != NULL)
+        wz_preconsult_created (req->self->preconsult, stored);
+    }
   else if (!wz_care_team_may_see_stored (req->self->care_team, req->session, stored, &error))
     {
       /* The retry of a create finds the first attempt; someone else's match is not shown. */
@@ -958,6 +965,7 @@ wz_fhir_routes_dispose (GObject *object)
   g_clear_object (&self->audit);
   g_clear_object (&self->care_team);
   g_clear_object (&self->visit_link);
+  g_clear_object (&self->preconsult);
   g_clear_pointer (&self->capability, g_bytes_unref);
 
   G_OBJECT_CLASS (wz_fhir_routes_parent_class)->dispose (object);
@@ -1005,4 +1013,13 @@ wz_fhir_routes_new (WzStore     *store,
   self->capability = wz_capability_statement_new (PACKAGE_VERSION);
 
   return self;
+}
+
+void
+wz_fhir_routes_set_preconsult (WzFhirRoutes *self,
+                               WzPreconsult *preconsult)
+{
+  g_return_if_fail (WZ_IS_FHIR_ROUTES (self));
+
+  g_set_object (&self->preconsult, preconsult);
 }

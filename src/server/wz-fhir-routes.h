@@ -6,6 +6,7 @@
 #include "wz-audit.h"
 #include "wz-auth.h"
 #include "wz-care-team.h"
+#include "wz-preconsult.h"
 #include "wz-store.h"
 #include "wz-visit-link.h"
 
@@ -27,5 +28,9 @@ WzFhirRoutes *wz_fhir_routes_new      (WzStore      *store,
                                        WzVisitLink  *visit_link);
 void          wz_fhir_routes_register (WzFhirRoutes *self,
                                        SoupServer   *server);
+/* Pre-consultation answers are checked by PRECONSULT before they are stored, and triaged once
+ * they are. */
+void          wz_fhir_routes_set_preconsult (WzFhirRoutes *self,
+                                             WzPreconsult *preconsult);
 
 G_END_DECLS

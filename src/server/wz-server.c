@@ -15,6 +15,7 @@
 #include "wz-error.h"
 #include "wz-fhir-routes.h"
 #include "wz-log.h"
+#include "wz-preconsult.h"
 #include "wz-sqlite-store.h"
 #include "wz-static-routes.h"
 #include "wz-visit-link.h"
@@ -136,10 +137,13 @@ wz_server_new (const char  *data_dir,
   g_autoptr(WzServer) self = g_object_new (WZ_TYPE_SERVER, NULL);
   g_autofree char *shared = wz_static_data_dir ();
   g_autofree char *web_root = g_build_filename (shared, "web", NULL);
+  g_autoptr(WzPreconsult) preconsult = NULL;
 
   if ((self->store = wz_sqlite_store_open (data_dir, error)) == NULL ||
       (self->auth = wz_auth_open (data_dir, error)) == NULL ||
-      (self->audit = wz_audit_open (data_dir, error)) == NULL)
+      (self->audit = wz_audit_open (data_dir, error)) == NULL ||
+      (preconsult = wz_preconsult_new (WZ_STORE (self->store), self->audit, error)) == NULL ||
+      !wz_preconsult_seed_questionnaire (preconsult, error))
     return NULL;
 
   self->soup = soup_server_new ("server-header", "wenzhen-server/" PACKAGE_VERSION " ", NULL);
@@ -151,6 +155,10 @@ wz_server_new (const char  *data_dir,
                                    self->care_team, self->visit_link);
   g_signal_connect_object (self->fhir, "resource-written", G_CALLBACK (on_resource_written),
                            self->hub, G_CONNECT_SWAPPED);
+  wz_fhir_routes_set_preconsult (self->fhir, preconsult);
+  g_signal_connect_object (preconsult, "resource-written", G_CALLBACK (on_resource_written),
+                           self->hub, G_CONNECT_SWAPPED);
+  wz_preconsult_register (preconsult, self->soup, self->auth);
   wz_fhir_routes_register (self->fhir, self->soup);
   wz_auth_routes_register (self->soup, self->auth, self->audit);
   wz_visit_link_register (self->visit_link, self->soup);

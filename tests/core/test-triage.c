@@ -390,6 +390,31 @@ test_priority_codes (void)
   g_assert_cmpuint (wz_triage_urgency_for_priority (NULL), ==, 0);
 }
 
+/* TEMPLATE with each "%s" replaced by the next of A, B, C in turn. */
+static char *
+fill (const char *template,
+      const char *a,
+      const char *b,
+      const char *c)
+{
+  const char *values[] = { a, b, c };
+  GString *text = g_string_new (NULL);
+  guint next = 0;
+
+  for (const char *p = template; *p; p++)
+    {
+      if (p[0] == '%' && p[1] == 's' && next < G_N_ELEMENTS (values) && values[next] != NULL)
+        {
+          g_string_append (text, values[next++]);
+          p++;
+        }
+      else
+        g_string_append_c (text, *p);
+    }
+
+  return g_string_free (text, FALSE);
+}
+
 /* Answers that do not fit the questionnaire are refused with a reason, never guessed at. */
 static void
 test_malformed_answers (void)
@@ -476,15 +501,11 @@ test_malformed_answers (void)
       /* Each case has room for the complaint and the duration; the one without a duration only
        * takes the complaint. */
       if (strstr (cases[i].json, "[%s,%s,%s]") != NULL)
-        text = g_strdup_printf (cases[i].json, complaint, duration, complaint);
+        text = fill (cases[i].json, complaint, duration, complaint);
       else if (strstr (cases[i].json, "[%s%s") != NULL)
-        text = g_strdup_printf (cases[i].json, complaint, ",");
-      else if (strstr (cases[i].json, "[%s]") != NULL)
-        text = g_strdup_printf (cases[i].json, complaint);
-      else if (strstr (cases[i].json, "%s") != NULL)
-        text = g_strdup_printf (cases[i].json, complaint, duration);
+        text = fill (cases[i].json, complaint, ",", NULL);
       else
-        text = g_strdup (cases[i].json);
+        text = fill (cases[i].json, complaint, duration, NULL);
 
       node = json_from_string (text, &error);
       g_assert_no_error (error);
