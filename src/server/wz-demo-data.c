@@ -12,6 +12,7 @@
 #include "wz-error.h"
 #include "wz-fhir.h"
 #include "wz-id.h"
+#include "wz-preconsult.h"
 #include "wz-sqlite-store.h"
 #include "wz-user-admin.h"
 
@@ -520,6 +521,7 @@ wz_demo_data_create (const char  *data_dir,
   g_autofree char *other_doctor_id = NULL;
   g_autofree char *doctor = NULL;
   g_autofree char *other_doctor = NULL;
+  g_autoptr(WzPreconsult) preconsult = NULL;
   Demo demo;
 
   if (!data_dir_is_empty (data_dir, error))
@@ -548,6 +550,9 @@ wz_demo_data_create (const char  *data_dir,
     return FALSE;
 
   doctor = g_strconcat ("Practitioner/", doctor_id, NULL);
+  if ((preconsult = wz_preconsult_new (demo.store, audit, error)) == NULL ||
+      !wz_preconsult_seed_questionnaire (preconsult, error))
+    return FALSE;
   other_doctor = g_strconcat ("Practitioner/", other_doctor_id, NULL);
 
   for (guint i = 0; i < n_patients; i++)
@@ -583,6 +588,13 @@ wz_demo_data_create (const char  *data_dir,
 
       if (i < G_N_ELEMENTS (visits) &&
           !create_visit (&demo, patient, name, doctor, "李伟 Li Wei", i, error))
+        return FALSE;
+
+      /* Two of the day's visits come with the patient's pre-consultation answers, triaged. */
+      if ((i == 3 || i == 4) &&
+          !wz_preconsult_add_demo_answers (preconsult, patient,
+                                           i == 4 ? WZ_PRECONSULT_DEMO_ROUTINE
+                                                  : WZ_PRECONSULT_DEMO_URGENT, error))
         return FALSE;
     }
 

@@ -723,6 +723,210 @@ wz_preconsult_created (WzPreconsult           *self,
                stored->id, error->message);
 }
 
+/* ---- Demo answers --------------------------------------------------------------------------- */
+
+static void
+demo_item (JsonBuilder *b,
+           const char  *link_id,
+           const char  *text,
+           const char  *value_type,
+           ...)
+{
+  va_list args;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "linkId");
+  json_builder_add_string_value (b, link_id);
+  json_builder_set_member_name (b, "text");
+  json_builder_add_string_value (b, text);
+  json_builder_set_member_name (b, "answer");
+  json_builder_begin_array (b);
+
+  va_start (args, value_type);
+  if (strcmp (value_type, "valueString") == 0 || strcmp (value_type, "valueBoolean") == 0 ||
+      strcmp (value_type, "valueInteger") == 0 || strcmp (value_type, "valueDecimal") == 0)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, value_type);
+      if (strcmp (value_type, "valueString") == 0)
+        json_builder_add_string_value (b, va_arg (args, const char *));
+      else if (strcmp (value_type, "valueBoolean") == 0)
+        json_builder_add_boolean_value (b, va_arg (args, gboolean));
+      else if (strcmp (value_type, "valueInteger") == 0)
+        json_builder_add_int_value (b, va_arg (args, int));
+      else
+        json_builder_add_double_value (b, va_arg (args, double));
+      json_builder_end_object (b);
+    }
+  else
+    {
+      /* valueCoding: SYSTEM, then code/display pairs up to NULL */
+      const char *system = va_arg (args, const char *);
+      const char *code;
+
+      while ((code = va_arg (args, const char *)) != NULL)
+        {
+          const char *display = va_arg (args, const char *);
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "valueCoding");
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "system");
+          json_builder_add_string_value (b, system);
+          json_builder_set_member_name (b, "code");
+          json_builder_add_string_value (b, code);
+          json_builder_set_member_name (b, "display");
+          json_builder_add_string_value (b, display);
+          json_builder_end_object (b);
+          json_builder_end_object (b);
+        }
+    }
+  va_end (args);
+
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+gboolean
+wz_preconsult_add_demo_answers (WzPreconsult      *self,
+                                const char        *patient,
+                                WzPreconsultDemo   kind,
+                                GError           **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) built = NULL;
+  g_autoptr(JsonNode) checked = NULL;
+  g_autoptr(WzSearchQuery) query = NULL;
+  g_autoptr(WzStoreResult) visits = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) earlier = g_date_time_add_minutes (now, -25);
+  g_autofree char *authored = g_date_time_format (earlier, "%Y-%m-%dT%H:%M:%S%:z");
+  g_autofree char *search = g_strdup_printf ("patient=%s&status=planned,arrived", patient);
+  g_autofree char *identifier = wz_id_new_urn_uuid ();
+  g_autofree char *encounter = NULL;
+  g_autoptr(JsonNode) rules_root = NULL;
+  JsonArray *flags;
+  gboolean created = FALSE;
+
+  g_return_val_if_fail (WZ_IS_PRECONSULT (self), FALSE);
+
+  if ((query = wz_search_query_parse ("Encounter", search, error)) == NULL ||
+      (visits = wz_store_search (self->store, query, error)) == NULL)
+    return FALSE;
+  if (visits->resources->len == 0)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_NOT_FOUND, "%s has no planned or waiting visit",
+                   patient);
+      return FALSE;
+    }
+  encounter = g_strconcat ("Encounter/",
+                           ((WzStoredResource *) g_ptr_array_index (visits->resources, 0))->id,
+                           NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "resourceType");
+  json_builder_add_string_value (b, "QuestionnaireResponse");
+  json_builder_set_member_name (b, "identifier");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "system");
+  json_builder_add_string_value (b, "urn:ietf:rfc:3986");
+  json_builder_set_member_name (b, "value");
+  json_builder_add_string_value (b, identifier);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "questionnaire");
+  json_builder_add_string_value (b, WZ_TRIAGE_QUESTIONNAIRE_URL "|" WZ_TRIAGE_QUESTIONNAIRE_VERSION);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, "completed");
+  json_builder_set_member_name (b, "subject");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "reference");
+  json_builder_add_string_value (b, patient);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "encounter");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "reference");
+  json_builder_add_string_value (b, encounter);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "authored");
+  json_builder_add_string_value (b, authored);
+  json_builder_set_member_name (b, "item");
+  json_builder_begin_array (b);
+
+  if (kind == WZ_PRECONSULT_DEMO_ROUTINE)
+    {
+      demo_item (b, WZ_TRIAGE_LINK_COMPLAINT, "您这次主要哪里不舒服？", "valueString",
+                 "血压复查，降压药快吃完了，想续方。Blood pressure review; my tablets are running "
+                 "out and I need a repeat prescription.");
+      demo_item (b, WZ_TRIAGE_LINK_DURATION, "这个问题持续多久了？", "valueCoding",
+                 WZ_TRIAGE_DURATION_SYSTEM, "gt4w", "超过4周", NULL);
+      demo_item (b, WZ_TRIAGE_LINK_SYMPTOMS, "您有以下哪些症状？", "valueCoding",
+                 WZ_TRIAGE_SYMPTOM_SYSTEM, "prescription_renewal", "慢病续方",
+                 "chronic_followup", "已确诊疾病复诊", NULL);
+      demo_item (b, WZ_TRIAGE_LINK_MEASUREMENT "sbp", "血压高压（收缩压，mmHg）", "valueInteger", 136);
+      demo_item (b, WZ_TRIAGE_LINK_MEASUREMENT "dbp", "血压低压（舒张压，mmHg）", "valueInteger", 84);
+      demo_item (b, WZ_TRIAGE_LINK_MEDICATIONS, "您目前在用哪些药物（包括中药和保健品）？",
+                 "valueString", "氨氯地平 5 mg 每日1次，阿托伐他汀 20 mg 每晚1次，阿司匹林 100 mg "
+                 "每日1次 Amlodipine 5 mg daily, atorvastatin 20 mg at night, aspirin 100 mg daily");
+      demo_item (b, WZ_TRIAGE_LINK_ALLERGIES_NONE, "没有已知过敏", "valueBoolean", TRUE);
+    }
+  else
+    {
+      demo_item (b, WZ_TRIAGE_LINK_COMPLAINT, "您这次主要哪里不舒服？", "valueString",
+                 "怀孕20周，偏头痛发作两天，吃对乙酰氨基酚不管用，吐了两次。20 weeks pregnant, "
+                 "migraine for two days, paracetamol is not helping, vomited twice.");
+      demo_item (b, WZ_TRIAGE_LINK_DURATION, "这个问题持续多久了？", "valueCoding",
+                 WZ_TRIAGE_DURATION_SYSTEM, "d1_3", "1～3天", NULL);
+      demo_item (b, WZ_TRIAGE_LINK_SYMPTOMS, "您有以下哪些症状？", "valueCoding",
+                 WZ_TRIAGE_SYMPTOM_SYSTEM, "headache", "头痛", "nausea", "恶心",
+                 "vomiting", "呕吐", NULL);
+      demo_item (b, WZ_TRIAGE_LINK_PREGNANT, "您目前是否怀孕？", "valueBoolean", TRUE);
+      demo_item (b, WZ_TRIAGE_LINK_MEASUREMENT "sbp", "血压高压（收缩压，mmHg）", "valueInteger", 118);
+      demo_item (b, WZ_TRIAGE_LINK_MEASUREMENT "dbp", "血压低压（舒张压，mmHg）", "valueInteger", 76);
+      demo_item (b, WZ_TRIAGE_LINK_MEDICATIONS, "您目前在用哪些药物（包括中药和保健品）？",
+                 "valueString", "对乙酰氨基酚 500 mg 需要时，叶酸 0.4 mg 每日1次 Paracetamol "
+                 "500 mg when needed, folic acid 0.4 mg daily");
+      demo_item (b, WZ_TRIAGE_LINK_ALLERGIES, "您对哪些药物或食物过敏？", "valueString",
+                 "没有已知药物过敏，对芒果过敏（口周皮疹）No drug allergies; mango gives a rash "
+                 "around the mouth");
+    }
+
+  /* Every red-flag question asked, every one answered no. The rules bytes came from a file read,
+   * which ends them with a NUL. */
+  rules_root = json_from_string (g_bytes_get_data (self->rules_bytes, NULL), NULL);
+  flags = json_object_get_array_member (json_node_get_object (rules_root), "red_flags");
+  for (guint i = 0; flags != NULL && i < json_array_get_length (flags); i++)
+    {
+      JsonObject *flag = json_array_get_object_element (flags, i);
+      JsonObject *applies = json_object_get_object_member (flag, "applies_to");
+      g_autofree char *link_id = g_strconcat (WZ_TRIAGE_LINK_RED_FLAG,
+                                              json_object_get_string_member (flag, "id"), NULL);
+
+      /* Asked of everyone, and of pregnant patients the pregnancy danger signs. */
+      if (json_object_get_size (applies) > 0 &&
+          !(kind == WZ_PRECONSULT_DEMO_URGENT && json_object_get_size (applies) == 1 &&
+            json_object_has_member (applies, "pregnant")))
+        continue;
+      demo_item (b, link_id, json_object_get_string_member (
+                   json_object_get_object_member (flag, "question"), "zh"),
+                 "valueBoolean", FALSE);
+    }
+
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  built = json_builder_get_root (b);
+  if ((checked = validated (json_node_get_object (built), "QuestionnaireResponse", NULL,
+                            error)) == NULL ||
+      !wz_preconsult_check (self, json_node_get_object (checked), error) ||
+      (stored = wz_store_create (self->store, json_node_get_object (checked), NULL, &created,
+                                 error)) == NULL)
+    return FALSE;
+
+  audit_write (self, "C", stored);
+  return wz_preconsult_apply (self, json_node_get_object (checked), stored->id, error);
+}
+
 /* ---- Routes for the patient page ------------------------------------------------------------ */
 
 static void

@@ -56,6 +56,19 @@ gboolean      wz_preconsult_apply     (WzPreconsult     *self,
                                        const char       *id,
                                        GError          **error);
 
+typedef enum
+{
+  WZ_PRECONSULT_DEMO_ROUTINE,  /* blood pressure review and a repeat prescription: urgency 4 */
+  WZ_PRECONSULT_DEMO_URGENT,   /* pregnant, with a migraine attack and vomiting: urgency 2 */
+} WzPreconsultDemo;
+
+/* For `demo-data`: answers of KIND from PATIENT ("Patient/ID") for their planned or waiting
+ * Encounter, stored and triaged as if the patient had sent them. */
+gboolean      wz_preconsult_add_demo_answers (WzPreconsult     *self,
+                                              const char       *patient,
+                                              WzPreconsultDemo  kind,
+                                              GError          **error);
+
 /* Adds, for the patient page:
  *   GET /visit/triage-rules.json  the rules, public: the questions and what they lead to
  *   GET /visit/queue              with a patient session: {"status","position","waiting"}, the
