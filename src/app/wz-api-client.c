@@ -81,6 +81,7 @@ wz_client_error_nick (const GError *error)
     [WZ_CLIENT_ERROR_NOT_WENZHEN] = "not-wenzhen",
     [WZ_CLIENT_ERROR_REJECTED] = "rejected",
     [WZ_CLIENT_ERROR_SERVER] = "server",
+    [WZ_CLIENT_ERROR_CONFLICT] = "conflict",
   };
 
   if (error == NULL)
@@ -509,6 +510,10 @@ error_from_status (Request  *request,
     return g_error_new (WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_NOT_FOUND,
                         _("The server does not have this record (%s)."), diagnostics);
 
+  if (status == SOUP_STATUS_PRECONDITION_FAILED || status == SOUP_STATUS_CONFLICT)
+    return g_error_new_literal (WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_CONFLICT,
+                                _("Someone else changed this record after you opened it. The latest version is shown."));
+
   if (status >= 500)
     return g_error_new (WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_SERVER,
                         _("The server at %s has a problem (HTTP %u: %s). Try again later, or tell your administrator if it persists."),
@@ -627,6 +632,7 @@ start_request (WzApiClient         *self,
                const char          *method,
                const char          *path,
                GBytes              *json_body,
+               const char          *if_match,
                gboolean             authenticated,
                const char          *username,
                GCancellable        *cancellable,
@@ -687,8 +693,17 @@ start_request (WzApiClient         *self,
 
       soup_message_headers_replace (headers, "Authorization", bearer);
     }
+  if (if_match != NULL)
+    {
+      g_autofree char *tag = g_strdup_printf ("W/\"%s\"", if_match);
+
+      soup_message_headers_replace (headers, "If-Match", tag);
+    }
   if (json_body != NULL)
-    soup_message_set_request_body_from_bytes (request->msg, "application/json", json_body);
+    soup_message_set_request_body_from_bytes (request->msg,
+                                              kind == REQUEST_DATA ? "application/fhir+json"
+                                                                   : "application/json",
+                                              json_body);
 
   soup_session_send_and_read_async (self->soup, request->msg, G_PRIORITY_DEFAULT, cancellable,
                                     on_request_sent, g_steal_pointer (&task));
@@ -702,7 +717,7 @@ wz_api_client_check_server_async (WzApiClient         *self,
 {
   g_return_if_fail (WZ_IS_API_CLIENT (self));
 
-  start_request (self, REQUEST_CHECK, SOUP_METHOD_GET, "/fhir/metadata", NULL, FALSE, NULL,
+  start_request (self, REQUEST_CHECK, SOUP_METHOD_GET, "/fhir/metadata", NULL, NULL, FALSE, NULL,
                  cancellable, wz_api_client_check_server_async, callback, user_data);
 }
 
@@ -751,7 +766,7 @@ wz_api_client_login_async (WzApiClient         *self,
   text = json_generator_to_data (generator, &length);
   body = g_bytes_new_take (text, length);
 
-  start_request (self, REQUEST_LOGIN, SOUP_METHOD_POST, "/auth/login", body, FALSE, username,
+  start_request (self, REQUEST_LOGIN, SOUP_METHOD_POST, "/auth/login", body, NULL, FALSE, username,
                  cancellable, wz_api_client_login_async, callback, user_data);
 }
 
@@ -799,7 +814,7 @@ wz_api_client_get_json_async (WzApiClient         *self,
   g_return_if_fail (WZ_IS_API_CLIENT (self));
   g_return_if_fail (path != NULL && path[0] == '/');
 
-  start_request (self, REQUEST_DATA, SOUP_METHOD_GET, path, NULL, TRUE, NULL,
+  start_request (self, REQUEST_DATA, SOUP_METHOD_GET, path, NULL, NULL, TRUE, NULL,
                  cancellable, wz_api_client_get_json_async, callback, user_data);
 }
 
@@ -807,6 +822,44 @@ JsonNode *
 wz_api_client_get_json_finish (WzApiClient   *self,
                                GAsyncResult  *result,
                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+wz_api_client_send_json_async (WzApiClient         *self,
+                               const char          *method,
+                               const char          *path,
+                               JsonNode            *body,
+                               const char          *if_match,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  char *text;
+  gsize length;
+
+  g_return_if_fail (WZ_IS_API_CLIENT (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (path != NULL && path[0] == '/');
+  g_return_if_fail (body != NULL);
+
+  json_generator_set_root (generator, body);
+  text = json_generator_to_data (generator, &length);
+  bytes = g_bytes_new_take (text, length);
+
+  start_request (self, REQUEST_DATA, method, path, bytes, if_match, TRUE, NULL,
+                 cancellable, wz_api_client_send_json_async, callback, user_data);
+}
+
+JsonNode *
+wz_api_client_send_json_finish (WzApiClient   *self,
+                                GAsyncResult  *result,
+                                GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
@@ -832,7 +885,7 @@ wz_api_client_logout_async (WzApiClient         *self,
       return;
     }
 
-  start_request (self, REQUEST_LOGOUT, SOUP_METHOD_POST, "/auth/logout", NULL, TRUE, NULL,
+  start_request (self, REQUEST_LOGOUT, SOUP_METHOD_POST, "/auth/logout", NULL, NULL, TRUE, NULL,
                  cancellable, wz_api_client_logout_async, callback, user_data);
 
   /* The token is gone for this client whatever the server answers: signing out must never be

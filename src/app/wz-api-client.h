@@ -25,6 +25,7 @@ typedef enum
   WZ_CLIENT_ERROR_NOT_WENZHEN,    /* something answers, but it is not a Wenzhen server */
   WZ_CLIENT_ERROR_REJECTED,       /* other 4xx */
   WZ_CLIENT_ERROR_SERVER,         /* 5xx */
+  WZ_CLIENT_ERROR_CONFLICT,       /* 412/409: the record changed since it was read */
 } WzClientError;
 
 GQuark      wz_client_error_quark (void);
@@ -67,6 +68,19 @@ void         wz_api_client_get_json_async    (WzApiClient          *self,
                                               GAsyncReadyCallback   callback,
                                               gpointer              user_data);
 JsonNode    *wz_api_client_get_json_finish   (WzApiClient          *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+/* Creates or updates with a JSON body (POST/PUT). IF_MATCH, when set, is the versionId the change
+ * is based on; a newer version on the server gives WZ_CLIENT_ERROR_CONFLICT. */
+void         wz_api_client_send_json_async   (WzApiClient          *self,
+                                              const char           *method,
+                                              const char           *path,
+                                              JsonNode             *body,
+                                              const char           *if_match,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+JsonNode    *wz_api_client_send_json_finish  (WzApiClient          *self,
                                               GAsyncResult         *result,
                                               GError              **error);
 void         wz_api_client_logout_async      (WzApiClient          *self,

@@ -8,10 +8,12 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "wz-allergy-badge.h"
 #include "wz-queue-filter.h"
 #include "wz-queue-model.h"
 #include "wz-queue-row.h"
 #include "wz-realtime.h"
+#include "wz-record-view.h"
 #include "wz-test-report.h"
 
 /* What a signed-in doctor works in: the patient queue on the left, the consultation (chat, call,
@@ -39,6 +41,8 @@ struct _WzWorkspace
   GtkLabel             *patient_name_label;
   GtkLabel             *patient_details_label;
   AdwViewStack         *view_stack;
+  WzRecordView         *record_view;
+  WzAllergyBadge       *banner_allergies;
   AdwStatusPage        *chat_page;
   AdwStatusPage        *call_page;
   AdwStatusPage        *prescription_page;
@@ -58,6 +62,7 @@ struct _WzWorkspace
   char                 *queue_status;
   char                 *queue_sort;
   gboolean              queue_loaded_once;
+  gboolean              watching_window;
 };
 
 G_DEFINE_FINAL_TYPE (WzWorkspace, wz_workspace, GTK_TYPE_WIDGET)
@@ -153,6 +158,9 @@ on_selected_patient_changed (WzWorkspace *self)
   WzQueueItem *patient = gtk_single_selection_get_selected_item (self->selection);
 
   update_consultation_pages (self, patient);
+  wz_record_view_show (self->record_view,
+                       patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL,
+                       patient != NULL ? wz_queue_item_get_encounter_id (patient) : NULL);
 
   if (patient == NULL)
     return;
@@ -509,6 +517,14 @@ wz_workspace_show_encounter (WzWorkspace *self,
 }
 
 static void
+on_record_open_patient (WzWorkspace *self,
+                        const char  *patient_id,
+                        const char  *encounter_id)
+{
+  wz_workspace_show_encounter (self, encounter_id);
+}
+
+static void
 on_show_patient_action (GSimpleAction *action,
                         GVariant      *parameter,
                         WzWorkspace   *self)
@@ -650,6 +666,15 @@ wz_workspace_refresh (WzWorkspace *self)
   if (!self->queue_loaded_once)
     gtk_stack_set_visible_child_name (self->queue_stack, "loading");
   wz_queue_model_reload (self->queue);
+}
+
+/* Whether a new patient is announced on the desktop depends on this; tests follow it. */
+static void
+on_window_active_changed (WzWorkspace *self,
+                          GParamSpec  *pspec,
+                          GtkWindow   *window)
+{
+  wz_test_report ("window-active=%s", gtk_window_is_active (window) ? "yes" : "no");
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -819,6 +844,13 @@ wz_workspace_start (WzWorkspace *self,
   gtk_stack_set_visible_child_name (self->queue_stack, "loading");
   wz_queue_model_start (self->queue, session);
   wz_realtime_start (self->realtime, session);
+
+  if (!self->watching_window && GTK_IS_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))))
+    {
+      self->watching_window = TRUE;
+      g_signal_connect_object (gtk_widget_get_root (GTK_WIDGET (self)), "notify::is-active",
+                               G_CALLBACK (on_window_active_changed), self, G_CONNECT_SWAPPED);
+    }
 }
 
 /* Nothing of the last patient list stays on screen for the next person at this desk. */
@@ -829,6 +861,7 @@ wz_workspace_stop (WzWorkspace *self)
 
   wz_realtime_stop (self->realtime);
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
+  wz_record_view_show (self->record_view, NULL, NULL);
   wz_queue_model_stop (self->queue);
   self->queue_loaded_once = FALSE;
 }
@@ -949,6 +982,7 @@ wz_workspace_set_property (GObject      *object,
     {
     case PROP_CLIENT:
       self->client = g_value_dup_object (value);
+      wz_record_view_set_client (self->record_view, self->client);
       break;
     case PROP_STATUS:
       wz_workspace_set_status (self, g_value_get_string (value));
@@ -1076,6 +1110,8 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_install_action (widget_class, "workspace.refresh", NULL, action_refresh);
   gtk_widget_class_install_action (widget_class, "workspace.back", NULL, action_back);
 
+  g_type_ensure (WZ_TYPE_RECORD_VIEW);
+  g_type_ensure (WZ_TYPE_ALLERGY_BADGE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wenzhen/Wenzhen/wz-workspace.ui");
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, leaflet);
@@ -1095,6 +1131,8 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, patient_avatar);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, patient_name_label);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, patient_details_label);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, record_view);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, banner_allergies);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, view_stack);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, chat_page);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_page);
@@ -1120,6 +1158,13 @@ wz_workspace_init (WzWorkspace *self)
   self->queue_sort = g_strdup ("arrival");
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The record (owned by the record view) feeds the red allergy strip of the banner, and its
+   * “call next” selects the called patient in the queue. */
+  g_object_bind_property (self->record_view, "allergies", self->banner_allergies, "allergies",
+                          G_BINDING_SYNC_CREATE);
+  g_signal_connect_object (self->record_view, "open-patient", G_CALLBACK (on_record_open_patient),
+                           self, G_CONNECT_SWAPPED);
 
   self->settings = g_settings_new (APP_ID);
 
