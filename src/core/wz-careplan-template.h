@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "wz-followup.h"
+
+G_BEGIN_DECLS
+
+/* CarePlan.instantiatesUri prefix; the template id follows. */
+#define WZ_CAREPLAN_TEMPLATE_URI     WZ_FOLLOWUP_BASE "followup-template/"
+/* CarePlan.identifier system for the plan's business identifier (a urn:uuid from the client). */
+#define WZ_CAREPLAN_ID_SYSTEM        WZ_FOLLOWUP_BASE "sid/careplan"
+/* CarePlan.activity.detail.extension with the measurement's target and alert levels, exactly as
+ * the template gives them (FHIR's Range cannot say "high exclusive"). */
+#define WZ_CAREPLAN_TARGET_EXTENSION WZ_FOLLOWUP_BASE "StructureDefinition/followup-target"
+
+typedef enum
+{
+  WZ_FOLLOWUP_FLAG_NONE,         /* in range, or nothing to compare with */
+  WZ_FOLLOWUP_FLAG_LOW,
+  WZ_FOLLOWUP_FLAG_HIGH,
+  WZ_FOLLOWUP_FLAG_ABNORMAL,     /* "yes" to a question that is flagged */
+  WZ_FOLLOWUP_FLAG_URGENT_LOW,
+  WZ_FOLLOWUP_FLAG_URGENT_HIGH,
+  WZ_FOLLOWUP_FLAG_URGENT,       /* "yes" to a question that is urgent */
+} WzFollowupFlag;
+
+const char *wz_followup_flag_to_string (WzFollowupFlag flag);
+gboolean    wz_followup_flag_is_urgent (WzFollowupFlag flag);
+
+/* One measurement of a plan with its target, after the patient's variant was chosen. */
+typedef struct
+{
+  char     *id;              /* template measurement id */
+  WzText    name;
+  char     *loinc;           /* NULL when the template has none */
+  char     *unit;            /* UCUM */
+  gboolean  has_low;
+  double    low;             /* inclusive */
+  gboolean  has_high;
+  double    high;            /* exclusive unless high_inclusive */
+  gboolean  high_inclusive;
+  gboolean  has_flag_low;
+  double    flag_low;        /* replaces low for flagging */
+  gboolean  has_flag_high;
+  double    flag_high;
+  gboolean  has_urgent_low;
+  double    urgent_low;      /* urgent below */
+  gboolean  has_urgent_high;
+  double    urgent_high;     /* urgent at or above */
+  gboolean  flag_if_any_yes;
+  gboolean  urgent_if_any_yes;
+  GStrv     questions;       /* yes/no question ids */
+  WzText    target_text;
+  WzText    urgent_message;
+  WzText    flag_message;
+  guint     times;           /* frequency: TIMES per PER */
+  char     *per;             /* day | week | month | year | visit */
+} WzCareplanTarget;
+
+WzCareplanTarget *wz_careplan_target_copy  (const WzCareplanTarget *target);
+void              wz_careplan_target_free  (WzCareplanTarget       *target);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzCareplanTarget, wz_careplan_target_free)
+
+/* VALUE (in the target's unit) against the target and alert levels. */
+WzFollowupFlag    wz_careplan_target_flag  (const WzCareplanTarget *target,
+                                            double                  value);
+/* A yes/no answer to one of the target's questions. */
+WzFollowupFlag    wz_careplan_target_flag_answer (const WzCareplanTarget *target,
+                                                  gboolean                yes);
+/* Days one may go without a reading before it counts as missing (0: readings at visits). */
+guint             wz_careplan_target_interval_days (const WzCareplanTarget *target);
+/* Whether an Observation code (SYSTEM, CODE) is this measurement. */
+gboolean          wz_careplan_target_matches (const WzCareplanTarget *target,
+                                              const char             *system,
+                                              const char             *code);
+
+#define WZ_TYPE_CAREPLAN_TEMPLATE (wz_careplan_template_get_type ())
+G_DECLARE_FINAL_TYPE (WzCareplanTemplate, wz_careplan_template, WZ, CAREPLAN_TEMPLATE, GObject)
+
+/* Loads and checks data/clinical/followup-templates.json: every text in both languages, every
+ * offset, frequency, target and alert well formed. Returns the templates (WzCareplanTemplate) in
+ * file order; WZ_ERROR_INVALID naming the place in the file otherwise. */
+GPtrArray          *wz_careplan_template_load_data (const char   *data,
+                                                    gssize        length,
+                                                    GError      **error);
+GPtrArray          *wz_careplan_template_load_file (const char   *path,
+                                                    GError      **error);
+WzCareplanTemplate *wz_careplan_template_find      (GPtrArray    *templates,
+                                                    const char   *id);
+const char         *wz_careplan_template_get_id    (WzCareplanTemplate *self);
+const WzText       *wz_careplan_template_get_title (WzCareplanTemplate *self);
+/* plan_start, procedure_date, last_menstrual_period or birth_date. */
+const char         *wz_careplan_template_get_anchor (WzCareplanTemplate *self);
+
+typedef struct
+{
+  const char        *patient_ref;     /* "Patient/ID" */
+  const char        *author_ref;      /* "Practitioner/ID": owns the revisits, requests the rest */
+  const char        *identifier;      /* the plan's business identifier (urn:uuid:…) */
+  WzDay              anchor;          /* the template's anchor date */
+  WzDay              created;         /* today: items whose window ended before it are left out */
+  WzDay              end;             /* WZ_DAY_NONE: the template's last item, or the default
+                                       * plan length for repeating templates */
+  const char *const *conditions;      /* the patient's ICD-10 codes, for target variants */
+  gint               age_years;       /* for target variants; -1 when unknown */
+  gboolean           include_optional;
+  const char        *authored_on;     /* FHIR dateTime for CarePlan.created and Task.authoredOn */
+  const char        *lang;
+} WzCareplanRequest;
+
+typedef struct
+{
+  JsonNode  *careplan;
+  GPtrArray *tasks;     /* JsonNode: Task, in due order */
+} WzCareplanInstance;
+
+void                wz_careplan_instance_free      (WzCareplanInstance *instance);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzCareplanInstance, wz_careplan_instance_free)
+
+/* The CarePlan and its Tasks for one patient: revisits (owned by the author), measurements with
+ * their frequency and target, adherence check-ins and education items (owned by the patient, so
+ * they reach the patient page), each with a due date (WZ_FOLLOWUP_DUE_EXTENSION) and an on-time
+ * window (restriction.period). Each Task's identifier is the plan identifier plus the item, so
+ * creating them again finds the same Tasks. Tasks carry basedOn once the plan has an id: see
+ * wz_careplan_instance_set_plan(). */
+WzCareplanInstance *wz_careplan_template_instantiate (WzCareplanTemplate      *self,
+                                                      const WzCareplanRequest *request,
+                                                      GError                 **error);
+/* Points every Task's basedOn at CAREPLAN_REF ("CarePlan/ID"). */
+void                wz_careplan_instance_set_plan  (WzCareplanInstance *instance,
+                                                    const char         *careplan_ref);
+
+/* The measurement targets a CarePlan made here carries (WzCareplanTarget). */
+GPtrArray          *wz_careplan_targets_from_json  (JsonObject         *careplan);
+
+/* One value of an Observation, judged against the plan's targets. */
+typedef struct
+{
+  const WzCareplanTarget *target;   /* borrowed from the targets given */
+  char                   *question; /* for answers: the question id */
+  gboolean                is_answer;
+  gboolean                answer;
+  double                  value;
+  char                   *unit;
+  WzFollowupFlag          flag;
+} WzCareplanReading;
+
+/* The values of OBSERVATION (valueQuantity, valueBoolean and the same in component[]) that
+ * belong to one of TARGETS, each flagged. Units must be the target's (UCUM, compared as text);
+ * other values are left out. WzCareplanReading, free with g_array_unref. */
+GArray             *wz_careplan_evaluate_observation (GPtrArray        *targets,
+                                                      JsonObject       *observation);
+
+G_END_DECLS
