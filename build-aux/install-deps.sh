@@ -12,7 +12,7 @@ packages=(
   # libraries
   libglib2.0-dev libglib2.0-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
   libjson-glib-dev libsqlite3-dev libsodium-dev libpq-dev liboath-dev libqrencode-dev
-  libsecret-1-dev libportal-gtk4-dev
+  libsecret-1-dev libportal-gtk4-dev libicu-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-libav

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wz-fhir.h"
+#include "wz-pinyin.h"
 #include "wz-time.h"
 
 static void
@@ -208,8 +209,66 @@ index_identifiers (WzFhirIndex *index,
     }
 }
 
+/* MEMBER of OBJECT when it is a string, else NULL (telecom is not validated on the way in). */
+static const char *
+string_member (JsonObject *object,
+               const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
+/* Adds one line to a full-text column unless it is there already. */
+static void
+add_text_line (GString    *text,
+               const char *line)
+{
+  gsize n = strlen (line);
+
+  if (n == 0)
+    return;
+
+  for (const char *p = text->str; (p = strstr (p, line)) != NULL; p++)
+    if ((p == text->str || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+      return;
+
+  if (text->len > 0)
+    g_string_append_c (text, '\n');
+  g_string_append (text, line);
+}
+
+/* Every one and two Han characters in a row. */
+static void
+add_grams (WzFhirIndex *index,
+           const char  *folded)
+{
+  const char *previous = NULL;
+
+  for (const char *p = folded; *p; p = g_utf8_next_char (p))
+    {
+      const char *next = g_utf8_next_char (p);
+
+      if (g_unichar_get_script (g_utf8_get_char (p)) != G_UNICODE_SCRIPT_HAN)
+        {
+          previous = NULL;
+          continue;
+        }
+
+      add_token (index, "name:gram", g_strndup (p, next - p));
+      if (previous != NULL)
+        add_token (index, "name:gram", g_strndup (previous, next - previous));
+      previous = p;
+    }
+}
+
 static void
 add_name_token (WzFhirIndex *index,
+                GString     *names,
                 const char  *param,
                 const char  *text)
 {
@@ -219,13 +278,91 @@ add_name_token (WzFhirIndex *index,
     return;
 
   folded = wz_fhir_index_fold (text);
-  if (folded != NULL)
-    add_token (index, param, folded);
+  if (folded == NULL)
+    return;
+
+  add_text_line (names, folded);
+  add_grams (index, folded);
+  add_token (index, param, folded);
+}
+
+/* Adds VALUE as a pinyin token, and, when it has a ü (v), also the spelling with u, which is how
+ * it is printed (吕 Lu) and often typed. */
+static void
+add_pinyin_token (WzFhirIndex *index,
+                  GString     *keys,
+                  const char  *value,
+                  gboolean     to_text)
+{
+  g_autofree char *with_u = NULL;
+
+  if (*value == '\0')
+    return;
+
+  add_token (index, "pinyin", g_strdup (value));
+  if (to_text)
+    add_text_line (keys, value);
+
+  if (strchr (value, 'v') != NULL)
+    {
+      with_u = g_strdelimit (g_strdup (value), "v", 'u');
+      add_token (index, "pinyin", g_strdup (with_u));
+      if (to_text)
+        add_text_line (keys, with_u);
+    }
+}
+
+/* Pinyin of a Chinese name: initials (zxy), whole (zhangxiuying) and given name (xiuying), so
+ * the worklist finds 张秀英 from any of them. */
+static void
+index_pinyin (WzFhirIndex *index,
+              GString     *keys,
+              const char  *family,
+              const char  *given,
+              const char  *text)
+{
+  g_auto(GStrv) family_syllables = NULL;
+  g_auto(GStrv) given_syllables = NULL;
+  g_autoptr(GString) initials = g_string_new (NULL);
+  g_autoptr(GString) whole = g_string_new (NULL);
+  g_autoptr(GString) given_whole = g_string_new (NULL);
+
+  if (wz_pinyin_has_han (family) || wz_pinyin_has_han (given))
+    {
+      family_syllables = wz_pinyin_syllables (family);
+      given_syllables = wz_pinyin_syllables (given);
+    }
+  else if (wz_pinyin_has_han (text))
+    {
+      family_syllables = g_new0 (char *, 1);
+      given_syllables = wz_pinyin_syllables (text);
+    }
+  else
+    return;
+
+  for (guint i = 0; family_syllables[i] != NULL; i++)
+    {
+      g_string_append_c (initials, family_syllables[i][0]);
+      g_string_append (whole, family_syllables[i]);
+    }
+  for (guint i = 0; given_syllables[i] != NULL; i++)
+    {
+      g_string_append_c (initials, given_syllables[i][0]);
+      g_string_append (whole, given_syllables[i]);
+      g_string_append (given_whole, given_syllables[i]);
+    }
+
+  add_pinyin_token (index, keys, initials->str, FALSE);
+  add_pinyin_token (index, keys, whole->str, TRUE);
+  if (family_syllables[0] != NULL)
+    add_pinyin_token (index, keys, given_whole->str, FALSE);
 }
 
 static void
 index_names (WzFhirIndex *index,
-             JsonObject  *resource)
+             JsonObject  *resource,
+             GString     *names_text,
+             GString     *keys_text)
 {
   JsonArray *names;
 
@@ -237,11 +374,13 @@ index_names (WzFhirIndex *index,
     {
       JsonObject *name = json_array_get_object_element (names, i);
       const char *family = json_object_get_string_member_with_default (name, "family", NULL);
+      const char *text = json_object_get_string_member_with_default (name, "text", NULL);
       g_autoptr(GString) joined = g_string_new (family);
+      g_autoptr(GString) given_joined = g_string_new (NULL);
 
-      add_name_token (index, "family", family);
-      add_name_token (index, "name", family);
-      add_name_token (index, "name", json_object_get_string_member_with_default (name, "text", NULL));
+      add_name_token (index, names_text, "family", family);
+      add_name_token (index, names_text, "name", family);
+      add_name_token (index, names_text, "name", text);
 
       if (json_object_has_member (name, "given"))
         {
@@ -251,18 +390,125 @@ index_names (WzFhirIndex *index,
             {
               const char *part = json_array_get_string_element (given, g);
 
-              add_name_token (index, "name", part);
+              add_name_token (index, names_text, "name", part);
               g_string_append (joined, part);
+              g_string_append (given_joined, part);
             }
         }
 
       /* Chinese names are written family-then-given without a space (李伟), and people search
        * for them that way. */
-      add_name_token (index, "name", joined->str);
+      add_name_token (index, names_text, "name", joined->str);
+      index_pinyin (index, keys_text, family, given_joined->str, text);
 
       if (index->family == NULL && family != NULL)
         index->family = wz_fhir_index_fold (family);
     }
+}
+
+char *
+wz_fhir_index_phone_digits (const char *text)
+{
+  GString *digits = g_string_new (NULL);
+
+  for (const char *p = text; p != NULL && *p; p++)
+    if (g_ascii_isdigit (*p))
+      g_string_append_c (digits, *p);
+
+  if (digits->len == 0)
+    {
+      g_string_free (digits, TRUE);
+      return NULL;
+    }
+
+  return g_string_free (digits, FALSE);
+}
+
+static void
+index_telecom (WzFhirIndex *index,
+               JsonObject  *resource,
+               GString     *keys_text)
+{
+  JsonNode *node = json_object_get_member (resource, "telecom");
+  JsonArray *telecom;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return;
+
+  telecom = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (telecom); i++)
+    {
+      JsonNode *element = json_array_get_element (telecom, i);
+      JsonObject *point;
+      const char *system;
+      const char *value;
+      char *digits;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        continue;
+      point = json_node_get_object (element);
+      system = string_member (point, "system");
+      value = string_member (point, "value");
+      if (system == NULL)
+        system = "phone";
+      if ((strcmp (system, "phone") != 0 && strcmp (system, "sms") != 0) || value == NULL ||
+          (digits = wz_fhir_index_phone_digits (value)) == NULL)
+        continue;
+
+      add_text_line (keys_text, digits);
+      /* A mainland mobile number is written with and without +86; either finds it. */
+      if (g_str_has_prefix (digits, "86") && strlen (digits) == 13)
+        add_token (index, "phone", g_strdup (digits + 2));
+      else if (strlen (digits) == 11 && digits[0] == '1')
+        add_token (index, "phone", g_strconcat ("86", digits, NULL));
+      add_token (index, "phone", digits);
+    }
+}
+
+typedef struct
+{
+  WzFhirIndex *index;
+  const char  *param;
+} CodeCollect;
+
+static void
+collect_code (JsonNode *node,
+              gpointer  user_data)
+{
+  CodeCollect *collect = user_data;
+  g_autofree char *value_param = g_strconcat (collect->param, ":value", NULL);
+  const char *system = "";
+  const char *code = NULL;
+
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *coding = json_node_get_object (node);
+
+      if (string_member (coding, "system") != NULL)
+        system = string_member (coding, "system");
+      code = string_member (coding, "code");
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    code = json_node_get_string (node);
+
+  if (code == NULL || *code == '\0')
+    return;
+
+  add_token (collect->index, collect->param, g_strconcat (system, "|", code, NULL));
+  add_token (collect->index, value_param, g_strdup (code));
+}
+
+/* v3-ActPriority codes in the order a queue takes them. */
+static gint
+priority_rank (const char *code)
+{
+  static const char *const order[] = { "EM", "UR", "R", "EL" };
+
+  for (guint i = 0; code != NULL && i < G_N_ELEMENTS (order); i++)
+    if (strcmp (code, order[i]) == 0)
+      return i + 1;
+
+  return 0;
 }
 
 WzFhirIndex *
@@ -305,8 +551,48 @@ wz_fhir_index_new (JsonObject *resource,
 
   index_identifiers (index, resource);
 
+  if (info->code_paths != NULL)
+    {
+      CodeCollect collect = { index, "code" };
+
+      each_path (resource, info->code_paths, collect_code, &collect);
+    }
+  if (info->category_paths != NULL)
+    {
+      CodeCollect collect = { index, "category" };
+
+      each_path (resource, info->category_paths, collect_code, &collect);
+    }
+  if (info->priority_path != NULL)
+    {
+      g_autofree char *code = NULL;
+
+      each_path (resource, info->priority_path, collect_first_string, &code);
+      index->priority = priority_rank (code);
+    }
+
   if (info->has_names)
-    index_names (index, resource);
+    {
+      g_autoptr(GString) names_text = g_string_new (NULL);
+      g_autoptr(GString) keys_text = g_string_new (NULL);
+
+      index_names (index, resource, names_text, keys_text);
+      index_telecom (index, resource, keys_text);
+      for (guint i = 0; i < index->tokens->len; i++)
+        {
+          WzFhirToken *token = g_ptr_array_index (index->tokens, i);
+
+          if (strcmp (token->param, "identifier:value") == 0)
+            {
+              g_autofree char *folded = wz_fhir_index_fold (token->value);
+
+              if (folded != NULL)
+                add_text_line (keys_text, folded);
+            }
+        }
+      index->names_text = g_string_free (g_steal_pointer (&names_text), FALSE);
+      index->keys_text = g_string_free (g_steal_pointer (&keys_text), FALSE);
+    }
 
   return index;
 }
@@ -322,6 +608,8 @@ wz_fhir_index_free (WzFhirIndex *index)
   g_free (index->status);
   g_free (index->date);
   g_free (index->family);
+  g_free (index->names_text);
+  g_free (index->keys_text);
   g_ptr_array_unref (index->tokens);
   g_free (index);
 }

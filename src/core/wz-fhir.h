@@ -39,6 +39,13 @@ typedef struct
   /* Not about any one patient (Practitioner, Questionnaire): care-team and own-data filters do
    * not apply. Every other type is patient data, hidden when it names no visible patient. */
   gboolean      reference_data;
+  /* Token search parameter over codings (Coding objects or plain code strings): its name (code,
+   * or type for DocumentReference) and paths. */
+  const char   *code_param;
+  const char   *code_paths;
+  const char   *category_paths;      /* the category parameter */
+  /* Encounter.priority coding (v3-ActPriority): EM, UR, R, EL sort as 1 to 4. */
+  const char   *priority_path;
 } WzFhirTypeInfo;
 
 const WzFhirTypeInfo  *wz_fhir_type_info       (const char      *type);

@@ -17,6 +17,8 @@ typedef struct
   const char        *name;
   const char        *fhir_type;
   WzSearchParamKind  kind;
+  const char        *token_param;  /* TOKEN/STRING: index parameter; NULL: the same as name */
+  const char        *modifiers;    /* STRING: the modifiers it takes besides none, comma-separated */
 } ParamDef;
 
 /* The parameters of TYPE, derived from the same table that fills the index, so the
@@ -27,8 +29,10 @@ param_defs (const WzFhirTypeInfo *info)
   GArray *defs = g_array_new (FALSE, FALSE, sizeof (ParamDef));
   ParamDef def;
 
-#define ADD(n, t, k) G_STMT_START { def.name = (n); def.fhir_type = (t); def.kind = (k); \
-                                    g_array_append_val (defs, def); } G_STMT_END
+#define ADD_FULL(n, t, k, tp, m) G_STMT_START { \
+    def.name = (n); def.fhir_type = (t); def.kind = (k); def.token_param = (tp); \
+    def.modifiers = (m); g_array_append_val (defs, def); } G_STMT_END
+#define ADD(n, t, k) ADD_FULL (n, t, k, NULL, NULL)
 
   ADD ("_id", "token", WZ_SEARCH_PARAM_ID);
   ADD ("_lastUpdated", "date", WZ_SEARCH_PARAM_LAST_UPDATED);
@@ -36,20 +40,41 @@ param_defs (const WzFhirTypeInfo *info)
   if (info->status_param != NULL)
     ADD (info->status_param, "token", WZ_SEARCH_PARAM_STATUS);
   if (info->patient_paths != NULL)
-    ADD ("patient", "reference", WZ_SEARCH_PARAM_PATIENT);
+    {
+      ADD ("patient", "reference", WZ_SEARCH_PARAM_PATIENT);
+      if (g_str_has_prefix (info->patient_paths, "subject."))
+        ADD ("subject", "reference", WZ_SEARCH_PARAM_PATIENT);
+    }
   if (info->encounter_paths != NULL)
     ADD ("encounter", "reference", WZ_SEARCH_PARAM_ENCOUNTER);
   if (info->practitioner_paths != NULL)
-    ADD ("practitioner", "reference", WZ_SEARCH_PARAM_TOKEN);
+    {
+      ADD ("practitioner", "reference", WZ_SEARCH_PARAM_TOKEN);
+      if (g_str_has_prefix (info->practitioner_paths, "generalPractitioner."))
+        ADD_FULL ("general-practitioner", "reference", WZ_SEARCH_PARAM_TOKEN, "practitioner", NULL);
+    }
   if (info->date_param != NULL)
     ADD (info->date_param, "date", WZ_SEARCH_PARAM_DATE);
+  if (info->code_param != NULL)
+    {
+      ADD_FULL (info->code_param, "token", WZ_SEARCH_PARAM_TOKEN, "code", NULL);
+      /* The shared worklist contract says "code" for every clinical type. */
+      if (strcmp (info->code_param, "code") != 0)
+        ADD_FULL ("code", "token", WZ_SEARCH_PARAM_TOKEN, "code", NULL);
+    }
+  if (info->category_paths != NULL)
+    ADD ("category", "token", WZ_SEARCH_PARAM_TOKEN);
   if (info->has_names)
     {
-      ADD ("name", "string", WZ_SEARCH_PARAM_STRING);
-      ADD ("family", "string", WZ_SEARCH_PARAM_STRING);
+      ADD_FULL ("name", "string", WZ_SEARCH_PARAM_STRING, NULL, "contains,exact");
+      ADD_FULL ("family", "string", WZ_SEARCH_PARAM_STRING, NULL, "exact");
+      ADD ("pinyin", "string", WZ_SEARCH_PARAM_STRING);
+      ADD ("phone", "token", WZ_SEARCH_PARAM_TOKEN);
+      ADD ("q", "string", WZ_SEARCH_PARAM_TEXT);
     }
 
 #undef ADD
+#undef ADD_FULL
 
   return defs;
 }
@@ -92,6 +117,46 @@ wz_search_query_supported (const char *type)
   return g_strv_builder_end (builder);
 }
 
+char **
+wz_search_query_modifiers (const char *type,
+                           const char *name)
+{
+  const WzFhirTypeInfo *info = wz_fhir_type_info (type);
+  ParamDef def;
+
+  if (info == NULL || !find_param_def (info, name, &def) || def.modifiers == NULL)
+    return g_new0 (char *, 1);
+
+  return g_strsplit (def.modifiers, ",", -1);
+}
+
+char **
+wz_search_query_includes (const char *type)
+{
+  const WzFhirTypeInfo *info = wz_fhir_type_info (type);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (info != NULL, NULL);
+
+  if (info->patient_paths != NULL)
+    {
+      g_autofree char *patient = g_strconcat (type, ":patient", NULL);
+      g_autofree char *subject = g_strconcat (type, ":subject", NULL);
+
+      g_strv_builder_add (builder, patient);
+      if (g_str_has_prefix (info->patient_paths, "subject."))
+        g_strv_builder_add (builder, subject);
+    }
+  if (info->encounter_paths != NULL)
+    {
+      g_autofree char *encounter = g_strconcat (type, ":encounter", NULL);
+
+      g_strv_builder_add (builder, encounter);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
 static gboolean
 sort_key_for (const WzFhirTypeInfo *info,
               const char           *name,
@@ -107,6 +172,8 @@ sort_key_for (const WzFhirTypeInfo *info,
     *out_key = WZ_SEARCH_SORT_FAMILY;
   else if (info->status_param != NULL && strcmp (name, info->status_param) == 0)
     *out_key = WZ_SEARCH_SORT_STATUS;
+  else if (info->priority_path != NULL && strcmp (name, "priority") == 0)
+    *out_key = WZ_SEARCH_SORT_PRIORITY;
   else
     return FALSE;
 
@@ -129,6 +196,8 @@ wz_search_query_sort_keys (const char *type)
     g_strv_builder_add (builder, "family");
   if (info->status_param != NULL)
     g_strv_builder_add (builder, info->status_param);
+  if (info->priority_path != NULL)
+    g_strv_builder_add (builder, "priority");
 
   return g_strv_builder_end (builder);
 }
@@ -178,6 +247,68 @@ strip_prefix (const char     *value,
   return value;
 }
 
+/* "Zhang Wei", "zhang'wei" → "zhangwei"; NULL unless only letters remain. */
+static char *
+normalize_pinyin (const char *value)
+{
+  GString *letters = g_string_new (NULL);
+
+  for (const char *p = value; *p; p++)
+    {
+      if (g_ascii_isalpha (*p))
+        g_string_append_c (letters, g_ascii_tolower (*p));
+      else if (*p != ' ' && *p != '\'' && *p != '-')
+        {
+          g_string_free (letters, TRUE);
+          return NULL;
+        }
+    }
+
+  if (letters->len == 0)
+    {
+      g_string_free (letters, TRUE);
+      return NULL;
+    }
+
+  return g_string_free (letters, FALSE);
+}
+
+/* The worklist box: case-folded, without surrounding spaces; a number typed with spaces or
+ * dashes (138 1234 5678) is searched as its digits. */
+static char *
+normalize_text (const char *value)
+{
+  g_autofree char *folded = wz_fhir_index_fold (value);
+  gboolean number_like = TRUE;
+  gboolean has_digit = FALSE;
+
+  if (folded == NULL)
+    return NULL;
+  g_strstrip (folded);
+  if (*folded == '\0')
+    return NULL;
+
+  for (const char *p = folded; *p; p++)
+    {
+      if (g_ascii_isdigit (*p))
+        has_digit = TRUE;
+      else if (!strchr (" -+()", *p) && !(*p == 'x' && p[1] == '\0'))
+        number_like = FALSE;
+    }
+
+  if (number_like && has_digit)
+    {
+      GString *digits = g_string_new (NULL);
+
+      for (const char *p = folded; *p; p++)
+        if (g_ascii_isdigit (*p) || *p == 'x')
+          g_string_append_c (digits, *p);
+      return g_string_free (digits, FALSE);
+    }
+
+  return g_steal_pointer (&folded);
+}
+
 static char *
 normalize_value (const ParamDef  *def,
                  const char      *value,
@@ -201,8 +332,11 @@ normalize_value (const ParamDef  *def,
       break;
 
     case WZ_SEARCH_PARAM_TOKEN:
-      if (strcmp (def->name, "practitioner") == 0)
+      if (g_strcmp0 (def->token_param, "practitioner") == 0 ||
+          strcmp (def->name, "practitioner") == 0)
         normalized = wz_fhir_index_reference ("Practitioner", value);
+      else if (strcmp (def->name, "phone") == 0)
+        normalized = wz_fhir_index_phone_digits (value);
       else if (*value != '\0')
         normalized = g_strdup (value);
       break;
@@ -213,8 +347,14 @@ normalize_value (const ParamDef  *def,
       break;
 
     case WZ_SEARCH_PARAM_STRING:
-      if (*value != '\0')
+      if (strcmp (def->name, "pinyin") == 0)
+        normalized = normalize_pinyin (value);
+      else if (*value != '\0')
         normalized = wz_fhir_index_fold (value);
+      break;
+
+    case WZ_SEARCH_PARAM_TEXT:
+      normalized = normalize_text (value);
       break;
 
     case WZ_SEARCH_PARAM_DATE:
@@ -232,6 +372,7 @@ normalize_value (const ParamDef  *def,
 
 static WzSearchParam *
 parse_param (const ParamDef  *def,
+             WzSearchMatch    match,
              const char      *raw_value,
              GError         **error)
 {
@@ -252,6 +393,15 @@ parse_param (const ParamDef  *def,
           return NULL;
         }
       g_ptr_array_add (values, wz_time_normalize_date (value));
+    }
+  else if (def->kind == WZ_SEARCH_PARAM_TEXT)
+    {
+      /* Free text is one value: a comma in it is part of what was typed. */
+      char *normalized = normalize_value (def, raw_value, error);
+
+      if (normalized == NULL)
+        return NULL;
+      g_ptr_array_add (values, normalized);
     }
   else
     {
@@ -274,13 +424,18 @@ parse_param (const ParamDef  *def,
 
   param = g_new0 (WzSearchParam, 1);
   param->kind = def->kind;
+  param->match = match;
   param->prefix = prefix;
   param->start_us = start;
   param->end_us = end;
   param->values = g_steal_pointer (&values);
 
-  if (def->kind == WZ_SEARCH_PARAM_TOKEN && strcmp (def->name, "identifier") == 0)
+  if (def->kind == WZ_SEARCH_PARAM_TOKEN &&
+      (strcmp (def->name, "identifier") == 0 || g_strcmp0 (def->token_param, "code") == 0 ||
+       strcmp (def->name, "category") == 0))
     {
+      const char *base = def->token_param ? def->token_param : def->name;
+
       /* system|value matches exactly; a bare value matches it under any system. All values of
        * one parameter share a form so they can be looked up together. */
       gboolean with_system = strchr (g_ptr_array_index (param->values, 0), '|') != NULL;
@@ -288,15 +443,15 @@ parse_param (const ParamDef  *def,
       for (guint i = 1; i < param->values->len; i++)
         if ((strchr (g_ptr_array_index (param->values, i), '|') != NULL) != with_system)
           {
-            g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID,
-                                 "identifier values must all have a system|, or none");
+            g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                         "%s values must all have a system|, or none", def->name);
             param_free (param);
             return NULL;
           }
-      param->token_param = g_strdup (with_system ? "identifier" : "identifier:value");
+      param->token_param = with_system ? g_strdup (base) : g_strconcat (base, ":value", NULL);
     }
   else if (def->kind == WZ_SEARCH_PARAM_TOKEN || def->kind == WZ_SEARCH_PARAM_STRING)
-    param->token_param = g_strdup (def->name);
+    param->token_param = g_strdup (def->token_param ? def->token_param : def->name);
 
   return param;
 }
@@ -354,6 +509,77 @@ parse_sort (WzSearchQuery         *self,
     }
 
   return TRUE;
+}
+
+static gboolean
+parse_modifier (const char      *type,
+                const ParamDef  *def,
+                const char      *modifier,
+                WzSearchMatch   *out_match,
+                GError         **error)
+{
+  g_auto(GStrv) allowed = def->modifiers ? g_strsplit (def->modifiers, ",", -1) : NULL;
+
+  if (allowed != NULL && g_strv_contains ((const char * const *) allowed, modifier))
+    {
+      *out_match = strcmp (modifier, "contains") == 0 ? WZ_SEARCH_MATCH_CONTAINS
+                                                      : WZ_SEARCH_MATCH_EXACT;
+      return TRUE;
+    }
+
+  if (allowed == NULL)
+    g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                 "%s search parameter %s takes no modifier, not “:%s”", type, def->name, modifier);
+  else
+    {
+      g_autofree char *list = g_strjoinv (", :", allowed);
+
+      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                   "%s search parameter %s does not support “:%s”; supported: :%s", type,
+                   def->name, modifier, list);
+    }
+
+  return FALSE;
+}
+
+/* _include=Encounter:subject (also with the target type, Encounter:subject:Patient). */
+static gboolean
+parse_include (WzSearchQuery         *self,
+               const WzFhirTypeInfo  *info,
+               const char            *value,
+               GError               **error)
+{
+  g_auto(GStrv) supported = wz_search_query_includes (info->name);
+  g_auto(GStrv) parts = g_strsplit (value, ":", 4);
+  g_autofree char *bare = NULL;
+  guint n = g_strv_length (parts);
+
+  if (n == 2 || (n == 3 && (strcmp (parts[2], "Patient") == 0 ||
+                            strcmp (parts[2], "Encounter") == 0)))
+    {
+      bare = g_strconcat (parts[0], ":", parts[1], NULL);
+      if (g_strv_contains ((const char * const *) supported, bare))
+        {
+          gboolean patient = strcmp (parts[1], "encounter") != 0;
+
+          if (n == 3 && strcmp (parts[2], patient ? "Patient" : "Encounter") != 0)
+            ;
+          else
+            {
+              self->include |= patient ? WZ_SEARCH_INCLUDE_PATIENT : WZ_SEARCH_INCLUDE_ENCOUNTER;
+              return TRUE;
+            }
+        }
+    }
+
+  {
+    g_autofree char *list = g_strjoinv (", ", supported);
+
+    g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                 "_include “%s” is not supported on %s%s%s", value, info->name,
+                 *list ? "; supported: " : "", list);
+  }
+  return FALSE;
 }
 
 static void
@@ -429,27 +655,40 @@ wz_search_query_parse (const char  *type,
           continue;
         }
 
-      if (!find_param_def (info, name, &def))
+      if (strcmp (name, "_include") == 0)
         {
-          g_auto(GStrv) supported = wz_search_query_supported (type);
-          g_autoptr(GString) list = g_string_new (NULL);
-
-          for (guint i = 0; supported[i] != NULL; i++)
-            {
-              if (i > 0)
-                g_string_append (list, ", ");
-              g_string_append_len (list, supported[i], strcspn (supported[i], ":"));
-            }
-          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
-                       "%s has no search parameter “%s”; supported: %s, _count, _offset, _sort",
-                       type, name, list->str);
-          return NULL;
+          if (!parse_include (self, info, value, error))
+            return NULL;
+          continue;
         }
 
       {
-        WzSearchParam *param = parse_param (&def, value, error);
+        g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+        const char *modifier = name[strlen (base)] == ':' ? name + strlen (base) + 1 : NULL;
+        WzSearchMatch match = WZ_SEARCH_MATCH_PREFIX;
+        WzSearchParam *param;
 
-        if (param == NULL)
+        if (!find_param_def (info, base, &def))
+          {
+            g_auto(GStrv) supported = wz_search_query_supported (type);
+            g_autoptr(GString) list = g_string_new (NULL);
+
+            for (guint i = 0; supported[i] != NULL; i++)
+              {
+                if (i > 0)
+                  g_string_append (list, ", ");
+                g_string_append_len (list, supported[i], strcspn (supported[i], ":"));
+              }
+            g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                         "%s has no search parameter “%s”; supported: %s, _count, _offset, _sort, "
+                         "_include", type, base, list->str);
+            return NULL;
+          }
+
+        if (modifier != NULL && !parse_modifier (type, &def, modifier, &match, error))
+          return NULL;
+
+        if ((param = parse_param (&def, match, value, error)) == NULL)
           return NULL;
         g_ptr_array_add (self->params, param);
       }

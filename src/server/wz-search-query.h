@@ -27,8 +27,23 @@ typedef enum
   WZ_SEARCH_PARAM_ENCOUNTER,     /* encounter column, "Encounter/ID" */
   WZ_SEARCH_PARAM_DATE,          /* date column, prefix compares on normalised text */
   WZ_SEARCH_PARAM_TOKEN,         /* index token, exact */
-  WZ_SEARCH_PARAM_STRING,        /* index token, case-folded prefix ("starts with") */
+  WZ_SEARCH_PARAM_STRING,        /* index token, case-folded; match says how */
+  WZ_SEARCH_PARAM_TEXT,          /* q: the worklist box, over names, pinyin, identifiers, phones */
 } WzSearchParamKind;
+
+typedef enum
+{
+  WZ_SEARCH_MATCH_PREFIX,        /* the default for strings: a name part starts with the value */
+  WZ_SEARCH_MATCH_CONTAINS,      /* :contains, anywhere in any name */
+  WZ_SEARCH_MATCH_EXACT,         /* :exact, a whole name part (compared case-folded) */
+} WzSearchMatch;
+
+/* _include: what to add to the page besides the matches (search.mode include). */
+typedef enum
+{
+  WZ_SEARCH_INCLUDE_PATIENT   = 1 << 0,  /* X:patient, X:subject */
+  WZ_SEARCH_INCLUDE_ENCOUNTER = 1 << 1,  /* X:encounter, X:context */
+} WzSearchInclude;
 
 typedef enum
 {
@@ -37,12 +52,14 @@ typedef enum
   WZ_SEARCH_SORT_DATE,
   WZ_SEARCH_SORT_FAMILY,
   WZ_SEARCH_SORT_STATUS,
+  WZ_SEARCH_SORT_PRIORITY,       /* Encounter: emergency first; no priority sorts last */
 } WzSearchSortKey;
 
 typedef struct
 {
   WzSearchParamKind  kind;
   char              *token_param;  /* TOKEN/STRING: the index parameter ("identifier:value", …) */
+  WzSearchMatch      match;        /* STRING */
   WzSearchPrefix     prefix;
   GPtrArray         *values;       /* normalised values, any of which may match */
   gint64             start_us;     /* LAST_UPDATED: [start, end) of the value */
@@ -60,6 +77,7 @@ typedef struct
   char      *type;
   GPtrArray *params;     /* WzSearchParam, all of which must match */
   GArray    *sort;       /* WzSearchSort, in order */
+  guint      include;    /* WzSearchInclude flags */
   guint      count;
   guint      offset;
   char      *canonical;  /* the query without _count/_offset, for paging links */
@@ -86,6 +104,12 @@ char          *wz_search_query_page_string   (const WzSearchQuery  *self,
 /* The search parameters TYPE supports, NULL-terminated; free with g_strfreev. Each entry is
  * "name:fhir-type", e.g. "patient:reference". */
 char         **wz_search_query_supported     (const char           *type);
+/* The modifiers (without the colon) parameter NAME of TYPE takes, e.g. "contains"; free with
+ * g_strfreev. */
+char         **wz_search_query_modifiers     (const char           *type,
+                                              const char           *name);
+/* The _include values TYPE supports ("Encounter:subject", …); free with g_strfreev. */
+char         **wz_search_query_includes      (const char           *type);
 /* Sort keys TYPE supports, NULL-terminated; free with g_strfreev. */
 char         **wz_search_query_sort_keys     (const char           *type);
 

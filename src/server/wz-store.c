@@ -36,6 +36,7 @@ wz_store_result_free (WzStoreResult *result)
     return;
 
   g_ptr_array_unref (result->resources);
+  g_clear_pointer (&result->included, g_ptr_array_unref);
   g_free (result);
 }
 

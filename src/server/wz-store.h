@@ -24,6 +24,9 @@ typedef struct
 {
   gint64     total;      /* matches in all pages */
   GPtrArray *resources;  /* WzStoredResource of this page */
+  /* WzStoredResource the page's matches refer to, asked for with _include (each once, none of
+   * them a match of the page, all passing the query's access filters); NULL without _include. */
+  GPtrArray *included;
 } WzStoreResult;
 
 void              wz_stored_resource_free (WzStoredResource *resource);

@@ -369,7 +369,7 @@ test_search_rejects_unknown (Fixture       *f,
                              gconstpointer  data)
 {
   const char *bad[] = {
-    "colour=red", "name:exact=x", "_sort=colour", "_count=ten", "birthdate=yesterday",
+    "colour=red", "name:below=x", "_sort=colour", "_count=ten", "birthdate=yesterday",
     "patient=a/b/c", "_summary=true",
   };
 
