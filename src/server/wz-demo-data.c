@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wz-audit.h"
+#include "wz-demo-record.h"
 #include "wz-auth.h"
 #include "wz-error.h"
 #include "wz-fhir.h"
@@ -331,7 +332,7 @@ create_condition (Demo        *demo,
   json_builder_end_array (b);
   json_builder_end_object (b);
   json_builder_end_array (b);
-  add_concept (b, "code", SNOMED, parts[0], parts[1]);
+  wz_demo_record_add_condition_code (b, parts[0], parts[1]);
   add_reference (b, "subject", patient, NULL);
   add_string (b, "recordedDate", "2023-06-01");
   add_reference (b, "recorder", doctor, NULL);
@@ -588,6 +589,11 @@ wz_demo_data_create (const char  *data_dir,
 
       if (i < G_N_ELEMENTS (visits) &&
           !create_visit (&demo, patient, name, doctor, "李伟 Li Wei", i, error))
+        return FALSE;
+
+      /* Months of history behind each hand-written patient, for the record pane. */
+      if (i < G_N_ELEMENTS (patients) &&
+          !wz_demo_record_add (demo.store, audit, patient, doctor, i, error))
         return FALSE;
 
       /* Two of the day's visits come with the patient's pre-consultation answers, triaged. */

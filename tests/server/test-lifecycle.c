@@ -142,13 +142,26 @@ test_demo_data (void)
   doctors = wz_test_request_text (server, "GET", "/fhir/Practitioner?name=李伟", token, NULL);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (doctors->json), "total"), ==, 1);
   entries = json_object_get_array_member (json_node_get_object (doctors->json), "entry");
-  practitioner_search = g_strdup_printf (
-    "/fhir/Encounter?practitioner=%s&_count=50",
-    json_object_get_string_member (json_object_get_object_member (
-      json_array_get_object_element (entries, 0), "resource"), "id"));
+  /* Today's visits (the record history adds earlier, finished ones a month and more ago). */
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+    g_autoptr(GDateTime) recent = g_date_time_add_days (now, -2);
+    g_autofree char *since = g_date_time_format (recent, "%Y-%m-%d");
+
+    practitioner_search = g_strdup_printf (
+      "/fhir/Encounter?practitioner=%s&date=ge%s&_count=50",
+      json_object_get_string_member (json_object_get_object_member (
+        json_array_get_object_element (entries, 0), "resource"), "id"), since);
+  }
   encounters = wz_test_request_text (server, "GET", practitioner_search, token, NULL);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (encounters->json), "total"),
                    ==, 6);
+  /* The record history: earlier visits with their notes, months of vital signs, medicines, and
+   * an ECG picture and a PDF report. */
+  g_assert_cmpint (count (server, token, "/fhir/Encounter?status=finished"), ==, 6);
+  g_assert_cmpint (count (server, token, "/fhir/Observation"), >=, 100);
+  g_assert_cmpint (count (server, token, "/fhir/MedicationStatement?status=active"), ==, 9);
+  g_assert_cmpint (count (server, token, "/fhir/DocumentReference"), ==, 7);
   g_assert_cmpint (count (server, token, "/fhir/Encounter?status=in-progress"), ==, 1);
   g_assert_cmpint (count (server, token, "/fhir/Appointment?status=booked"), ==, 2);
 
