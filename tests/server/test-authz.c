@@ -488,9 +488,9 @@ main (int    argc,
   doctor2 = wz_test_server_login (server, "doctor2", "demo");
   pharmacist = wz_test_server_login (server, "pharmacist", "demo");
   admin = wz_test_server_login (server, "admin", "demo");
-  own_encounter = first_id (doctor, "/fhir/Encounter?status=arrived");
+  own_encounter = first_id (doctor, "/fhir/Encounter?status=arrived,triaged&_sort=date");
   own_patient = subject_of (doctor, own_encounter);
-  other_encounter = first_id (doctor2, "/fhir/Encounter?status=arrived");
+  other_encounter = first_id (doctor2, "/fhir/Encounter?status=arrived,triaged&_sort=date");
   other_patient = subject_of (doctor2, other_encounter);
 
   g_test_add_func ("/authz/doctor-sees-own-patients-only", test_doctor_sees_own_patients_only);

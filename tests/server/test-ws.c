@@ -554,8 +554,8 @@ main (int    argc,
   doctor = wz_test_server_login_full (server, "doctor", "demo", &doctor_ref);
   doctor2 = wz_test_server_login_full (server, "doctor2", "demo", &doctor2_ref);
   pharmacist = wz_test_server_login (server, "pharmacist", "demo");
-  encounter = first_id (doctor, "/fhir/Encounter?status=arrived");
-  encounter2 = first_id (doctor2, "/fhir/Encounter?status=arrived");
+  encounter = first_id (doctor, "/fhir/Encounter?status=arrived,triaged&_sort=date");
+  encounter2 = first_id (doctor2, "/fhir/Encounter?status=arrived,triaged&_sort=date");
   g_assert_cmpstr (encounter, !=, encounter2);
   path = g_strdup_printf ("/fhir/Encounter/%s", encounter);
   visit = wz_test_request_text (server, "GET", path, doctor, NULL);
