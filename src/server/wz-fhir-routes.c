@@ -485,6 +485,19 @@ handle_search (Request *req)
       wz_bundle_builder_add_entry (bundle, full_url, resource->json, "match", NULL, NULL);
     }
 
+  /* _include: the store applied the same access filters; checked once more here, since an
+   * included resource is a read like any other. */
+  for (guint i = 0; result->included != NULL && i < result->included->len; i++)
+    {
+      WzStoredResource *resource = g_ptr_array_index (result->included, i);
+      g_autofree char *full_url = NULL;
+
+      if (!wz_care_team_may_see_stored (req->self->care_team, req->session, resource, NULL))
+        continue;
+      full_url = g_strdup_printf ("%s/fhir/%s/%s", base, resource->type, resource->id);
+      wz_bundle_builder_add_entry (bundle, full_url, resource->json, "include", NULL, NULL);
+    }
+
   body = wz_bundle_builder_end (g_steal_pointer (&bundle));
   wz_http_respond_json (req->msg, SOUP_STATUS_OK, body);
 

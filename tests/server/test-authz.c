@@ -141,6 +141,37 @@ test_doctor_sees_own_patients_only (void)
   g_assert_cmpint (total (doctor, "/fhir/Patient?name=孙丽华"), ==, 0);
   g_assert_cmpint (total (doctor2, "/fhir/Patient?name=孙丽华"), ==, 1);
 
+  /* _include brings the doctor's own patients along with their visits, nobody else's. */
+  {
+    g_autoptr(WzTestResponse) visits = wz_test_request_text (
+      server, "GET", "/fhir/Encounter?_include=Encounter:subject&_count=50", doctor, NULL);
+    JsonArray *entries = json_object_get_array_member (object (visits), "entry");
+    guint included = 0;
+
+    g_assert_cmpuint (visits->status, ==, 200);
+    for (guint i = 0; i < json_array_get_length (entries); i++)
+      {
+        JsonObject *entry = json_array_get_object_element (entries, i);
+        JsonObject *resource = json_object_get_object_member (entry, "resource");
+        const char *mode = json_object_get_string_member (json_object_get_object_member (entry,
+                                                                                         "search"),
+                                                          "mode");
+        g_autofree char *ref = g_strconcat (json_object_get_string_member (resource,
+                                                                           "resourceType"),
+                                            "/", json_object_get_string_member (resource, "id"),
+                                            NULL);
+
+        g_assert_cmpstr (ref, !=, other_patient);
+        if (g_strcmp0 (mode, "include") == 0)
+          {
+            g_assert_cmpstr (json_object_get_string_member (resource, "resourceType"), ==,
+                             "Patient");
+            included++;
+          }
+      }
+    g_assert_cmpuint (included, ==, 6);
+  }
+
   /* Their clinical data too. */
   other_condition = first_id (doctor2, other_conditions);
   other_condition_path = g_strdup_printf ("/fhir/Condition/%s", other_condition);
