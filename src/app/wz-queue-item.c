@@ -480,7 +480,8 @@ add_strings (GPtrArray  *out,
       JsonObject *entry = array_object (array, i);
       const char *value = string_member (entry, "value");
 
-      if (value == NULL)
+      /* Record-keeping ids (urn:uuid:…) are nothing a doctor would type. */
+      if (value == NULL || g_str_has_prefix (value, "urn:"))
         continue;
       if (system_member != NULL && g_strcmp0 (string_member (entry, system_member), system_value) != 0)
         continue;
@@ -870,4 +871,49 @@ wz_queue_item_new_for_values (const char    *encounter_id,
                          phone != NULL ? phones : NULL);
 
   return self;
+}
+
+/**
+ * wz_queue_item_compare_arrival:
+ *
+ * Who came first; ties keep a stable order by visit id. A #GCompareDataFunc for sorters.
+ */
+int
+wz_queue_item_compare_arrival (gconstpointer a,
+                               gconstpointer b,
+                               gpointer      user_data)
+{
+  const WzQueueItem *item_a = a;
+  const WzQueueItem *item_b = b;
+
+  if (item_a->arrived_us != item_b->arrived_us)
+    return item_a->arrived_us < item_b->arrived_us ? -1 : 1;
+
+  return g_strcmp0 (item_a->encounter_id, item_b->encounter_id);
+}
+
+/* Not yet triaged counts as routine: neither ahead of the urgent nor behind those who can wait. */
+static guint
+urgency_rank (const WzQueueItem *item)
+{
+  return item->urgency == 0 ? 3 : item->urgency;
+}
+
+/**
+ * wz_queue_item_compare_urgency:
+ *
+ * Most urgent first, then who came first. A #GCompareDataFunc for sorters.
+ */
+int
+wz_queue_item_compare_urgency (gconstpointer a,
+                               gconstpointer b,
+                               gpointer      user_data)
+{
+  guint rank_a = urgency_rank (a);
+  guint rank_b = urgency_rank (b);
+
+  if (rank_a != rank_b)
+    return rank_a < rank_b ? -1 : 1;
+
+  return wz_queue_item_compare_arrival (a, b, user_data);
 }

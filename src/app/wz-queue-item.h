@@ -69,6 +69,13 @@ char          *wz_queue_item_format_waiting      (WzQueueItem   *self,
                                                   gint64         now_us);
 const char    *wz_queue_urgency_label            (guint          urgency);
 
+int            wz_queue_item_compare_arrival     (gconstpointer  a,
+                                                  gconstpointer  b,
+                                                  gpointer       user_data);
+int            wz_queue_item_compare_urgency     (gconstpointer  a,
+                                                  gconstpointer  b,
+                                                  gpointer       user_data);
+
 /* For the benchmark and tests: an item from plain values, as if read from the server. */
 WzQueueItem   *wz_queue_item_new_for_values      (const char    *encounter_id,
                                                   const char    *name,

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "wz-test-report.h"
 #include "wz-time.h"
 
 /* The doctor's worklist for today: one WzQueueItem per Encounter of today that names the doctor
@@ -43,6 +44,7 @@ struct _WzQueueModel
 
   guint         loading;
   gboolean      loaded;
+  gboolean      catch_up_pending;
 };
 
 static void wz_queue_model_list_model_init (GListModelInterface *iface);
@@ -681,6 +683,10 @@ finish_load (Load   *load,
   if (error == NULL && load->newest_us > self->watermark_us)
     self->watermark_us = load->newest_us;
 
+  if (error == NULL)
+    wz_test_report ("queue-load kind=%s items=%u", load->seen != NULL ? "full" : "catch-up",
+                    self->items->len);
+
   if (error == NULL && !self->loaded)
     {
       self->loaded = TRUE;
@@ -690,6 +696,15 @@ finish_load (Load   *load,
   set_loading (self, FALSE);
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_signal_emit (self, signals[LOAD_FINISHED], 0, error);
+
+  /* A connection came up while this was read: what changed meanwhile is read now. */
+  if (self->catch_up_pending && self->loading == 0 && self->cancellable != NULL
+      && !g_cancellable_is_cancelled (self->cancellable))
+    {
+      self->catch_up_pending = FALSE;
+      wz_queue_model_catch_up (self);
+    }
+
   load_free (load);
 }
 
@@ -1433,6 +1448,12 @@ wz_queue_model_catch_up (WzQueueModel *self)
   if (self->practitioner == NULL)
     return;
 
+  if (self->loading > 0)
+    {
+      self->catch_up_pending = TRUE;
+      return;
+    }
+
   g_hash_table_iter_init (&iter, self->retry);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     {
@@ -1536,6 +1557,8 @@ wz_queue_model_stop (WzQueueModel *self)
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->allergy_source, g_source_remove);
   g_clear_pointer (&self->practitioner, g_free);
+  self->catch_up_pending = FALSE;
+  self->loading = 0;
   clear_items (self);
 
   if (self->loaded)

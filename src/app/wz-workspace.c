@@ -250,6 +250,7 @@ update_queue_page (WzWorkspace *self)
 {
   guint total = g_list_model_get_n_items (G_LIST_MODEL (self->queue));
   guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
+  g_autoptr(WzQueueItem) first = NULL;
   const char *page;
 
   if (!self->queue_loaded_once)
@@ -264,14 +265,21 @@ update_queue_page (WzWorkspace *self)
 
   if (g_strcmp0 (gtk_stack_get_visible_child_name (self->queue_stack), page) != 0)
     gtk_stack_set_visible_child_name (self->queue_stack, page);
+
+  if (!wz_test_report_enabled ())
+    return;
+  if (shown > 0)
+    first = g_list_model_get_item (G_LIST_MODEL (self->filtered), 0);
   wz_test_report ("queue=%s shown=%u waiting=%u in-consultation=%u awaiting-pharmacist=%u "
-                  "finished=%u all=%u filter=%s",
+                  "finished=%u all=%u filter=%s search=%s first=%s",
                   page, shown,
                   wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_WAITING),
                   wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_IN_CONSULTATION),
                   wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_AWAITING_PHARMACIST),
                   wz_queue_model_get_count (self->queue, WZ_QUEUE_STATUS_FINISHED),
-                  total, self->queue_status);
+                  total, self->queue_status,
+                  gtk_editable_get_text (GTK_EDITABLE (self->search_entry)),
+                  first != NULL ? wz_queue_item_get_name (first) : "");
 }
 
 /* The status menu lists every status with how many of today's patients are in it; the button
@@ -338,45 +346,6 @@ wz_workspace_set_queue_status (WzWorkspace *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_STATUS]);
 }
 
-/* Arrival: who came first. Urgency: most urgent first (not yet triaged counts as routine), then
- * who came first. Ties keep a stable order by visit id. */
-static int
-compare_arrival (gconstpointer a,
-                 gconstpointer b,
-                 gpointer      user_data)
-{
-  gint64 arrived_a = wz_queue_item_get_arrived ((WzQueueItem *) a);
-  gint64 arrived_b = wz_queue_item_get_arrived ((WzQueueItem *) b);
-
-  if (arrived_a != arrived_b)
-    return arrived_a < arrived_b ? GTK_ORDERING_SMALLER : GTK_ORDERING_LARGER;
-
-  return gtk_ordering_from_cmpfunc (g_strcmp0 (wz_queue_item_get_encounter_id ((WzQueueItem *) a),
-                                               wz_queue_item_get_encounter_id ((WzQueueItem *) b)));
-}
-
-static guint
-urgency_rank (WzQueueItem *item)
-{
-  guint urgency = wz_queue_item_get_urgency (item);
-
-  return urgency == 0 ? 3 : urgency;
-}
-
-static int
-compare_urgency (gconstpointer a,
-                 gconstpointer b,
-                 gpointer      user_data)
-{
-  guint rank_a = urgency_rank ((WzQueueItem *) a);
-  guint rank_b = urgency_rank ((WzQueueItem *) b);
-
-  if (rank_a != rank_b)
-    return rank_a < rank_b ? GTK_ORDERING_SMALLER : GTK_ORDERING_LARGER;
-
-  return compare_arrival (a, b, user_data);
-}
-
 static void
 wz_workspace_set_queue_sort (WzWorkspace *self,
                              const char  *sort)
@@ -389,7 +358,8 @@ wz_workspace_set_queue_sort (WzWorkspace *self,
   g_free (self->queue_sort);
   self->queue_sort = g_strdup (id);
   gtk_custom_sorter_set_sort_func (self->sorter,
-                                   g_str_equal (id, "urgency") ? compare_urgency : compare_arrival,
+                                   g_str_equal (id, "urgency") ? wz_queue_item_compare_urgency
+                                                               : wz_queue_item_compare_arrival,
                                    NULL, NULL);
   wz_test_report ("queue-sort=%s", id);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_SORT]);
@@ -1011,7 +981,7 @@ wz_workspace_constructed (GObject *object)
   /* Queue: today's visits → sorted (arrival or urgency) → filtered (status, search) → single
    * selection → list view. Sorting before filtering means a keystroke never re-sorts. */
   self->queue = wz_queue_model_new (self->client);
-  self->sorter = gtk_custom_sorter_new (compare_arrival, NULL, NULL);
+  self->sorter = gtk_custom_sorter_new (wz_queue_item_compare_arrival, NULL, NULL);
   self->sorted = gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->queue)),
                                           g_object_ref (GTK_SORTER (self->sorter)));
   self->filter = wz_queue_filter_new ();
