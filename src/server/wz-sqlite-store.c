@@ -89,6 +89,10 @@ static const Migration migrations[] = {
     "CREATE INDEX resource_tokens_rid ON resource_tokens (rid);"
     "ALTER TABLE resources ADD COLUMN priority INTEGER;"
     "CREATE VIRTUAL TABLE resource_text USING fts5 (names, keys, tokenize = 'trigram');", TRUE },
+  /* 4: a type's rows in rid order, so a page of an unsorted search (the default order) reads
+   * just that page; and statistics for the planner. */
+  { "CREATE INDEX resources_type ON resources (type);"
+    "PRAGMA analysis_limit = 2000; ANALYZE;", FALSE },
 };
 
 typedef enum
@@ -115,6 +119,9 @@ typedef enum
   STMT_CARE_TEAM_SIZE,
   STMT_DELETE_TEXT,
   STMT_INSERT_TEXT,
+  STMT_DATA_VERSION,
+  STMT_CARE_TEAM_OF_RID,
+  STMT_CARE_TEAM_PATIENTS,
   N_STMTS
 } Stmt;
 
@@ -154,6 +161,9 @@ static const char *const stmt_sql[N_STMTS] = {
                           " LIMIT ?2)",
   [STMT_DELETE_TEXT] = "DELETE FROM resource_text WHERE rowid = ?1",
   [STMT_INSERT_TEXT] = "INSERT INTO resource_text (rowid, names, keys) VALUES (?1, ?2, ?3)",
+  [STMT_DATA_VERSION] = "PRAGMA data_version",
+  [STMT_CARE_TEAM_OF_RID] = "SELECT practitioner, patient FROM care_team WHERE rid = ?1",
+  [STMT_CARE_TEAM_PATIENTS] = "SELECT patient FROM care_team WHERE practitioner = ?1",
 };
 
 struct _WzSqliteStore
@@ -173,6 +183,13 @@ struct _WzSqliteStore
   /* Between begin_batch and end_batch every write joins one transaction. */
   gboolean      batch;
   gboolean      batch_failed;
+
+  /* Care teams too big to join in SQL, held as sets for wz_on_care_team(): "Practitioner/ID" →
+   * (patient → number of care_team rows naming the pair). This connection's writes keep them up
+   * to date; they are dropped when a write is rolled back or another connection commits
+   * (PRAGMA data_version). */
+  GHashTable   *teams;
+  gint64        teams_data_version;
 };
 
 static void wz_sqlite_store_iface_init (WzStoreInterface *iface);
@@ -324,6 +341,9 @@ commit (WzSqliteStore  *self,
 static void
 rollback (WzSqliteStore *self)
 {
+  /* The cached care teams may hold what is being rolled back. */
+  g_hash_table_remove_all (self->teams);
+
   /* A failed write leaves a batch half done: all of it is rolled back at its end. */
   if (self->batch)
     {
@@ -478,6 +498,51 @@ delete_by_rid (WzSqliteStore  *self,
   return step_done (self, stmt, "updating the search index", error);
 }
 
+/* Adds DELTA to the pair's count in a cached team, if that team is cached. */
+static void
+team_cache_adjust (WzSqliteStore *self,
+                   const char    *practitioner,
+                   const char    *patient,
+                   gint           delta)
+{
+  GHashTable *team = g_hash_table_lookup (self->teams, practitioner);
+  gint count;
+
+  if (team == NULL)
+    return;
+
+  count = GPOINTER_TO_INT (g_hash_table_lookup (team, patient)) + delta;
+  if (count > 0)
+    g_hash_table_replace (team, g_strdup (patient), GINT_TO_POINTER (count));
+  else
+    g_hash_table_remove (team, patient);
+}
+
+/* Takes RID's care_team rows out of the cached teams, before they are deleted. */
+static gboolean
+team_cache_forget_rid (WzSqliteStore  *self,
+                       gint64          rid,
+                       GError        **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  if (g_hash_table_size (self->teams) == 0)
+    return TRUE;
+
+  if ((stmt = get_stmt (self, STMT_CARE_TEAM_OF_RID, error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, rid);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    team_cache_adjust (self, (const char *) sqlite3_column_text (stmt, 0),
+                       (const char *) sqlite3_column_text (stmt, 1), -1);
+  done_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (self, error, "updating the care team");
+
+  return TRUE;
+}
+
 /* The care team a resource of TYPE makes: every practitioner it names treats its patient, unless
  * the resource was entered in error. */
 static gboolean
@@ -507,6 +572,8 @@ write_care_team (WzSqliteStore  *self,
       sqlite3_bind_int64 (stmt, 3, rid);
       if (!step_done (self, stmt, "updating the care team", error))
         return FALSE;
+      if (sqlite3_changes (self->db) > 0)
+        team_cache_adjust (self, token->value, index->patient, +1);
     }
 
   return TRUE;
@@ -526,6 +593,7 @@ write_index (WzSqliteStore  *self,
 
   if (replace &&
       (!delete_by_rid (self, STMT_DELETE_TOKENS, rid, error) ||
+       !team_cache_forget_rid (self, rid, error) ||
        !delete_by_rid (self, STMT_DELETE_CARE_TEAM, rid, error)))
     return FALSE;
 
@@ -784,6 +852,10 @@ typedef struct
   GString   *where;
   GArray    *binds;
   GPtrArray *owned;   /* strings made here that binds point to */
+  /* Few rows are candidates anyway (a small care team, one patient's data): text conditions are
+   * checked on each of them instead of first collecting every row that matches the text. */
+  gboolean   check_rows;
+  guint      n_alternatives;
 } Where;
 
 static void
@@ -844,16 +916,49 @@ add_in_list (Where         *w,
   g_string_append_c (w->where, ')');
 }
 
+/* A condition that is true when any of several alternatives holds. With check_rows each
+ * alternative is a predicate on r; otherwise a SELECT of matching rids, the union of which is
+ * looked up. */
 static void
-add_token_prefix (Where      *w,
-                  const char *param,
-                  const char *prefix)
+begin_any (Where *w)
 {
-  g_string_append (w->where, "SELECT rid FROM resource_tokens"
-                             " WHERE param = ? AND value >= ? AND value < ?");
+  g_string_append (w->where, w->check_rows ? " AND (" : " AND r.rid IN (");
+  w->n_alternatives = 0;
+}
+
+static void
+next_any (Where *w)
+{
+  if (w->n_alternatives++ > 0)
+    g_string_append (w->where, w->check_rows ? " OR " : " UNION ");
+}
+
+static void
+end_any (Where *w)
+{
+  g_string_append_c (w->where, ')');
+}
+
+/* Rows with a PARAM token equal to VALUE, or starting with it when PREFIX. */
+static void
+any_token (Where      *w,
+           const char *param,
+           const char *value,
+           gboolean    prefix)
+{
+  next_any (w);
+  if (w->check_rows)
+    g_string_append (w->where, "EXISTS (SELECT 1 FROM resource_tokens t WHERE t.rid = r.rid AND ");
+  else
+    g_string_append (w->where, "SELECT t.rid FROM resource_tokens t WHERE ");
+  g_string_append (w->where, prefix ? "t.param = ? AND t.value >= ? AND t.value < ?"
+                                    : "t.param = ? AND t.value = ?");
+  if (w->check_rows)
+    g_string_append_c (w->where, ')');
   add_text (w, param);
-  add_text (w, prefix);
-  add_text (w, upper_bound (w, prefix));
+  add_text (w, value);
+  if (prefix)
+    add_text (w, upper_bound (w, value));
 }
 
 static gboolean
@@ -871,7 +976,7 @@ is_han_only (const char *text)
  * look for a two-character name, is looked up in the table of every one and two Han characters of
  * each name; anything else that short is rare and scans the names. */
 static void
-add_contains (Where      *w,
+any_contains (Where      *w,
               const char *text,
               const char *column)
 {
@@ -893,19 +998,26 @@ add_contains (Where      *w,
         }
       g_string_append_c (match, '"');
 
-      g_string_append (w->where, "SELECT rowid FROM resource_text WHERE resource_text MATCH ?");
+      next_any (w);
+      g_string_append (w->where, w->check_rows ? "r.rid IN (SELECT rowid FROM resource_text"
+                                                 " WHERE resource_text MATCH ?)"
+                                               : "SELECT rowid FROM resource_text"
+                                                 " WHERE resource_text MATCH ?");
       add_text (w, own (w, g_string_free (match, FALSE)));
     }
   else if (is_han_only (text))
-    {
-      g_string_append (w->where, "SELECT rid FROM resource_tokens"
-                                 " WHERE param = 'name:gram' AND value = ?");
-      add_text (w, text);
-    }
+    any_token (w, "name:gram", text, FALSE);
   else
     {
-      g_string_append_printf (w->where, "SELECT rowid FROM resource_text WHERE instr(%s, ?) > 0",
-                              column ? column : "names || char(10) || keys");
+      const char *haystack = column ? column : "names || char(10) || keys";
+
+      next_any (w);
+      if (w->check_rows)
+        g_string_append_printf (w->where, "EXISTS (SELECT 1 FROM resource_text x"
+                                          " WHERE x.rowid = r.rid AND instr(%s, ?) > 0)", haystack);
+      else
+        g_string_append_printf (w->where, "SELECT rowid FROM resource_text"
+                                          " WHERE instr(%s, ?) > 0", haystack);
       add_text (w, text);
     }
 }
@@ -921,6 +1033,7 @@ add_free_text (Where      *w,
   GString *letters = g_string_new (NULL);
   gboolean pinyin_like = TRUE;
   gboolean digits_only = TRUE;
+  gboolean han_only = is_han_only (text);
 
   for (const char *p = text; *p; p++)
     {
@@ -932,32 +1045,27 @@ add_free_text (Where      *w,
         digits_only = FALSE;
     }
 
-  add_token_prefix (w, "name", text);
-  g_string_append (w->where, " UNION ");
-  add_token_prefix (w, "identifier:value", text);
-  if (strcmp (upper, text) != 0)
+  begin_any (w);
+  /* One or two Han characters: the character index already holds every name starting with
+   * them. */
+  if (!han_only || g_utf8_strlen (text, -1) >= 3)
+    any_token (w, "name", text, TRUE);
+  if (!han_only)
     {
+      any_token (w, "identifier:value", text, TRUE);
       /* Identifiers are stored as written, and ID numbers end in a capital X. */
-      g_string_append (w->where, " UNION ");
-      add_token_prefix (w, "identifier:value", upper);
+      if (strcmp (upper, text) != 0)
+        any_token (w, "identifier:value", upper, TRUE);
     }
   if (pinyin_like && letters->len > 0)
-    {
-      g_string_append (w->where, " UNION ");
-      add_token_prefix (w, "pinyin", own (w, g_string_free (letters, FALSE)));
-    }
+    any_token (w, "pinyin", own (w, g_string_free (letters, FALSE)), TRUE);
   else
     g_string_free (letters, TRUE);
   if (digits_only)
-    {
-      g_string_append (w->where, " UNION ");
-      add_token_prefix (w, "phone", text);
-    }
-  if (g_utf8_strlen (text, -1) >= 3 || is_han_only (text))
-    {
-      g_string_append (w->where, " UNION ");
-      add_contains (w, text, NULL);
-    }
+    any_token (w, "phone", text, TRUE);
+  if (g_utf8_strlen (text, -1) >= 3 || han_only)
+    any_contains (w, text, NULL);
+  end_any (w);
 }
 
 static void
@@ -1005,32 +1113,21 @@ add_param (Where         *w,
       break;
 
     case WZ_SEARCH_PARAM_STRING:
-      g_string_append (w->where, " AND r.rid IN (");
+      begin_any (w);
       for (guint i = 0; i < param->values->len; i++)
         {
           const char *text = g_ptr_array_index (param->values, i);
 
-          if (i > 0)
-            g_string_append (w->where, " UNION ");
           if (param->match == WZ_SEARCH_MATCH_CONTAINS)
-            add_contains (w, text, "names");
-          else if (param->match == WZ_SEARCH_MATCH_EXACT)
-            {
-              g_string_append (w->where, "SELECT rid FROM resource_tokens"
-                                         " WHERE param = ? AND value = ?");
-              add_text (w, param->token_param);
-              add_text (w, text);
-            }
+            any_contains (w, text, "names");
           else
-            add_token_prefix (w, param->token_param, text);
+            any_token (w, param->token_param, text, param->match == WZ_SEARCH_MATCH_PREFIX);
         }
-      g_string_append_c (w->where, ')');
+      end_any (w);
       break;
 
     case WZ_SEARCH_PARAM_TEXT:
-      g_string_append (w->where, " AND r.rid IN (");
       add_free_text (w, value);
-      g_string_append_c (w->where, ')');
       break;
 
     case WZ_SEARCH_PARAM_DATE:
@@ -1095,8 +1192,75 @@ add_param (Where         *w,
 }
 
 /* A care team this small drives the search (its patients' rows are looked up); a bigger one is
- * checked row by row against whatever the other parameters select. */
+ * checked row by row against whatever the other parameters select, in memory: a lookup in a
+ * set of 100,000 patients costs a fraction of a B-tree search. */
 #define SMALL_CARE_TEAM 2000
+#define MAX_CACHED_TEAMS 8
+
+/* Makes sure the cached team of PRACTITIONER is current. Called inside the search's read
+ * transaction, so what it loads is what the search sees. */
+static gboolean
+team_cache_load (WzSqliteStore  *self,
+                 const char     *practitioner,
+                 GError        **error)
+{
+  sqlite3_stmt *stmt;
+  GHashTable *team;
+  gint64 version = -1;
+  int rc;
+
+  if ((stmt = get_stmt (self, STMT_DATA_VERSION, error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int64 (stmt, 0);
+  done_stmt (stmt);
+  if (version != self->teams_data_version)
+    {
+      g_hash_table_remove_all (self->teams);
+      self->teams_data_version = version;
+    }
+
+  if (g_hash_table_contains (self->teams, practitioner))
+    return TRUE;
+  if (g_hash_table_size (self->teams) >= MAX_CACHED_TEAMS)
+    g_hash_table_remove_all (self->teams);
+
+  if ((stmt = get_stmt (self, STMT_CARE_TEAM_PATIENTS, error)) == NULL)
+    return FALSE;
+  team = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  bind_text (stmt, 1, practitioner);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *patient = (const char *) sqlite3_column_text (stmt, 0);
+      gint count = GPOINTER_TO_INT (g_hash_table_lookup (team, patient));
+
+      g_hash_table_replace (team, g_strdup (patient), GINT_TO_POINTER (count + 1));
+    }
+  done_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      g_hash_table_unref (team);
+      return set_sqlite_error (self, error, "reading the care team");
+    }
+
+  g_hash_table_insert (self->teams, g_strdup (practitioner), team);
+  return TRUE;
+}
+
+/* wz_on_care_team(practitioner, patient): membership in a team team_cache_load() loaded. */
+static void
+on_care_team_function (sqlite3_context  *context,
+                       int               argc,
+                       sqlite3_value   **argv)
+{
+  WzSqliteStore *self = sqlite3_user_data (context);
+  const char *practitioner = (const char *) sqlite3_value_text (argv[0]);
+  const char *patient = (const char *) sqlite3_value_text (argv[1]);
+  GHashTable *team = practitioner ? g_hash_table_lookup (self->teams, practitioner) : NULL;
+
+  sqlite3_result_int (context, team != NULL && patient != NULL &&
+                               g_hash_table_contains (team, patient));
+}
 
 static gboolean
 add_visibility (WzSqliteStore        *self,
@@ -1115,6 +1279,7 @@ add_visibility (WzSqliteStore        *self,
     {
       g_string_append (w->where, " AND r.patient = ?");
       add_text (w, query->visible_to_patient);
+      w->check_rows = TRUE;
     }
 
   if (query->visible_to_practitioner == NULL)
@@ -1130,11 +1295,17 @@ add_visibility (WzSqliteStore        *self,
     return set_sqlite_error (self, error, "reading the care team");
 
   if (size < SMALL_CARE_TEAM)
-    g_string_append (w->where, " AND r.patient IN (SELECT c.patient FROM care_team c"
-                               " WHERE c.practitioner = ?)");
+    {
+      g_string_append (w->where, " AND r.patient IN (SELECT c.patient FROM care_team c"
+                                 " WHERE c.practitioner = ?)");
+      w->check_rows = TRUE;
+    }
   else
-    g_string_append (w->where, " AND EXISTS (SELECT 1 FROM care_team c"
-                               " WHERE c.practitioner = ? AND c.patient = r.patient)");
+    {
+      if (!team_cache_load (self, query->visible_to_practitioner, error))
+        return FALSE;
+      g_string_append (w->where, " AND wz_on_care_team(?, r.patient)");
+    }
   add_text (w, query->visible_to_practitioner);
 
   return TRUE;
@@ -1318,68 +1489,77 @@ search_page (WzSqliteStore        *self,
   g_autoptr(GString) sql = NULL;
   g_autoptr(WzStoreResult) result = g_new0 (WzStoreResult, 1);
   g_autoptr(GPtrArray) encounters = g_ptr_array_new_with_free_func (g_free);
-  Where w = { where, binds, owned };
+  Where w = { where, binds, owned, FALSE, 0 };
   sqlite3_stmt *stmt;
   int rc;
 
   result->resources = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
 
   add_text (&w, query->type);
-  for (guint i = 0; i < query->params->len; i++)
-    add_param (&w, g_ptr_array_index (query->params, i));
   if (!add_visibility (self, &w, query, error))
     return NULL;
+  for (guint i = 0; i < query->params->len; i++)
+    add_param (&w, g_ptr_array_index (query->params, i));
 
   sql = g_string_new (NULL);
-  g_string_printf (sql, "SELECT count(*) FROM resources r WHERE %s", where->str);
-  if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)
-    return NULL;
-  bind_all (stmt, binds);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    result->total = sqlite3_column_int64 (stmt, 0);
-  done_stmt (stmt);
-  if (rc != SQLITE_ROW)
+  if (count > 0)
     {
-      set_sqlite_error (self, error, "counting search results");
-      return NULL;
+      g_string_printf (sql, "SELECT r.version_id, r.last_updated, r.patient, r.status, r.json,"
+                            " r.id, r.encounter FROM resources r WHERE %s ORDER BY ", where->str);
+      for (guint i = 0; i < query->sort->len; i++)
+        {
+          WzSearchSort *sort = &g_array_index (query->sort, WzSearchSort, i);
+
+          /* Encounters without a priority come after those with one, either way round. */
+          if (sort->key == WZ_SEARCH_SORT_PRIORITY)
+            g_string_append (sql, "r.priority IS NULL, ");
+          g_string_append_printf (sql, "%s%s, ", sort_column (sort->key),
+                                  sort->descending ? " DESC" : "");
+        }
+      g_string_append (sql, "r.rid LIMIT ? OFFSET ?");
+      add_int (&w, count);
+      add_int (&w, offset);
+
+      if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)
+        return NULL;
+      bind_all (stmt, binds);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          g_ptr_array_add (result->resources,
+                           row_to_resource (stmt, query->type,
+                                            (const char *) sqlite3_column_text (stmt, 5)));
+          if (query->include & WZ_SEARCH_INCLUDE_ENCOUNTER)
+            g_ptr_array_add (encounters, column_strdup (stmt, 6));
+        }
+      done_stmt (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          set_sqlite_error (self, error, "searching");
+          return NULL;
+        }
+      /* The count has the same parameters, without the last two. */
+      g_array_set_size (binds, binds->len - 2);
     }
 
-  if (count == 0 || offset >= result->total)
-    return g_steal_pointer (&result);
-
-  g_string_printf (sql, "SELECT r.version_id, r.last_updated, r.patient, r.status, r.json, r.id,"
-                        " r.encounter FROM resources r WHERE %s ORDER BY ", where->str);
-  for (guint i = 0; i < query->sort->len; i++)
+  /* A first page that is not full holds every match: most searches for one patient end here,
+   * without counting. */
+  if (count > 0 && offset == 0 && result->resources->len < count)
+    result->total = result->resources->len;
+  else
     {
-      WzSearchSort *sort = &g_array_index (query->sort, WzSearchSort, i);
-
-      /* Encounters without a priority come after those with one, either way round. */
-      if (sort->key == WZ_SEARCH_SORT_PRIORITY)
-        g_string_append (sql, "r.priority IS NULL, ");
-      g_string_append_printf (sql, "%s%s, ", sort_column (sort->key),
-                              sort->descending ? " DESC" : "");
-    }
-  g_string_append (sql, "r.rid LIMIT ? OFFSET ?");
-  add_int (&w, count);
-  add_int (&w, offset);
-
-  if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)
-    return NULL;
-  bind_all (stmt, binds);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      g_ptr_array_add (result->resources,
-                       row_to_resource (stmt, query->type,
-                                        (const char *) sqlite3_column_text (stmt, 5)));
-      if (query->include & WZ_SEARCH_INCLUDE_ENCOUNTER)
-        g_ptr_array_add (encounters, column_strdup (stmt, 6));
-    }
-  done_stmt (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_sqlite_error (self, error, "searching");
-      return NULL;
+      g_string_printf (sql, "SELECT count(*) FROM resources r WHERE %s", where->str);
+      if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)
+        return NULL;
+      bind_all (stmt, binds);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        result->total = sqlite3_column_int64 (stmt, 0);
+      done_stmt (stmt);
+      if (rc != SQLITE_ROW)
+        {
+          set_sqlite_error (self, error, "counting search results");
+          return NULL;
+        }
     }
 
   if (query->include != 0 && !add_included (self, query, result, encounters, error))
@@ -1482,6 +1662,7 @@ wz_sqlite_store_close (WzSqliteStore *self)
 
   end_read (self);
   g_hash_table_remove_all (self->search_stmts);
+  g_hash_table_remove_all (self->teams);
   for (guint i = 0; i < N_STMTS; i++)
     g_clear_pointer (&self->stmts[i], sqlite3_finalize);
   if (self->db != NULL)
@@ -1499,6 +1680,7 @@ wz_sqlite_store_finalize (GObject *object)
 
   wz_sqlite_store_close (self);
   g_hash_table_unref (self->search_stmts);
+  g_hash_table_unref (self->teams);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (wz_sqlite_store_parent_class)->finalize (object);
@@ -1516,6 +1698,9 @@ static void
 wz_sqlite_store_init (WzSqliteStore *self)
 {
   self->search_stmts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_stmt);
+  self->teams = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) g_hash_table_unref);
+  self->teams_data_version = -1;
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -1702,6 +1887,8 @@ wz_sqlite_store_open (const char  *data_dir,
   g_chmod (path, 0600);
   sqlite3_busy_timeout (self->db, 5000);
   sqlite3_extended_result_codes (self->db, 1);
+  sqlite3_create_function_v2 (self->db, "wz_on_care_team", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                              self, on_care_team_function, NULL, NULL, NULL);
 
   /* WAL lets reads go on during a write; synchronous=FULL makes a 201 mean "on disk". Searches
    * walk the token and full-text indexes of 100,000 patients: mapping the file instead of
