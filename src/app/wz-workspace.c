@@ -92,6 +92,8 @@ is_settled (GtkWidget *widget)
   WzWorkspace *self = WZ_WORKSPACE (widget);
 
   return !gtk_stack_get_transition_running (self->queue_stack)
+    && gtk_revealer_get_child_revealed (self->offline_revealer)
+       == gtk_revealer_get_reveal_child (self->offline_revealer)
     && !adw_leaflet_get_child_transition_running (self->leaflet)
     && gtk_revealer_get_child_revealed (self->patient_banner)
        == gtk_revealer_get_reveal_child (self->patient_banner);

@@ -316,10 +316,10 @@ case "$mode" in
     wait_for '^window-active=no' 10 >/dev/null
     id_number="11010519900412${RANDOM:0:2}2X"
     id_number=${id_number:0:18}
-    encounter=$(new_visit "孙" "丽华" "$id_number" "+86 139 1234 5678")
+    encounter=$(new_visit "欧阳" "娜娜" "$id_number" "+86 139 1234 5678")
     line=$(wait_for "^queue-added encounter=$encounter " 15)
     echo "$line"
-    [ "$(field name "$line")" = "孙丽华" ] || fail "the new row shows $(field name "$line")"
+    [ "$(field name "$line")" = "欧阳娜娜" ] || fail "the new row shows $(field name "$line")"
     [ "$(field status "$line")" = waiting ] || fail "the new visit is not waiting: $line"
     [ "$(field position "$line")" -ge 0 ] || fail "the new patient is not in the list: $line"
     line=$(settled_queue_line)
@@ -332,7 +332,7 @@ case "$mode" in
     shown=$(grep '^notify ' "$notifications" | tail -n1)
     echo "$shown"
     grep -qF "summary=$(translated "New Patient Waiting")"$'\t' <<<"$shown" || fail "notification title: $shown"
-    grep -qF "孙丽华" <<<"$shown" || fail "the notification does not name the patient: $shown"
+    grep -qF "欧阳娜娜" <<<"$shown" || fail "the notification does not name the patient: $shown"
     grep -qE "actions=([^ ]*,)?default(,| )" <<<"$shown" || fail "the notification has no default action: $shown"
 
     # Clicking it brings the window forward with the patient open.
@@ -345,11 +345,11 @@ case "$mode" in
     # The new patient is found by ID number, by phone digits and by pinyin initials.
     xdotool mousemove 600 400
     sleep 0.3
-    for query in "${id_number:6:8}" "12345678" "slh"; do
+    for query in "${id_number:6:8}" "12345678" "oynn"; do
       xdotool key ctrl+f
       xdotool type --delay 60 "$query"
       line=$(wait_for "^queue=list shown=1 .* search=$query " 10)
-      [ "$(field first "$line")" = "孙丽华" ] || fail "“$query” found $(field first "$line"), not 孙丽华"
+      [ "$(field first "$line")" = "欧阳娜娜" ] || fail "“$query” found $(field first "$line"), not 欧阳娜娜"
       xdotool key Escape
       wait_for "^queue=list shown=$((total + 1)) .* search= " 10 >/dev/null
     done
