@@ -761,3 +761,1118 @@ wz_followup_timing_to_string (WzFollowupTiming timing)
       return "overdue";
     }
 }
+
+/* ---- The doctor's follow-up worklist ------------------------------------------------------ */
+
+typedef struct
+{
+  char       *id;
+  gint64      version;
+  const char *patient;     /* interned in strings */
+  const char *owner;
+  const char *requester;
+  const char *kind;
+  const char *careplan;
+  const char *status;
+  const char *title_en;
+  const char *title_zh;
+  WzDay       due;
+  WzDay       window_end;
+} TaskEntry;
+
+typedef struct
+{
+  char       *id;
+  gint64      version;
+  const char *patient;
+  const char *author;
+  const char *title_en;
+  const char *title_zh;
+  WzDay       start;
+  GPtrArray  *targets;     /* WzCareplanTarget */
+} PlanEntry;
+
+typedef struct
+{
+  gint64      effective_us;
+  WzDay       day;
+  const char *observation;  /* "Observation/ID", interned */
+  gint64      version;
+  gboolean    is_answer;
+  gboolean    answer;
+  double      value;
+  const char *unit;
+} Latest;
+
+typedef struct
+{
+  const char *ref;
+  char       *name;
+  GHashTable *latest;      /* "m:ID", "m:ID.QUESTION" or "l:LOINC" → Latest */
+  GHashTable *plans;       /* PlanEntry set */
+} PatientEntry;
+
+struct _WzFollowup
+{
+  GObject       parent_instance;
+
+  GStringChunk *strings;
+  GHashTable   *tasks;              /* id → TaskEntry (open follow-up Tasks only) */
+  GHashTable   *closed;             /* id → version of follow-up Tasks seen closed */
+  GHashTable   *tasks_by_person;    /* owner/requester ref → TaskEntry set */
+  GHashTable   *plans;              /* id → PlanEntry (active only) */
+  GHashTable   *plans_by_author;    /* author ref → PlanEntry set */
+  GHashTable   *patients;           /* ref → PatientEntry */
+};
+
+G_DEFINE_FINAL_TYPE (WzFollowup, wz_followup, G_TYPE_OBJECT)
+
+static void
+task_entry_free (gpointer data)
+{
+  TaskEntry *entry = data;
+
+  g_free (entry->id);
+  g_free (entry);
+}
+
+static void
+plan_entry_free (gpointer data)
+{
+  PlanEntry *entry = data;
+
+  g_free (entry->id);
+  g_clear_pointer (&entry->targets, g_ptr_array_unref);
+  g_free (entry);
+}
+
+static void
+patient_entry_free (gpointer data)
+{
+  PatientEntry *entry = data;
+
+  g_free (entry->name);
+  g_clear_pointer (&entry->latest, g_hash_table_unref);
+  g_clear_pointer (&entry->plans, g_hash_table_unref);
+  g_free (entry);
+}
+
+static void
+wz_followup_finalize (GObject *object)
+{
+  WzFollowup *self = WZ_FOLLOWUP (object);
+
+  g_clear_pointer (&self->tasks_by_person, g_hash_table_unref);
+  g_clear_pointer (&self->plans_by_author, g_hash_table_unref);
+  g_clear_pointer (&self->patients, g_hash_table_unref);
+  g_clear_pointer (&self->tasks, g_hash_table_unref);
+  g_clear_pointer (&self->closed, g_hash_table_unref);
+  g_clear_pointer (&self->plans, g_hash_table_unref);
+  g_clear_pointer (&self->strings, g_string_chunk_free);
+
+  G_OBJECT_CLASS (wz_followup_parent_class)->finalize (object);
+}
+
+static void
+wz_followup_class_init (WzFollowupClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = wz_followup_finalize;
+}
+
+static void
+wz_followup_init (WzFollowup *self)
+{
+  self->strings = g_string_chunk_new (64 * 1024);
+  self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, task_entry_free);
+  self->closed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->tasks_by_person = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                 (GDestroyNotify) g_hash_table_unref);
+  self->plans = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, plan_entry_free);
+  self->plans_by_author = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                 (GDestroyNotify) g_hash_table_unref);
+  self->patients = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, patient_entry_free);
+}
+
+WzFollowup *
+wz_followup_new (void)
+{
+  return g_object_new (WZ_TYPE_FOLLOWUP, NULL);
+}
+
+/* Strings repeat across thousands of Tasks (patients, titles, kinds): kept once. */
+static const char *
+intern (WzFollowup *self,
+        const char *text)
+{
+  return text != NULL ? g_string_chunk_insert_const (self->strings, text) : NULL;
+}
+
+static JsonObject *
+get_object (JsonObject *object,
+            const char *member)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static JsonArray *
+get_array (JsonObject *object,
+           const char *member)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+static JsonObject *
+element_object (JsonArray *array,
+                guint      i)
+{
+  JsonNode *node = json_array_get_element (array, i);
+
+  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static const char *
+reference_of (JsonObject *object,
+              const char *member)
+{
+  return object_string (get_object (object, member), "reference");
+}
+
+static PatientEntry *
+patient_entry (WzFollowup *self,
+               const char *ref)
+{
+  PatientEntry *entry = g_hash_table_lookup (self->patients, ref);
+
+  if (entry == NULL)
+    {
+      entry = g_new0 (PatientEntry, 1);
+      entry->ref = intern (self, ref);
+      entry->latest = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+      entry->plans = g_hash_table_new (NULL, NULL);
+      g_hash_table_insert (self->patients, (gpointer) entry->ref, entry);
+    }
+  return entry;
+}
+
+static void
+index_add (GHashTable *by,
+           const char *key,
+           gpointer    entry)
+{
+  GHashTable *set;
+
+  if (key == NULL)
+    return;
+  set = g_hash_table_lookup (by, key);
+  if (set == NULL)
+    {
+      set = g_hash_table_new (NULL, NULL);
+      g_hash_table_insert (by, (gpointer) key, set);
+    }
+  g_hash_table_add (set, entry);
+}
+
+static void
+index_remove (GHashTable *by,
+              const char *key,
+              gpointer    entry)
+{
+  GHashTable *set = key ? g_hash_table_lookup (by, key) : NULL;
+
+  if (set != NULL)
+    g_hash_table_remove (set, entry);
+}
+
+static void
+remove_task (WzFollowup *self,
+             const char *id)
+{
+  TaskEntry *entry = g_hash_table_lookup (self->tasks, id);
+
+  if (entry == NULL)
+    return;
+  index_remove (self->tasks_by_person, entry->owner, entry);
+  index_remove (self->tasks_by_person, entry->requester, entry);
+  g_hash_table_remove (self->tasks, id);
+}
+
+static gboolean
+task_is_open (const char *status)
+{
+  return status != NULL &&
+         g_strv_contains ((const char *[]) { "requested", "received", "accepted", "ready",
+                                             "in-progress", NULL }, status);
+}
+
+static const char *
+followup_kind (JsonObject *task)
+{
+  JsonArray *codings = get_array (get_object (task, "code"), "coding");
+
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *coding = element_object (codings, i);
+
+      if (g_strcmp0 (object_string (coding, "system"), WZ_FOLLOWUP_TASK_SYSTEM) == 0)
+        return object_string (coding, "code");
+    }
+  return NULL;
+}
+
+static WzDay
+task_due (JsonObject *task,
+          WzDay      *out_window_end)
+{
+  JsonArray *extensions = get_array (task, "extension");
+  JsonObject *period = get_object (get_object (task, "restriction"), "period");
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+  WzDay due = WZ_DAY_NONE, end = WZ_DAY_NONE;
+
+  for (guint i = 0; extensions != NULL && i < json_array_get_length (extensions); i++)
+    {
+      JsonObject *extension = element_object (extensions, i);
+
+      if (g_strcmp0 (object_string (extension, "url"), WZ_FOLLOWUP_DUE_EXTENSION) == 0)
+        wz_day_parse (object_string (extension, "valueDate"), &due);
+    }
+  /* Window edges are dates here; a dateTime is read on its UTC date. */
+  if (period != NULL)
+    {
+      wz_day_parse_in_zone (object_string (period, "end"), utc, &end);
+      if (due == WZ_DAY_NONE)
+        wz_day_parse_in_zone (object_string (period, "start"), utc, &due);
+    }
+  if (due == WZ_DAY_NONE)
+    due = end;
+  *out_window_end = end;
+  return due;
+}
+
+static void
+ingest_task (WzFollowup *self,
+             const char *id,
+             gint64      version,
+             JsonObject *task)
+{
+  TaskEntry *old = g_hash_table_lookup (self->tasks, id);
+  const char *kind = followup_kind (task);
+  const char *status = object_string (task, "status");
+  const char *patient = reference_of (task, "for");
+  TaskEntry *entry;
+  WzText title;
+  WzDay due, end;
+
+  /* A copy older than what the view holds (open or closed) changes nothing. */
+  if ((old != NULL && old->version > version) ||
+      GPOINTER_TO_SIZE (g_hash_table_lookup (self->closed, id)) > (gsize) version)
+    return;
+  remove_task (self, id);
+  if (kind == NULL || !task_is_open (status) || patient == NULL ||
+      (due = task_due (task, &end)) == WZ_DAY_NONE)
+    {
+      if (kind != NULL)
+        g_hash_table_insert (self->closed, g_strdup (id), GSIZE_TO_POINTER ((gsize) version));
+      return;
+    }
+  g_hash_table_remove (self->closed, id);
+
+  entry = g_new0 (TaskEntry, 1);
+  entry->id = g_strdup (id);
+  entry->version = version;
+  entry->patient = intern (self, patient);
+  entry->owner = intern (self, reference_of (task, "owner"));
+  entry->requester = intern (self, reference_of (task, "requester"));
+  entry->kind = intern (self, kind);
+  entry->status = intern (self, status);
+  {
+    JsonArray *based_on = get_array (task, "basedOn");
+
+    if (based_on != NULL && json_array_get_length (based_on) > 0)
+      entry->careplan = intern (self, object_string (element_object (based_on, 0), "reference"));
+  }
+  wz_json_get_text (task, "description", &title);
+  if (title.en == NULL && title.zh == NULL)
+    wz_json_get_text (get_object (task, "code"), "text", &title);
+  entry->title_en = intern (self, title.en);
+  entry->title_zh = intern (self, title.zh);
+  wz_text_clear (&title);
+  entry->due = due;
+  entry->window_end = end;
+
+  g_hash_table_insert (self->tasks, entry->id, entry);
+  index_add (self->tasks_by_person, entry->owner, entry);
+  if (entry->requester != entry->owner)
+    index_add (self->tasks_by_person, entry->requester, entry);
+}
+
+static void
+remove_plan (WzFollowup *self,
+             const char *id)
+{
+  PlanEntry *entry = g_hash_table_lookup (self->plans, id);
+  PatientEntry *patient;
+
+  if (entry == NULL)
+    return;
+  index_remove (self->plans_by_author, entry->author, entry);
+  patient = g_hash_table_lookup (self->patients, entry->patient);
+  if (patient != NULL)
+    g_hash_table_remove (patient->plans, entry);
+  g_hash_table_remove (self->plans, id);
+}
+
+static void
+ingest_plan (WzFollowup *self,
+             const char *id,
+             gint64      version,
+             JsonObject *careplan)
+{
+  PlanEntry *old = g_hash_table_lookup (self->plans, id);
+  const char *patient = reference_of (careplan, "subject");
+  g_autoptr(GPtrArray) targets = NULL;
+  PlanEntry *entry;
+  WzText title;
+
+  if (old != NULL && old->version > version)
+    return;
+  remove_plan (self, id);
+  if (g_strcmp0 (object_string (careplan, "status"), "active") != 0 || patient == NULL)
+    return;
+
+  entry = g_new0 (PlanEntry, 1);
+  entry->id = g_strdup (id);
+  entry->version = version;
+  entry->patient = intern (self, patient);
+  entry->author = intern (self, reference_of (careplan, "author"));
+  wz_json_get_text (careplan, "title", &title);
+  entry->title_en = intern (self, title.en);
+  entry->title_zh = intern (self, title.zh);
+  wz_text_clear (&title);
+  wz_day_parse (object_string (get_object (careplan, "period"), "start"), &entry->start);
+  entry->targets = wz_careplan_targets_from_json (careplan);
+
+  g_hash_table_insert (self->plans, entry->id, entry);
+  index_add (self->plans_by_author, entry->author, entry);
+  g_hash_table_add (patient_entry (self, patient)->plans, entry);
+}
+
+static gint64
+effective_us (JsonObject *observation,
+              WzDay      *out_day)
+{
+  const char *texts[] = { object_string (observation, "effectiveDateTime"),
+                          object_string (get_object (observation, "effectivePeriod"), "start"),
+                          object_string (observation, "issued") };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(GDateTime) instant = NULL;
+      g_autoptr(GTimeZone) utc = NULL;
+
+      if (texts[i] == NULL)
+        continue;
+      if (strlen (texts[i]) == 10 && wz_day_parse (texts[i], out_day))
+        {
+          guint y, m, d;
+
+          wz_day_get_ymd (*out_day, &y, &m, &d);
+          utc = g_time_zone_new_utc ();
+          instant = g_date_time_new (utc, y, m, d, 0, 0, 0);
+        }
+      else if ((instant = g_date_time_new_from_iso8601 (texts[i], NULL)) != NULL)
+        {
+          utc = g_time_zone_new_utc ();
+          wz_day_parse_in_zone (texts[i], utc, out_day);
+        }
+      if (instant != NULL)
+        return g_date_time_to_unix (instant) * G_USEC_PER_SEC +
+               g_date_time_get_microsecond (instant);
+    }
+  return -1;
+}
+
+static void
+keep_latest (WzFollowup   *self,
+             PatientEntry *patient,
+             const char   *key,
+             const Latest *reading)
+{
+  Latest *old = g_hash_table_lookup (patient->latest, key);
+
+  if (old != NULL && (old->effective_us > reading->effective_us ||
+                      (old->observation == reading->observation &&
+                       old->version > reading->version)))
+    return;
+  if (old == NULL)
+    {
+      old = g_new (Latest, 1);
+      g_hash_table_insert (patient->latest, (gpointer) intern (self, key), old);
+    }
+  *old = *reading;
+}
+
+static void
+take_values (WzFollowup   *self,
+             PatientEntry *patient,
+             JsonObject   *holder,
+             Latest       *base)
+{
+  JsonArray *codings = get_array (get_object (holder, "code"), "coding");
+  JsonObject *quantity = get_object (holder, "valueQuantity");
+  JsonNode *boolean = json_object_get_member (holder, "valueBoolean");
+  Latest reading = *base;
+
+  if (quantity != NULL)
+    {
+      const char *unit = object_string (quantity, "code");
+
+      if (!wz_json_number (json_object_get_member (quantity, "value"), &reading.value))
+        return;
+      reading.unit = intern (self, unit ? unit : object_string (quantity, "unit"));
+    }
+  else if (boolean != NULL && JSON_NODE_HOLDS_VALUE (boolean) &&
+           json_node_get_value_type (boolean) == G_TYPE_BOOLEAN)
+    {
+      reading.is_answer = TRUE;
+      reading.answer = json_node_get_boolean (boolean);
+    }
+  else
+    return;
+
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *coding = element_object (codings, i);
+      const char *system = object_string (coding, "system");
+      const char *code = object_string (coding, "code");
+      g_autofree char *key = NULL;
+
+      if (code == NULL)
+        continue;
+      if (g_strcmp0 (system, WZ_FOLLOWUP_MEASUREMENT_SYSTEM) == 0)
+        key = g_strconcat ("m:", code, NULL);
+      else if (g_strcmp0 (system, WZ_FOLLOWUP_LOINC_SYSTEM) == 0 && !reading.is_answer)
+        key = g_strconcat ("l:", code, NULL);
+      if (key != NULL)
+        keep_latest (self, patient, key, &reading);
+    }
+}
+
+static void
+ingest_observation (WzFollowup *self,
+                    const char *id,
+                    gint64      version,
+                    JsonObject *observation)
+{
+  const char *patient_ref = reference_of (observation, "subject");
+  const char *status = object_string (observation, "status");
+  g_autofree char *ref = g_strconcat ("Observation/", id, NULL);
+  JsonArray *components = get_array (observation, "component");
+  PatientEntry *patient;
+  Latest base = { 0, };
+
+  if (patient_ref == NULL || !g_str_has_prefix (patient_ref, "Patient/") ||
+      !g_strv_contains ((const char *[]) { "final", "amended", "corrected", "preliminary", NULL },
+                        status ? status : ""))
+    return;
+  if ((base.effective_us = effective_us (observation, &base.day)) < 0)
+    return;
+  base.observation = intern (self, ref);
+  base.version = version;
+
+  patient = patient_entry (self, patient_ref);
+  take_values (self, patient, observation, &base);
+  for (guint i = 0; components != NULL && i < json_array_get_length (components); i++)
+    {
+      JsonObject *component = element_object (components, i);
+
+      if (component != NULL)
+        take_values (self, patient, component, &base);
+    }
+}
+
+static char *
+display_name (JsonObject *patient)
+{
+  JsonArray *names = get_array (patient, "name");
+  JsonObject *name;
+  JsonArray *given;
+  const char *family, *first = NULL;
+
+  if (names == NULL || json_array_get_length (names) == 0 ||
+      (name = element_object (names, 0)) == NULL)
+    return NULL;
+  if (object_string (name, "text") != NULL)
+    return g_strdup (object_string (name, "text"));
+  family = object_string (name, "family");
+  given = get_array (name, "given");
+  if (given != NULL && json_array_get_length (given) > 0)
+    first = json_array_get_string_element (given, 0);
+  if (family == NULL || first == NULL)
+    return g_strdup (family ? family : first);
+  /* 张秀英, but Wei Li. */
+  return looks_chinese (family) ? g_strconcat (family, first, NULL)
+                                : g_strconcat (first, " ", family, NULL);
+}
+
+void
+wz_followup_ingest (WzFollowup *self,
+                    const char *type,
+                    const char *id,
+                    gint64      version_id,
+                    const char *json,
+                    gsize       length)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonNode *root;
+  JsonObject *object;
+  gboolean is_task;
+
+  g_return_if_fail (WZ_IS_FOLLOWUP (self));
+
+  is_task = strcmp (type, "Task") == 0;
+  if (!is_task && strcmp (type, "CarePlan") != 0 && strcmp (type, "Observation") != 0 &&
+      strcmp (type, "Patient") != 0)
+    return;
+  if (strcmp (type, "Patient") == 0)
+    {
+      g_autofree char *ref = g_strconcat ("Patient/", id, NULL);
+
+      /* Names are only kept for patients the worklist already knows. */
+      if (!g_hash_table_contains (self->patients, ref))
+        return;
+    }
+
+  /* Most Tasks are not follow-up Tasks (pharmacist approvals, …); do not parse those. */
+  if (is_task && g_strstr_len (json, length, WZ_FOLLOWUP_TASK_SYSTEM) == NULL)
+    {
+      remove_task (self, id);
+      return;
+    }
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, json, length, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return;
+  object = json_node_get_object (root);
+
+  if (is_task)
+    ingest_task (self, id, version_id, object);
+  else if (strcmp (type, "CarePlan") == 0)
+    ingest_plan (self, id, version_id, object);
+  else if (strcmp (type, "Observation") == 0)
+    ingest_observation (self, id, version_id, object);
+  else
+    {
+      g_autofree char *ref = g_strconcat ("Patient/", id, NULL);
+      PatientEntry *patient = patient_entry (self, ref);
+
+      g_free (patient->name);
+      patient->name = display_name (object);
+      if (patient->name == NULL)
+        patient->name = g_strdup ("");
+    }
+}
+
+gboolean
+wz_followup_has_patient (WzFollowup *self,
+                         const char *patient_ref)
+{
+  PatientEntry *patient;
+
+  g_return_val_if_fail (WZ_IS_FOLLOWUP (self), FALSE);
+  patient = g_hash_table_lookup (self->patients, patient_ref);
+  return patient != NULL && patient->name != NULL;
+}
+
+guint
+wz_followup_n_open_tasks (WzFollowup *self)
+{
+  g_return_val_if_fail (WZ_IS_FOLLOWUP (self), 0);
+  return g_hash_table_size (self->tasks);
+}
+
+GPtrArray *
+wz_followup_missing_patients (WzFollowup *self,
+                              const char *practitioner_ref)
+{
+  GPtrArray *missing = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  GHashTable *tasks = g_hash_table_lookup (self->tasks_by_person, practitioner_ref);
+  GHashTable *plans = g_hash_table_lookup (self->plans_by_author, practitioner_ref);
+  GHashTableIter iter;
+  gpointer key;
+
+  if (tasks != NULL)
+    {
+      g_hash_table_iter_init (&iter, tasks);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        g_hash_table_add (seen, (gpointer) ((TaskEntry *) key)->patient);
+    }
+  if (plans != NULL)
+    {
+      g_hash_table_iter_init (&iter, plans);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        g_hash_table_add (seen, (gpointer) ((PlanEntry *) key)->patient);
+    }
+
+  g_hash_table_iter_init (&iter, seen);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      /* Known to the view now, so that its Patient updates are taken in from here on. */
+      PatientEntry *patient = patient_entry (self, key);
+
+      if (patient->name == NULL)
+        g_ptr_array_add (missing, g_strdup (key));
+    }
+  return missing;
+}
+
+/* ---- Building the worklist ---- */
+
+typedef struct
+{
+  PatientEntry *patient;
+  GPtrArray    *tasks;       /* TaskEntry */
+  GArray       *timings;     /* WzFollowupTiming, one per task */
+  gint          worst;       /* 2 urgent, 1 flagged, 0 none */
+  gint          overdue_days;
+} Row;
+
+static void
+row_free (gpointer data)
+{
+  Row *row = data;
+
+  g_ptr_array_unref (row->tasks);
+  g_array_unref (row->timings);
+  g_free (row);
+}
+
+static Row *
+row_for (GHashTable   *rows,
+         PatientEntry *patient)
+{
+  Row *row = g_hash_table_lookup (rows, patient);
+
+  if (row == NULL)
+    {
+      row = g_new0 (Row, 1);
+      row->patient = patient;
+      row->tasks = g_ptr_array_new ();
+      row->timings = g_array_new (FALSE, FALSE, sizeof (WzFollowupTiming));
+      g_hash_table_insert (rows, patient, row);
+    }
+  return row;
+}
+
+/* The latest reading for TARGET among the patient's values: our measurement code first, then a
+ * LOINC code that no other target of the patient's plans shares. */
+static const Latest *
+latest_for (PatientEntry           *patient,
+            const WzCareplanTarget *target,
+            GHashTable             *loinc_counts,
+            const char             *question)
+{
+  g_autofree char *by_id = question ? g_strconcat ("m:", target->id, ".", question, NULL)
+                                    : g_strconcat ("m:", target->id, NULL);
+  const Latest *mine = g_hash_table_lookup (patient->latest, by_id);
+  const Latest *by_loinc = NULL;
+
+  if (question == NULL && target->loinc != NULL &&
+      GPOINTER_TO_UINT (g_hash_table_lookup (loinc_counts, target->loinc)) == 1)
+    {
+      g_autofree char *key = g_strconcat ("l:", target->loinc, NULL);
+
+      by_loinc = g_hash_table_lookup (patient->latest, key);
+    }
+  if (mine == NULL || (by_loinc != NULL && by_loinc->effective_us > mine->effective_us))
+    return by_loinc;
+  return mine;
+}
+
+typedef struct
+{
+  const WzCareplanTarget *target;
+  const Latest           *latest;
+  WzFollowupFlag          flag;
+  const char             *question;   /* answers: which question */
+  gboolean                stale;
+} Judged;
+
+static GArray *
+judge_patient (PatientEntry *patient,
+               WzDay         today,
+               gint         *out_worst)
+{
+  GArray *judged = g_array_new (FALSE, TRUE, sizeof (Judged));
+  g_autoptr(GHashTable) loinc_counts = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer key;
+
+  *out_worst = 0;
+  g_hash_table_iter_init (&iter, patient->plans);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      PlanEntry *plan = key;
+
+      for (guint i = 0; i < plan->targets->len; i++)
+        {
+          WzCareplanTarget *target = g_ptr_array_index (plan->targets, i);
+
+          if (target->loinc != NULL)
+            g_hash_table_insert (loinc_counts, target->loinc,
+                                 GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (loinc_counts, target->loinc)) + 1));
+        }
+    }
+
+  g_hash_table_iter_init (&iter, patient->plans);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      PlanEntry *plan = key;
+
+      for (guint i = 0; i < plan->targets->len; i++)
+        {
+          const WzCareplanTarget *target = g_ptr_array_index (plan->targets, i);
+          Judged entry = { target, NULL, WZ_FOLLOWUP_FLAG_NONE, NULL, FALSE };
+          guint interval = wz_careplan_target_interval_days (target);
+
+          /* Two plans measuring the same thing show it once. */
+          if (g_hash_table_contains (seen, target->id))
+            continue;
+          g_hash_table_add (seen, target->id);
+
+          entry.latest = latest_for (patient, target, loinc_counts, NULL);
+          if (entry.latest != NULL && !entry.latest->is_answer &&
+              g_strcmp0 (entry.latest->unit, target->unit) == 0)
+            entry.flag = wz_careplan_target_flag (target, entry.latest->value);
+          else if (entry.latest != NULL)
+            entry.latest = NULL;
+
+          for (guint q = 0; target->questions != NULL && target->questions[q] != NULL; q++)
+            {
+              const Latest *answer = latest_for (patient, target, loinc_counts,
+                                                 target->questions[q]);
+              WzFollowupFlag flag;
+
+              if (answer == NULL || !answer->is_answer)
+                continue;
+              flag = wz_careplan_target_flag_answer (target, answer->answer);
+              if (entry.latest == NULL || answer->effective_us > entry.latest->effective_us)
+                entry.latest = answer;
+              if (flag > entry.flag || (flag != WZ_FOLLOWUP_FLAG_NONE &&
+                                        wz_followup_flag_is_urgent (flag)))
+                {
+                  entry.flag = flag;
+                  entry.question = target->questions[q];
+                }
+            }
+
+          if (interval > 0)
+            {
+              WzDay since = entry.latest ? entry.latest->day : plan->start;
+
+              entry.stale = since != WZ_DAY_NONE && today > since + interval;
+            }
+          if (wz_followup_flag_is_urgent (entry.flag))
+            *out_worst = 2;
+          else if (entry.flag != WZ_FOLLOWUP_FLAG_NONE && *out_worst < 1)
+            *out_worst = 1;
+          g_array_append_val (judged, entry);
+        }
+    }
+  return judged;
+}
+
+static gint
+compare_rows (gconstpointer a,
+              gconstpointer b)
+{
+  const Row *x = *(const Row * const *) a;
+  const Row *y = *(const Row * const *) b;
+
+  if (x->worst != y->worst)
+    return y->worst - x->worst;
+  if (x->overdue_days != y->overdue_days)
+    return y->overdue_days - x->overdue_days;
+  return strcmp (x->patient->ref, y->patient->ref);
+}
+
+static gint
+compare_tasks (gconstpointer a,
+               gconstpointer b)
+{
+  const TaskEntry *x = *(const TaskEntry * const *) a;
+  const TaskEntry *y = *(const TaskEntry * const *) b;
+
+  if (x->due != y->due)
+    return x->due < y->due ? -1 : 1;
+  return strcmp (x->id, y->id);
+}
+
+static void
+add_string (JsonBuilder *builder,
+            const char  *member,
+            const char  *value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+add_day (JsonBuilder *builder,
+         const char  *member,
+         WzDay        day)
+{
+  char buf[16];
+
+  add_string (builder, member, day != WZ_DAY_NONE ? wz_day_format_buf (day, buf) : NULL);
+}
+
+static void
+add_double (JsonBuilder *builder,
+            const char  *member,
+            double       value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value == (double) (gint64) value && ABS (value) < 1e15)
+    json_builder_add_int_value (builder, (gint64) value);
+  else
+    json_builder_add_double_value (builder, value);
+}
+
+static void
+build_measurement (JsonBuilder  *builder,
+                   const Judged *entry,
+                   const char   *lang)
+{
+  const WzCareplanTarget *t = entry->target;
+
+  json_builder_begin_object (builder);
+  add_string (builder, "id", t->id);
+  add_string (builder, "name", wz_text_get (&t->name, lang));
+  add_string (builder, "unit", t->unit);
+  json_builder_set_member_name (builder, "target");
+  json_builder_begin_object (builder);
+  if (t->has_low)
+    add_double (builder, "low", t->low);
+  if (t->has_high)
+    add_double (builder, "high", t->high);
+  if (t->high_inclusive)
+    {
+      json_builder_set_member_name (builder, "highInclusive");
+      json_builder_add_boolean_value (builder, TRUE);
+    }
+  if (wz_text_get (&t->target_text, lang) != NULL)
+    add_string (builder, "text", wz_text_get (&t->target_text, lang));
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "latest");
+  if (entry->latest == NULL)
+    json_builder_add_null_value (builder);
+  else
+    {
+      json_builder_begin_object (builder);
+      if (entry->latest->is_answer)
+        {
+          json_builder_set_member_name (builder, "answer");
+          json_builder_add_boolean_value (builder, entry->latest->answer);
+        }
+      else
+        {
+          add_double (builder, "value", entry->latest->value);
+          add_string (builder, "unit", entry->latest->unit);
+        }
+      add_day (builder, "date", entry->latest->day);
+      add_string (builder, "observation", entry->latest->observation);
+      json_builder_end_object (builder);
+    }
+  add_string (builder, "flag", wz_followup_flag_to_string (entry->flag));
+  if (entry->question != NULL)
+    add_string (builder, "question", entry->question);
+  json_builder_set_member_name (builder, "stale");
+  json_builder_add_boolean_value (builder, entry->stale);
+  if (wz_followup_flag_is_urgent (entry->flag) && wz_text_get (&t->urgent_message, lang))
+    add_string (builder, "message", wz_text_get (&t->urgent_message, lang));
+  else if (entry->flag != WZ_FOLLOWUP_FLAG_NONE && wz_text_get (&t->flag_message, lang))
+    add_string (builder, "message", wz_text_get (&t->flag_message, lang));
+  json_builder_end_object (builder);
+}
+
+GBytes *
+wz_followup_worklist (WzFollowup *self,
+                      const char *practitioner_ref,
+                      WzDay       today,
+                      const char *time_zone_name,
+                      const char *lang)
+{
+  g_autoptr(GHashTable) rows = g_hash_table_new_full (NULL, NULL, NULL, row_free);
+  g_autoptr(GHashTable) judged = g_hash_table_new_full (NULL, NULL, NULL,
+                                                        (GDestroyNotify) g_array_unref);
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
+  g_autoptr(JsonNode) root = NULL;
+  GHashTable *tasks, *plans;
+  GHashTableIter iter;
+  gpointer key;
+  guint n_due = 0, n_overdue = 0, n_flagged = 0, n_urgent = 0;
+  gboolean zh = strcmp (wz_lang_normalize (lang), "zh") == 0;
+  char *text;
+  gsize length;
+
+  g_return_val_if_fail (WZ_IS_FOLLOWUP (self), NULL);
+
+  tasks = g_hash_table_lookup (self->tasks_by_person, practitioner_ref);
+  if (tasks != NULL)
+    {
+      g_hash_table_iter_init (&iter, tasks);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          TaskEntry *task = key;
+          WzFollowupTiming timing;
+          Row *row;
+
+          /* Measurements run for the whole plan (their readings are shown instead) and
+           * education is for the patient to read; a check-in the patient owns matters to the
+           * doctor once it was missed. */
+          if (strcmp (task->kind, "measurement") == 0 || strcmp (task->kind, "education") == 0)
+            continue;
+          timing = wz_followup_timing (task->due, task->window_end, today);
+          if (timing == WZ_FOLLOWUP_UPCOMING ||
+              (timing == WZ_FOLLOWUP_DUE && g_strcmp0 (task->owner, practitioner_ref) != 0))
+            continue;
+          row = row_for (rows, patient_entry (self, task->patient));
+          g_ptr_array_add (row->tasks, task);
+          if (timing == WZ_FOLLOWUP_OVERDUE)
+            {
+              gint late = (gint) today - (gint) MAX (task->window_end, task->due);
+
+              row->overdue_days = MAX (row->overdue_days, late);
+              n_overdue++;
+            }
+          else
+            n_due++;
+        }
+    }
+
+  /* Every patient on one of the doctor's plans is judged; a flagged value brings the patient
+   * onto the list even with nothing due. */
+  plans = g_hash_table_lookup (self->plans_by_author, practitioner_ref);
+  if (plans != NULL)
+    {
+      g_hash_table_iter_init (&iter, plans);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          PatientEntry *patient = patient_entry (self, ((PlanEntry *) key)->patient);
+          GArray *values;
+          gint worst;
+
+          if (g_hash_table_contains (judged, patient))
+            continue;
+          values = judge_patient (patient, today, &worst);
+          g_hash_table_insert (judged, patient, values);
+          if (worst > 0)
+            row_for (rows, patient)->worst = worst;
+        }
+    }
+
+  g_hash_table_iter_init (&iter, rows);
+  while (g_hash_table_iter_next (&iter, NULL, &key))
+    {
+      Row *row = key;
+
+      if (row->worst == 2)
+        n_urgent++;
+      else if (row->worst == 1)
+        n_flagged++;
+      g_ptr_array_add (sorted, row);
+    }
+  g_ptr_array_sort (sorted, compare_rows);
+
+  json_builder_begin_object (builder);
+  add_day (builder, "date", today);
+  add_string (builder, "timeZone", time_zone_name);
+  add_string (builder, "practitioner", practitioner_ref);
+  json_builder_set_member_name (builder, "counts");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "patients");
+  json_builder_add_int_value (builder, sorted->len);
+  json_builder_set_member_name (builder, "due");
+  json_builder_add_int_value (builder, n_due);
+  json_builder_set_member_name (builder, "overdue");
+  json_builder_add_int_value (builder, n_overdue);
+  json_builder_set_member_name (builder, "flagged");
+  json_builder_add_int_value (builder, n_flagged);
+  json_builder_set_member_name (builder, "urgent");
+  json_builder_add_int_value (builder, n_urgent);
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "patients");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      Row *row = g_ptr_array_index (sorted, i);
+      GArray *values = g_hash_table_lookup (judged, row->patient);
+
+      g_ptr_array_sort (row->tasks, compare_tasks);
+      json_builder_begin_object (builder);
+      add_string (builder, "patient", row->patient->ref);
+      add_string (builder, "name", row->patient->name);
+      add_string (builder, "alert", row->worst == 2 ? "urgent" : row->worst == 1 ? "flagged"
+                                                                                  : "none");
+      json_builder_set_member_name (builder, "daysOverdue");
+      json_builder_add_int_value (builder, row->overdue_days);
+
+      json_builder_set_member_name (builder, "tasks");
+      json_builder_begin_array (builder);
+      for (guint t = 0; t < row->tasks->len; t++)
+        {
+          TaskEntry *task = g_ptr_array_index (row->tasks, t);
+          g_autofree char *ref = g_strconcat ("Task/", task->id, NULL);
+          WzFollowupTiming timing = wz_followup_timing (task->due, task->window_end, today);
+
+          json_builder_begin_object (builder);
+          add_string (builder, "task", ref);
+          json_builder_set_member_name (builder, "versionId");
+          json_builder_add_int_value (builder, task->version);
+          add_string (builder, "kind", task->kind);
+          add_string (builder, "status", task->status);
+          add_string (builder, "description",
+                      zh ? (task->title_zh ? task->title_zh : task->title_en)
+                         : (task->title_en ? task->title_en : task->title_zh));
+          add_day (builder, "due", task->due);
+          add_day (builder, "windowEnd", task->window_end != WZ_DAY_NONE ? task->window_end
+                                                                         : task->due);
+          add_string (builder, "timing", wz_followup_timing_to_string (timing));
+          add_string (builder, "owner", task->owner);
+          if (task->careplan != NULL)
+            add_string (builder, "carePlan", task->careplan);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+
+      json_builder_set_member_name (builder, "measurements");
+      json_builder_begin_array (builder);
+      for (guint m = 0; values != NULL && m < values->len; m++)
+        build_measurement (builder, &g_array_index (values, Judged, m), lang);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+  return g_bytes_new_take (text, length);
+}
