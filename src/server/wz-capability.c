@@ -38,6 +38,32 @@ add_code_list (JsonBuilder        *builder,
   json_builder_end_array (builder);
 }
 
+/* What a client cannot guess from the FHIR specification. */
+static const char *
+param_documentation (const char         *name,
+                     const char * const *modifiers)
+{
+  if (strcmp (name, "name") == 0)
+    return "Starts with, in any name part or the whole name (Chinese names also family and "
+           "given together, 张伟), case-folded; :contains anywhere (one or two Chinese "
+           "characters too); :exact a whole name part";
+  if (strcmp (name, "pinyin") == 0)
+    return "Starts with, in the pinyin of a Chinese name: initials (张秀英 → zxy), the whole "
+           "name (zhangxiuying) or the given name (xiuying); ü as v or u";
+  if (strcmp (name, "phone") == 0)
+    return "Digits only are compared; with or without the +86 country code";
+  if (strcmp (name, "q") == 0)
+    return "The worklist search box: the start of a name, pinyin, identifier or phone number; "
+           "from three characters on also any part of them; one or two Chinese characters "
+           "anywhere in a name";
+  if (strcmp (name, "family") == 0)
+    return "Starts with, case-folded; :exact the whole family name";
+  if (modifiers[0] != NULL)
+    return "Takes the modifiers of the FHIR specification for its type";
+
+  return NULL;
+}
+
 static void
 add_resource (JsonBuilder          *builder,
               const WzFhirTypeInfo *info)
@@ -48,6 +74,7 @@ add_resource (JsonBuilder          *builder,
                                    "search-type", NULL };
   g_auto(GStrv) params = wz_search_query_supported (info->name);
   g_auto(GStrv) sort_keys = wz_search_query_sort_keys (info->name);
+  g_auto(GStrv) includes = wz_search_query_includes (info->name);
   g_autofree char *sort_doc = NULL;
 
   json_builder_begin_object (builder);
@@ -81,12 +108,26 @@ add_resource (JsonBuilder          *builder,
       const char *colon = strchr (params[i], ':');
       g_autofree char *name = g_strndup (params[i], colon - params[i]);
 
+      g_auto(GStrv) modifiers = wz_search_query_modifiers (info->name, name);
+      const char *documentation = param_documentation (name, (const char * const *) modifiers);
+
       json_builder_begin_object (builder);
       add_string (builder, "name", name);
       add_string (builder, "type", colon + 1);
+      if (documentation != NULL)
+        add_string (builder, "documentation", documentation);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
+
+  if (includes[0] != NULL)
+    {
+      json_builder_set_member_name (builder, "searchInclude");
+      json_builder_begin_array (builder);
+      for (guint i = 0; includes[i] != NULL; i++)
+        json_builder_add_string_value (builder, includes[i]);
+      json_builder_end_array (builder);
+    }
 
   sort_doc = g_strjoinv (", ", sort_keys);
   json_builder_set_member_name (builder, "extension");
@@ -137,7 +178,9 @@ wz_capability_statement_new (const char *software_version)
   add_string (builder, "mode", "server");
   add_string (builder, "documentation",
               "Search results page with _count (at most 200) and _offset; _sort takes the keys "
-              "listed per type, prefixed with - for descending order. Updates need If-Match.");
+              "listed per type, prefixed with - for descending order; _include as listed per "
+              "type. Searches return only what the signed-in user may see (a doctor: patients "
+              "on their care team). Updates need If-Match.");
   json_builder_set_member_name (builder, "security");
   json_builder_begin_object (builder);
   add_string (builder, "description",
