@@ -83,6 +83,14 @@ struct _WzAuth
 
 G_DEFINE_FINAL_TYPE (WzAuth, wz_auth, G_TYPE_OBJECT)
 
+enum
+{
+  TOKEN_REVOKED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static const char *const migrations[] = {
   "CREATE TABLE users ("
   "  id INTEGER PRIMARY KEY,"
@@ -379,6 +387,17 @@ wz_auth_class_init (WzAuthClass *klass)
 
   object_class->dispose = wz_auth_dispose;
   object_class->finalize = wz_auth_finalize;
+
+  /**
+   * WzAuth::token-revoked:
+   * @token: the token just signed out
+   *
+   * Emitted by wz_auth_logout() on the calling thread, so what holds a connection open on that
+   * token (a websocket) can end it at once.
+   */
+  signals[TOKEN_REVOKED] = g_signal_new ("token-revoked", G_TYPE_FROM_CLASS (klass),
+                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                         G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -1268,6 +1287,8 @@ wz_auth_logout (WzAuth     *self,
   g_mutex_lock (&self->cache_lock);
   g_hash_table_remove (self->sessions, key);
   g_mutex_unlock (&self->cache_lock);
+
+  g_signal_emit (self, signals[TOKEN_REVOKED], 0, token);
 
   g_mutex_lock (&self->db_lock);
   for (guint i = 0; i < 2 && error == NULL; i++)

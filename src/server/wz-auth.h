@@ -94,7 +94,7 @@ char            *wz_auth_login       (WzAuth           *self,
 /* Hot path for every request: NULL when the token is unknown, revoked, expired or idle too long. */
 const WzSession *wz_auth_lookup      (WzAuth      *self,
                                       const char  *token);
-/* Revokes the token, in memory at once and on disk before returning. */
+/* Revokes the token, in memory at once and on disk before returning; emits "token-revoked". */
 void             wz_auth_logout      (WzAuth      *self,
                                       const char  *token);
 /* Same as wz_auth_lookup() without counting as use, so the idle clock keeps running: for

@@ -592,6 +592,36 @@ check_sessions (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Signing out closes that session's sockets at once, not at the next check. */
+static void
+on_token_revoked (WzAuth     *auth,
+                  const char *token,
+                  WzWsHub    *self)
+{
+  g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  Principal *principal;
+
+  g_hash_table_iter_init (&iter, self->principals);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &principal))
+    for (GList *l = principal->clients.head; l != NULL; l = l->next)
+      {
+        Client *client = l->data;
+
+        if (g_strcmp0 (client->token, token) == 0)
+          g_ptr_array_add (ended, g_object_ref (client->conn));
+      }
+
+  for (guint i = 0; i < ended->len; i++)
+    {
+      SoupWebsocketConnection *conn = g_ptr_array_index (ended, i);
+
+      if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                         "Signed out");
+    }
+}
+
 void
 wz_ws_hub_register (WzWsHub    *self,
                     SoupServer *server)
@@ -717,6 +747,7 @@ wz_ws_hub_new (WzAuth     *auth,
   self = g_object_new (WZ_TYPE_WS_HUB, NULL);
   self->auth = g_object_ref (auth);
   self->care_team = g_object_ref (care_team);
+  g_signal_connect_object (auth, "token-revoked", G_CALLBACK (on_token_revoked), self, 0);
 
   return self;
 }

@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 /* Seconds between the server's websocket pings, which keep NAT and proxies from dropping a quiet
  * connection. */
 #define WZ_WS_KEEPALIVE_S    30
-/* Seconds between checks that each connection's session is still alive (logout, expiry, idle). */
+/* Seconds between checks that each connection's session is still alive (expiry, idle); signing
+ * out closes its sockets at once (policy violation, 1008). */
 #define WZ_WS_SESSION_CHECK_S 60
 
 #define WZ_TYPE_WS_HUB (wz_ws_hub_get_type ())

@@ -515,6 +515,31 @@ test_signaling_stays_in_the_encounter (void)
 }
 
 static void
+test_sign_out_closes_socket (void)
+{
+  g_autofree char *token = wz_test_server_login (server, "doctor", "demo");
+  g_autofree char *url = g_strconcat (server->url, "/auth/logout", NULL);
+  g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(Ws) mine = ws_open (token, FALSE);
+  g_autoptr(Ws) other = ws_open (doctor, FALSE);
+  guint status = 0;
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
+  body = soup_session_send_and_read (server->session, msg, NULL, NULL);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 204);
+
+  /* That session's socket closes at once; the same doctor's other session keeps its own. */
+  SPIN_UNTIL (mine->closed, FRAME_TIMEOUT_MS);
+  g_assert_true (mine->closed);
+  g_assert_cmpuint (mine->close_code, ==, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  assert_quiet (other);
+  g_assert_null (ws_open_full (token, FALSE, &status));
+  g_assert_cmpuint (status, ==, 401);
+}
+
+static void
 test_shutdown_closes_cleanly (void)
 {
   g_autoptr(WzTestServer) own = wz_test_server_new ();
@@ -569,6 +594,7 @@ main (int    argc,
   g_test_add_func ("/ws/patient-hears-own-visit-only", test_patient_hears_own_visit_only);
   g_test_add_func ("/ws/bad-frames", test_bad_frames);
   g_test_add_func ("/ws/signaling-stays-in-the-encounter", test_signaling_stays_in_the_encounter);
+  g_test_add_func ("/ws/sign-out-closes-socket", test_sign_out_closes_socket);
   g_test_add_func ("/ws/shutdown-closes-cleanly", test_shutdown_closes_cleanly);
 
   status = g_test_run ();
