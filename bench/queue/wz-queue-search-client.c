@@ -15,11 +15,15 @@
  * while someone types, one at a time over one kept-alive connection, as the app does. The
  * baseline is GET /fhir/metadata on the same connection: the floor of the HTTP stack.
  *
- * Output lines: "KIND DOCTOR p50 P95 ms n N total T" per kind of search, then
- * "metadata_p50 X ms", "metadata_p95 X ms", and last "queue_search_p95 X ms" over every search. */
+ * A second floor is a read of one patient by id (GET /fhir/Patient/ID): authorized and held
+ * until its audit row is on disk like a search, with next to no storage work.
+ *
+ * Output lines: "KIND DOCTOR p50 X p95 Y ms n N mean-total T" per kind of search, then
+ * read_by_id_p50/p95, metadata_p50/p95, and last "queue_search_p95 X ms" over every search. */
 
 typedef struct
 {
+  char *id;
   char *family;
   char *given;
   char *identifier;
@@ -37,6 +41,7 @@ sample_free (gpointer data)
 {
   Sample *sample = data;
 
+  g_free (sample->id);
   g_free (sample->family);
   g_free (sample->given);
   g_free (sample->identifier);
@@ -168,6 +173,7 @@ collect_samples (Client     *client,
             continue;
 
           sample = g_new0 (Sample, 1);
+          sample->id = g_strdup (json_object_get_string_member (patient, "id"));
           sample->family = g_strdup (json_object_get_string_member (name, "family"));
           sample->given = g_strdup (json_array_get_string_element (json_object_get_array_member (name,
                                                                                                   "given"), 0));
@@ -289,6 +295,7 @@ main (int    argc,
   const char *doctors[] = { "doctor", "doctor2" };
   g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GArray) metadata = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) reads = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
   Client client;
   guint rounds;
@@ -334,12 +341,18 @@ main (int    argc,
                 g_array_append_val (times, us);
                 g_array_append_val (all, us);
 
-                /* The floor, on the same connection, interleaved so both see the same load. */
+                /* The floors, on the same connection, interleaved so all see the same load: the
+                 * HTTP stack alone, and a read of one patient by id, which like a search is
+                 * authorized and held until its audit row is on disk. */
                 {
                   g_autoptr(JsonNode) capability = request (&client, "GET", "/fhir/metadata",
                                                             NULL, NULL, &us);
+                  g_autofree char *read_path = g_strdup_printf ("/fhir/Patient/%s", sample->id);
+                  g_autoptr(JsonNode) patient = NULL;
 
                   g_array_append_val (metadata, us);
+                  patient = request (&client, "GET", read_path, token, NULL, &us);
+                  g_array_append_val (reads, us);
                 }
               }
 
@@ -350,6 +363,8 @@ main (int    argc,
       }
   }
 
+  g_print ("read_by_id_p50 %.2f ms\n", percentile_ms (reads, 0.5));
+  g_print ("read_by_id_p95 %.2f ms\n", percentile_ms (reads, 0.95));
   g_print ("metadata_p50 %.2f ms\n", percentile_ms (metadata, 0.5));
   g_print ("metadata_p95 %.2f ms\n", percentile_ms (metadata, 0.95));
   g_print ("queue_search_p95 %.2f ms\n", percentile_ms (all, 0.95));
