@@ -536,6 +536,94 @@ test_doctor_override_stands (void)
 }
 
 static void
+on_frame (SoupWebsocketConnection *conn,
+          gint                     type,
+          GBytes                  *message,
+          GPtrArray               *frames)
+{
+  g_autofree char *text = g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message));
+  JsonNode *node = json_from_string (text, NULL);
+
+  g_assert_nonnull (node);
+  g_ptr_array_add (frames, node);
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* The index of the first "resource" frame about TYPE in ENCOUNTER, or -1. */
+static gint
+find_event (GPtrArray  *frames,
+            const char *type,
+            const char *encounter)
+{
+  for (guint i = 0; i < frames->len; i++)
+    {
+      JsonObject *frame = json_node_get_object (g_ptr_array_index (frames, i));
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (frame, "type", ""), "resource") == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (frame, "resourceType", ""), type) == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (frame, "encounter", ""), encounter) == 0)
+        return i;
+    }
+  return -1;
+}
+
+/* The doctor's open window hears of the triage at once: the Encounter's new version and the
+ * Flag reach the doctor's websocket like any other write. */
+static void
+test_doctor_is_told_live (void)
+{
+  g_autoptr(Visit) visit = new_visit ("1966-06-06", "female");
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strdup_printf ("%s/ws", server->url);
+  g_autofree char *bearer = g_strconcat ("Bearer ", doctor, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(SoupWebsocketConnection) conn = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WzTestResponse) created = NULL;
+  g_autofree char *encounter = g_strconcat ("Encounter/", visit->encounter_id, NULL);
+  g_autofree char *body = answers (visit, "urn:uuid:6b1f0e22-6f3a-4b7e-9b31-1c2d3e4f5a30", "lt24h",
+                                   "{\"linkId\":\"red-flag.heavy_bleeding\",\"answer\":[{\"valueBoolean\":true}]}");
+  gint64 deadline;
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
+  soup_session_websocket_connect_async (session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_connected, &result);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (result);
+  conn = soup_session_websocket_connect_finish (session, result, &error);
+  g_assert_no_error (error);
+  g_signal_connect (conn, "message", G_CALLBACK (on_frame), frames);
+
+  created = submit (visit->token, body, NULL);
+  g_assert_cmpuint (created->status, ==, 201);
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((find_event (frames, "Flag", encounter) < 0 ||
+          find_event (frames, "Encounter", encounter) < 0) &&
+         g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+
+  g_assert_cmpint (find_event (frames, "QuestionnaireResponse", encounter), >=, 0);
+  g_assert_cmpint (find_event (frames, "Flag", encounter), >=, 0);
+  g_assert_cmpint (find_event (frames, "Encounter", encounter), >=, 0);
+  soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+}
+
+static void
 test_rules_are_public (void)
 {
   g_autoptr(WzTestResponse) rules = wz_test_request_text (server, "GET",
@@ -629,6 +717,7 @@ main (int    argc,
   g_test_add_func ("/preconsult/infant-fever", test_infant_fever);
   g_test_add_func ("/preconsult/malformed", test_malformed);
   g_test_add_func ("/preconsult/doctor-override-stands", test_doctor_override_stands);
+  g_test_add_func ("/preconsult/doctor-is-told-live", test_doctor_is_told_live);
   g_test_add_func ("/preconsult/rules-are-public", test_rules_are_public);
   g_test_add_func ("/preconsult/broken-rules-refuse-to-start", test_broken_rules_refuse_to_start);
   g_test_add_func ("/preconsult/restart-keeps-one-questionnaire",
