@@ -60,15 +60,19 @@ static const char *const interaction_severities[] = {
 };
 static const char *const cross_severities[] = { "", "low", "moderate", "high", NULL };
 
+#define N_SEARCH_FIELDS 6
+
+/* One product in the search text: where its folded fields (zh name, pinyin, brand, en name, ATC,
+ * code) start in the shared buffer, and where the entry ends. */
 typedef struct
 {
   const WzDrug *drug;
-  char         *haystack;   /* all folded fields, separated by \x01, to reject quickly */
-  char         *fields[6];  /* folded: zh name, pinyin, brand, en name, ATC, code */
+  guint32       field_start[N_SEARCH_FIELDS];
+  guint32       end;
 } SearchEntry;
 
-/* Field weights in the ranking, same order as SearchEntry.fields. */
-static const guint field_weights[6] = { 6, 5, 4, 3, 2, 1 };
+/* Field weights in the ranking, in the order of SearchEntry.field_start. */
+static const guint field_weights[N_SEARCH_FIELDS] = { 6, 5, 4, 3, 2, 1 };
 
 struct _WzFormulary
 {
@@ -78,6 +82,9 @@ struct _WzFormulary
   GHashTable *by_code;        /* code → WzDrug */
   GHashTable *by_name;        /* folded name → GPtrArray of WzDrug */
   GArray     *search;         /* SearchEntry */
+  /* Every product's folded fields in one string, fields ended by \x01 and products by \n, so a
+   * search is one pass of strstr over contiguous memory instead of one call per product. */
+  GString    *search_text;
   GPtrArray  *interactions;   /* WzInteraction */
   GPtrArray  *classes;        /* WzAllergyClass */
   guint8      cross[WZ_FORMULARY_MAX_ALLERGY_CLASSES][WZ_FORMULARY_MAX_ALLERGY_CLASSES];
@@ -606,13 +613,11 @@ parse_drug_row (WzFormulary *self,
 }
 
 gboolean
-wz_formulary_load_drugs (WzFormulary  *self,
-                         const char   *data,
-                         gsize         length,
-                         GError      **error)
+wz_formulary_load_rows (WzFormulary  *self,
+                        GPtrArray    *rows,
+                        GArray       *lines,
+                        GError      **error)
 {
-  g_autoptr(GPtrArray) records = NULL;
-  g_autoptr(GArray) lines = NULL;
   g_autoptr(GPtrArray) drugs = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_drug_free);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GString) text = g_string_new (NULL);
@@ -620,20 +625,12 @@ wz_formulary_load_drugs (WzFormulary  *self,
 
   g_return_val_if_fail (WZ_IS_FORMULARY (self), FALSE);
 
-  if ((records = wz_csv_parse (data, length, &lines, error)) == NULL)
+  for (guint i = 0; i < rows->len; i++)
     {
-      g_prefix_error (error, "formulary: ");
-      return FALSE;
-    }
-  if (!check_header (records, wz_formulary_columns, "formulary", error))
-    return FALSE;
-
-  for (guint i = 1; i < records->len; i++)
-    {
-      GStrv row = g_ptr_array_index (records, i);
+      GStrv row = g_ptr_array_index (rows, i);
       WzDrug *drug;
 
-      problems.line = g_array_index (lines, guint, i);
+      problems.line = lines ? g_array_index (lines, guint, i) : i + 2;
       if (g_strv_length (row) != N_COLUMNS)
         {
           problem (&problems, G_MAXUINT, "%u columns instead of %u (an unquoted comma?)",
@@ -644,7 +641,7 @@ wz_formulary_load_drugs (WzFormulary  *self,
         g_ptr_array_add (drugs, drug);
     }
 
-  if (records->len == 1)
+  if (rows->len == 0)
     {
       problems.line = 2;
       problem (&problems, G_MAXUINT, "the file has a header but no products");
@@ -658,6 +655,31 @@ wz_formulary_load_drugs (WzFormulary  *self,
     g_ptr_array_add (self->drugs, g_steal_pointer (&g_ptr_array_index (drugs, i)));
   wz_formulary_prepare (self);
   return TRUE;
+}
+
+gboolean
+wz_formulary_load_drugs (WzFormulary  *self,
+                         const char   *data,
+                         gsize         length,
+                         GError      **error)
+{
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GArray) lines = NULL;
+
+  g_return_val_if_fail (WZ_IS_FORMULARY (self), FALSE);
+
+  if ((records = wz_csv_parse (data, length, &lines, error)) == NULL)
+    {
+      g_prefix_error (error, "formulary: ");
+      return FALSE;
+    }
+  if (!check_header (records, wz_formulary_columns, "formulary", error))
+    return FALSE;
+
+  /* Without the header. */
+  g_ptr_array_remove_index (records, 0);
+  g_array_remove_index (lines, 0);
+  return wz_formulary_load_rows (self, records, lines, error);
 }
 
 void
@@ -951,13 +973,6 @@ fold (const char *text)
   return g_utf8_casefold (normalized ? normalized : "", -1);
 }
 
-static void
-search_entry_clear (SearchEntry *entry)
-{
-  g_free (entry->haystack);
-  for (guint i = 0; i < G_N_ELEMENTS (entry->fields); i++)
-    g_free (entry->fields[i]);
-}
 
 static gboolean
 atc_matches (const char *atc,
@@ -1020,6 +1035,7 @@ wz_formulary_prepare (WzFormulary *self)
   g_hash_table_remove_all (self->by_code);
   g_hash_table_remove_all (self->by_name);
   g_array_set_size (self->search, 0);
+  g_string_truncate (self->search_text, 0);
 
   /* Cross-reactivity, both directions folded into one table. */
   memset (self->cross, 0, sizeof self->cross);
@@ -1041,26 +1057,27 @@ wz_formulary_prepare (WzFormulary *self)
   for (guint i = 0; i < self->drugs->len; i++)
     {
       WzDrug *drug = g_ptr_array_index (self->drugs, i);
-      SearchEntry entry = { drug, NULL, { NULL } };
-      g_autoptr(GString) haystack = g_string_new (NULL);
+      SearchEntry entry = { drug, { 0 }, 0 };
+      const char *fields[N_SEARCH_FIELDS] = {
+        drug->generic_name_zh, drug->pinyin_initials, drug->brand_name_zh, drug->generic_name_en,
+        drug->atc_code, drug->code
+      };
 
       g_hash_table_insert (self->by_code, drug->code, drug);
       add_name (self->by_name, drug->generic_name_zh, drug);
       add_name (self->by_name, drug->generic_name_en, drug);
       add_name (self->by_name, drug->brand_name_zh, drug);
 
-      entry.fields[0] = fold (drug->generic_name_zh);
-      entry.fields[1] = fold (drug->pinyin_initials);
-      entry.fields[2] = fold (drug->brand_name_zh);
-      entry.fields[3] = fold (drug->generic_name_en);
-      entry.fields[4] = fold (drug->atc_code);
-      entry.fields[5] = fold (drug->code);
-      for (guint f = 0; f < G_N_ELEMENTS (entry.fields); f++)
+      for (guint f = 0; f < N_SEARCH_FIELDS; f++)
         {
-          g_string_append (haystack, entry.fields[f]);
-          g_string_append_c (haystack, '\x01');
+          g_autofree char *folded = fold (fields[f]);
+
+          entry.field_start[f] = self->search_text->len;
+          g_string_append (self->search_text, folded);
+          g_string_append_c (self->search_text, '\x01');
         }
-      entry.haystack = g_string_free (g_steal_pointer (&haystack), FALSE);
+      entry.end = self->search_text->len;
+      g_string_append_c (self->search_text, '\n');
       g_array_append_val (self->search, entry);
 
       /* Classes from the ATC code, plus those the row names (Chinese patent medicines have no
@@ -1229,38 +1246,32 @@ wz_formulary_icd10_is_chronic (WzFormulary *self,
 
 /* --- search ---------------------------------------------------------------------------------- */
 
+/* The score of a match at offset AT of the search text inside ENTRY: whole field, then prefix,
+ * then substring; then the field's weight; then shorter text first. */
 static guint
-score_entry (const SearchEntry *entry,
-             const char        *query,
+score_match (const SearchEntry *entry,
+             guint32            at,
              gsize              query_length)
 {
-  guint best = 0;
+  guint f = N_SEARCH_FIELDS - 1;
+  guint32 field_end;
+  guint kind;
 
-  for (guint f = 0; f < G_N_ELEMENTS (entry->fields); f++)
-    {
-      const char *field = entry->fields[f];
-      const char *at;
-      gsize field_length;
-      guint kind;
-      guint score;
+  while (f > 0 && entry->field_start[f] > at)
+    f--;
+  field_end = (f + 1 < N_SEARCH_FIELDS ? entry->field_start[f + 1] : entry->end) - 1;
+  if (at + query_length > field_end)
+    return 0;
 
-      if (*field == '\0' || (at = strstr (field, query)) == NULL)
-        continue;
+  if (at == entry->field_start[f] && at + query_length == field_end)
+    kind = 3;
+  else if (at == entry->field_start[f])
+    kind = 2;
+  else
+    kind = 1;
 
-      field_length = strlen (field);
-      if (at == field && field_length == query_length)
-        kind = 3;
-      else if (at == field)
-        kind = 2;
-      else
-        kind = 1;
-
-      /* kind, then field, then shorter text first. */
-      score = kind * 100000 + field_weights[f] * 1000 + (999 - MIN (field_length, 999));
-      best = MAX (best, score);
-    }
-
-  return best;
+  return kind * 100000 + field_weights[f] * 1000 +
+         (999 - MIN (field_end - entry->field_start[f], 999));
 }
 
 static int
@@ -1286,6 +1297,7 @@ wz_formulary_search (WzFormulary *self,
   g_autofree char *folded = NULL;
   gsize query_length;
   guint total = 0;
+  guint next = 0;
 
   g_return_val_if_fail (WZ_IS_FORMULARY (self), hits);
 
@@ -1299,16 +1311,39 @@ wz_formulary_search (WzFormulary *self,
       return hits;
     }
 
-  for (guint i = 0; i < self->search->len; i++)
+  /* Control characters never occur in a field; they are the separators. */
+  for (const char *p = folded; *p; p++)
+    if ((guchar) *p < 0x20)
+      {
+        if (out_total != NULL)
+          *out_total = 0;
+        return hits;
+      }
+
+  for (const char *at = strstr (self->search_text->str, folded); at != NULL; )
     {
-      const SearchEntry *entry = &g_array_index (self->search, SearchEntry, i);
+      guint32 offset = at - self->search_text->str;
+      const SearchEntry *entry;
       WzFormularyHit hit;
       guint position;
 
-      if (strstr (entry->haystack, folded) == NULL)
-        continue;
+      /* Products are in text order: move to the one holding this match. */
+      while (next < self->search->len &&
+             g_array_index (self->search, SearchEntry, next).end < offset)
+        next++;
+      entry = &g_array_index (self->search, SearchEntry, next);
+
+      /* Every match inside this product; the best one counts. */
       hit.drug = entry->drug;
-      if ((hit.score = score_entry (entry, folded, query_length)) == 0)
+      hit.score = 0;
+      while (at != NULL && (guint32) (at - self->search_text->str) < entry->end)
+        {
+          hit.score = MAX (hit.score, score_match (entry, at - self->search_text->str,
+                                                   query_length));
+          at = strstr (at + 1, folded);
+        }
+      next++;
+      if (hit.score == 0)
         continue;
       total++;
 
@@ -1363,6 +1398,7 @@ wz_formulary_finalize (GObject *object)
   g_hash_table_unref (self->by_code);
   g_hash_table_unref (self->by_name);
   g_array_unref (self->search);
+  g_string_free (self->search_text, TRUE);
   g_ptr_array_unref (self->drugs);
   g_ptr_array_unref (self->interactions);
   g_ptr_array_unref (self->classes);
@@ -1387,7 +1423,7 @@ wz_formulary_init (WzFormulary *self)
   self->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) g_ptr_array_unref);
   self->search = g_array_new (FALSE, FALSE, sizeof (SearchEntry));
-  g_array_set_clear_func (self->search, (GDestroyNotify) search_entry_clear);
+  self->search_text = g_string_new (NULL);
   self->interactions = g_ptr_array_new_with_free_func ((GDestroyNotify) interaction_free);
   self->classes = g_ptr_array_new_with_free_func ((GDestroyNotify) allergy_class_free);
   self->icd10 = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

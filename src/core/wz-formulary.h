@@ -154,6 +154,12 @@ gboolean       wz_formulary_load_drugs          (WzFormulary  *self,
                                                  const char   *data,
                                                  gsize         length,
                                                  GError      **error);
+/* Same for rows already split into fields (GStrv, in wz_formulary_columns order), LINES (guint,
+ * may be NULL) numbering them for the messages. */
+gboolean       wz_formulary_load_rows           (WzFormulary  *self,
+                                                 GPtrArray    *rows,
+                                                 GArray       *lines,
+                                                 GError      **error);
 /* interactions.csv and allergy-classes.csv (same all-or-nothing rules). */
 gboolean       wz_formulary_load_interactions   (WzFormulary  *self,
                                                  const char   *data,

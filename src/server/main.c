@@ -16,6 +16,7 @@
 #include "wz-backup.h"
 #include "wz-demo-data.h"
 #include "wz-error.h"
+#include "wz-formulary-store.h"
 #include "wz-log.h"
 #include "wz-server.h"
 #include "wz-sqlite-store.h"
@@ -30,6 +31,7 @@ static const char usage_text[] =
   "  wenzhen-server user add --data-dir DIR --username NAME --role doctor|pharmacist|admin\n"
   "                 [--display-name TEXT]        (password read from stdin, one line)\n"
   "  wenzhen-server demo-data --data-dir DIR [--patients N]\n"
+  "  wenzhen-server formulary import --data-dir DIR FILE.csv\n"
   "  wenzhen-server visit-link --data-dir DIR --encounter ID [--base-url URL]\n"
   "                 (prints a single-use link for the encounter's patient, valid 7 days)\n"
   "  wenzhen-server audit verify --data-dir DIR\n"
@@ -445,6 +447,8 @@ main (int    argc,
     status = cmd_serve (argc - 1, argv + 1);
   else if (strcmp (command, "user") == 0 && argc > 2 && strcmp (argv[2], "add") == 0)
     status = cmd_user_add (argc - 2, argv + 2);
+  else if (strcmp (command, "formulary") == 0)
+    status = wz_formulary_store_command (argc - 2, argv + 2);
   else if (strcmp (command, "demo-data") == 0)
     status = cmd_demo_data (argc - 1, argv + 1);
   else if (strcmp (command, "visit-link") == 0)

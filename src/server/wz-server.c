@@ -16,6 +16,7 @@
 #include "wz-fhir-routes.h"
 #include "wz-log.h"
 #include "wz-preconsult.h"
+#include "wz-rx-routes.h"
 #include "wz-sqlite-store.h"
 #include "wz-static-routes.h"
 #include "wz-visit-link.h"
@@ -163,6 +164,9 @@ wz_server_new (const char  *data_dir,
   wz_auth_routes_register (self->soup, self->auth, self->audit);
   wz_visit_link_register (self->visit_link, self->soup);
   wz_ws_hub_register (self->hub, self->soup);
+  if (!wz_rx_routes_setup (self->soup, WZ_STORE (self->store), self->auth, self->audit,
+                           self->care_team, self->hub, data_dir, error))
+    return NULL;
   wz_static_routes_register (self->soup, web_root);
 
   self->access_log = wz_log_debug_enabled (G_LOG_DOMAIN);
