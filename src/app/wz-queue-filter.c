@@ -29,7 +29,9 @@ enum {
 
 struct _WzQueueKey
 {
+  guint16 size;
   guint16 offsets[N_OFFSETS];
+  guint8  name_has_ascii;  /* a query of plain letters or digits can only be in such a name */
   char    text[];
 };
 
@@ -39,7 +41,8 @@ struct _WzQueueQuery
   char    *compact;      /* folded without spaces and apostrophes, when it is plain a–z */
   char    *digits;       /* the digits, when the query looks like a phone number */
   gsize    compact_len;
-  gboolean numbers;      /* long enough to search inside ID numbers */
+  gboolean numbers;      /* has a digit and is long enough to search inside ID numbers */
+  gboolean ascii;        /* only ASCII: cannot be inside a name written in Han characters */
 };
 
 struct _WzQueueFilter
@@ -167,10 +170,23 @@ wz_queue_key_new (const char        *name,
     return wz_queue_key_new (NULL, NULL, NULL, NULL, NULL);
 
   key = g_malloc (sizeof (WzQueueKey) + text->len);
+  key->size = (guint16) text->len;
   memcpy (key->offsets, offsets, sizeof offsets);
+  key->name_has_ascii = FALSE;
+  for (const char *p = folded_name; *p != '\0' && !key->name_has_ascii; p++)
+    key->name_has_ascii = (guchar) *p < 0x80;
   memcpy (key->text, text->str, text->len);
 
   return key;
+}
+
+WzQueueKey *
+wz_queue_key_copy (const WzQueueKey *key)
+{
+  if (key == NULL)
+    return NULL;
+
+  return g_memdup2 (key, sizeof (WzQueueKey) + key->size);
 }
 
 void
@@ -227,7 +243,12 @@ wz_queue_query_new (const char *text)
     }
   if (phone_like && digits->len >= MIN_NUMBER_QUERY)
     query->digits = g_string_free (g_steal_pointer (&digits), FALSE);
-  query->numbers = strlen (query->folded) >= MIN_NUMBER_QUERY;
+  query->numbers = strlen (query->folded) >= MIN_NUMBER_QUERY
+                   && strpbrk (query->folded, "0123456789") != NULL;
+  query->ascii = TRUE;
+  for (const char *p = query->folded; *p != '\0'; p++)
+    if ((guchar) *p >= 0x80)
+      query->ascii = FALSE;
 
   return query;
 }
@@ -272,7 +293,7 @@ wz_queue_query_matches (const WzQueueQuery *query,
   text = key->text;
 
   /* The name: anywhere in it (“伟” finds 张伟, “müller” finds Anna Müller). */
-  if (strstr (text, query->folded) != NULL)
+  if ((key->name_has_ascii || !query->ascii) && strstr (text, query->folded) != NULL)
     return TRUE;
 
   /* Pinyin: from the start, as initials (zw) or spelled out (zhangw). */

@@ -14,6 +14,7 @@ WzQueueKey    *wz_queue_key_new            (const char        *name,
                                             const char        *pinyin_full,
                                             const char *const *identifiers,
                                             const char *const *phones);
+WzQueueKey    *wz_queue_key_copy           (const WzQueueKey  *key);
 void           wz_queue_key_free           (WzQueueKey        *key);
 const char    *wz_queue_key_get_text       (const WzQueueKey  *key);
 

@@ -563,13 +563,110 @@ format_details (const char *gender,
   return g_strdup ("");
 }
 
+struct _WzQueuePatient
+{
+  char       *name;
+  char       *gender;
+  char       *birth_date;
+  char       *details;
+  WzQueueKey *key;
+};
+
+/**
+ * wz_queue_patient_new:
+ * @patient: a FHIR Patient
+ * @today: the date ages are computed on
+ *
+ * What the queue shows and searches of a patient: name, gender, age, and the search key from
+ * the name, its pinyin, identifiers and phone numbers. Pinyin is the slow part (ICU), so a page
+ * of patients is prepared on a worker thread; this function is safe to call from one.
+ *
+ * Returns: (transfer full): the prepared patient
+ */
+WzQueuePatient *
+wz_queue_patient_new (JsonObject *patient,
+                      GDate      *today)
+{
+  g_autoptr(GPtrArray) identifiers = g_ptr_array_new ();
+  g_autoptr(GPtrArray) phones = g_ptr_array_new ();
+  WzQueuePatient *prepared;
+
+  g_return_val_if_fail (patient != NULL, NULL);
+  g_return_val_if_fail (today != NULL, NULL);
+
+  prepared = g_new0 (WzQueuePatient, 1);
+  prepared->name = wz_patient_name_from_resource (patient);
+  prepared->gender = g_strdup (string_member (patient, "gender"));
+  prepared->birth_date = g_strdup (string_member (patient, "birthDate"));
+  prepared->details = format_details (prepared->gender, prepared->birth_date, today);
+
+  add_strings (identifiers, array_member (patient, "identifier"), NULL, NULL);
+  g_ptr_array_add (identifiers, NULL);
+  add_strings (phones, array_member (patient, "telecom"), "system", "phone");
+  g_ptr_array_add (phones, NULL);
+  prepared->key = build_key (prepared->name != NULL ? prepared->name : "",
+                             (const char *const *) identifiers->pdata,
+                             (const char *const *) phones->pdata);
+
+  return prepared;
+}
+
+void
+wz_queue_patient_free (WzQueuePatient *patient)
+{
+  if (patient == NULL)
+    return;
+
+  g_free (patient->name);
+  g_free (patient->gender);
+  g_free (patient->birth_date);
+  g_free (patient->details);
+  wz_queue_key_free (patient->key);
+  g_free (patient);
+}
+
+/**
+ * wz_queue_item_set_patient:
+ * @patient: the visit's patient, prepared
+ *
+ * Returns: %TRUE when anything shown changed
+ */
+gboolean
+wz_queue_item_set_patient (WzQueueItem          *self,
+                           const WzQueuePatient *patient)
+{
+  gboolean changed = FALSE;
+
+  g_return_val_if_fail (WZ_IS_QUEUE_ITEM (self), FALSE);
+  g_return_val_if_fail (patient != NULL, FALSE);
+
+  g_object_freeze_notify (G_OBJECT (self));
+
+  replace_string (&self->gender, patient->gender);
+  replace_string (&self->birth_date, patient->birth_date);
+  if (replace_string (&self->name, patient->name))
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
+      changed = TRUE;
+    }
+  if (replace_string (&self->details, patient->details))
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DETAILS]);
+      changed = TRUE;
+    }
+
+  g_clear_pointer (&self->key, wz_queue_key_free);
+  self->key = wz_queue_key_copy (patient->key);
+
+  g_object_thaw_notify (G_OBJECT (self));
+
+  return changed;
+}
+
 /**
  * wz_queue_item_apply_patient:
  * @patient: the FHIR Patient the visit is about
  * @today: the date ages are computed on
- *
- * Takes over the patient's name, gender and age, and rebuilds the search key from the name, its
- * pinyin, identifiers and phone numbers.
  *
  * Returns: %TRUE when anything shown changed
  */
@@ -578,48 +675,13 @@ wz_queue_item_apply_patient (WzQueueItem *self,
                              JsonObject  *patient,
                              GDate       *today)
 {
-  g_autoptr(GPtrArray) identifiers = g_ptr_array_new ();
-  g_autoptr(GPtrArray) phones = g_ptr_array_new ();
-  g_autofree char *name = NULL;
-  g_autofree char *details = NULL;
-  gboolean changed = FALSE;
+  g_autoptr(WzQueuePatient) prepared = NULL;
 
   g_return_val_if_fail (WZ_IS_QUEUE_ITEM (self), FALSE);
-  g_return_val_if_fail (patient != NULL, FALSE);
-  g_return_val_if_fail (today != NULL, FALSE);
 
-  name = wz_patient_name_from_resource (patient);
-  details = format_details (string_member (patient, "gender"), string_member (patient, "birthDate"),
-                            today);
+  prepared = wz_queue_patient_new (patient, today);
 
-  add_strings (identifiers, array_member (patient, "identifier"), NULL, NULL);
-  g_ptr_array_add (identifiers, NULL);
-  add_strings (phones, array_member (patient, "telecom"), "system", "phone");
-  g_ptr_array_add (phones, NULL);
-
-  g_object_freeze_notify (G_OBJECT (self));
-
-  replace_string (&self->gender, string_member (patient, "gender"));
-  replace_string (&self->birth_date, string_member (patient, "birthDate"));
-  if (replace_string (&self->name, name))
-    {
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
-      changed = TRUE;
-    }
-  if (replace_string (&self->details, details))
-    {
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DETAILS]);
-      changed = TRUE;
-    }
-
-  g_clear_pointer (&self->key, wz_queue_key_free);
-  self->key = build_key (self->name != NULL ? self->name : "",
-                         (const char *const *) identifiers->pdata,
-                         (const char *const *) phones->pdata);
-
-  g_object_thaw_notify (G_OBJECT (self));
-
-  return changed;
+  return wz_queue_item_set_patient (self, prepared);
 }
 
 /**

@@ -9,6 +9,15 @@ G_BEGIN_DECLS
 /* Search keys, see wz-queue-filter.h. */
 typedef struct _WzQueueKey WzQueueKey;
 
+/* A patient as the queue shows and searches them, prepared off the main thread. */
+typedef struct _WzQueuePatient WzQueuePatient;
+
+WzQueuePatient *wz_queue_patient_new             (JsonObject           *patient,
+                                                  GDate                *today);
+void            wz_queue_patient_free            (WzQueuePatient       *patient);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzQueuePatient, wz_queue_patient_free)
+
 /* Where a visit of today stands, as the worklist groups it. */
 typedef enum
 {
@@ -39,6 +48,8 @@ gboolean       wz_queue_item_apply_encounter     (WzQueueItem   *self,
 gboolean       wz_queue_item_apply_patient       (WzQueueItem   *self,
                                                   JsonObject    *patient,
                                                   GDate         *today);
+gboolean       wz_queue_item_set_patient         (WzQueueItem          *self,
+                                                  const WzQueuePatient *patient);
 void           wz_queue_item_set_allergies       (WzQueueItem   *self,
                                                   int            count,
                                                   const char    *summary);

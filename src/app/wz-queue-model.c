@@ -6,6 +6,7 @@
 #include "wz-queue-model.h"
 
 #include <string.h>
+#include <glib/gi18n.h>
 
 #include "wz-test-report.h"
 #include "wz-time.h"
@@ -209,7 +210,7 @@ note_last_updated (gint64     *newest,
 typedef struct
 {
   GPtrArray  *encounters;  /* JsonObject, borrowed from the bundle */
-  GHashTable *patients;    /* id → JsonObject */
+  GHashTable *patients;    /* id → WzQueuePatient */
   GPtrArray  *others;
   char       *next;        /* path of the next page, or NULL */
   gint64      newest_us;
@@ -235,8 +236,10 @@ path_of_link (const char *url)
   return fhir != NULL ? g_strdup (fhir) : NULL;
 }
 
+/* Splits a searchset and prepares its patients (pinyin and all): safe on a worker thread. */
 static gboolean
 read_page (JsonNode *node,
+           GDate    *today,
            Page     *page)
 {
   JsonObject *bundle;
@@ -244,7 +247,8 @@ read_page (JsonNode *node,
   JsonArray *links;
 
   page->encounters = g_ptr_array_new ();
-  page->patients = g_hash_table_new (g_str_hash, g_str_equal);
+  page->patients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) wz_queue_patient_free);
   page->others = g_ptr_array_new ();
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
@@ -267,7 +271,7 @@ read_page (JsonNode *node,
       if (strcmp (type, "Encounter") == 0)
         g_ptr_array_add (page->encounters, resource);
       else if (strcmp (type, "Patient") == 0)
-        g_hash_table_insert (page->patients, (gpointer) id, resource);
+        g_hash_table_insert (page->patients, g_strdup (id), wz_queue_patient_new (resource, today));
       else
         g_ptr_array_add (page->others, resource);
     }
@@ -480,7 +484,7 @@ apply_encounters (WzQueueModel *self,
       const char *id = string_member (encounter, "id");
       WzQueueItem *item = g_hash_table_lookup (self->by_encounter, id);
       WzQueueItem *pending = g_hash_table_lookup (self->waiting_patient, id);
-      JsonObject *patient;
+      WzQueuePatient *patient;
       const char *patient_id;
 
       if (!belongs_in_queue (self, encounter))
@@ -502,7 +506,7 @@ apply_encounters (WzQueueModel *self,
           gboolean changed = wz_queue_item_apply_encounter (item, encounter);
 
           patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
-          if (patient != NULL && wz_queue_item_apply_patient (item, patient, &self->today))
+          if (patient != NULL && wz_queue_item_set_patient (item, patient))
             changed = TRUE;
           if (changed)
             item_changed (self, item, old_status);
@@ -516,7 +520,7 @@ apply_encounters (WzQueueModel *self,
 
       if (patient != NULL)
         {
-          wz_queue_item_apply_patient (item, patient, &self->today);
+          wz_queue_item_set_patient (item, patient);
           if (pending != NULL)
             g_hash_table_remove (self->waiting_patient, id);
           g_ptr_array_add (added, item);
@@ -560,11 +564,11 @@ apply_patients (WzQueueModel *self,
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
       WzQueueItem *item = value;
-      JsonObject *patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
+      WzQueuePatient *patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
 
       if (patient == NULL)
         continue;
-      wz_queue_item_apply_patient (item, patient, &self->today);
+      wz_queue_item_set_patient (item, patient);
       g_ptr_array_add (added, g_object_ref (item));
       g_hash_table_iter_remove (&iter);
     }
@@ -572,13 +576,29 @@ apply_patients (WzQueueModel *self,
   for (guint i = 0; i < self->items->len; i++)
     {
       WzQueueItem *item = self->items->pdata[i];
-      JsonObject *patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
+      WzQueuePatient *patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
 
-      if (patient != NULL && wz_queue_item_apply_patient (item, patient, &self->today))
+      if (patient != NULL && wz_queue_item_set_patient (item, patient))
         g_list_model_items_changed (G_LIST_MODEL (self), i, 1, 1);
     }
 
   append_items (self, added, live);
+}
+
+/**
+ * wz_queue_model_add_items:
+ * @items: (element-type WzQueueItem): visits built without a server
+ *
+ * Appends visits as a load would. For benchmarks and tests that need large worklists.
+ */
+void
+wz_queue_model_add_items (WzQueueModel *self,
+                          GPtrArray    *items)
+{
+  g_return_if_fail (WZ_IS_QUEUE_MODEL (self));
+  g_return_if_fail (items != NULL);
+
+  append_items (self, items, FALSE);
 }
 
 void
@@ -590,7 +610,7 @@ wz_queue_model_apply_bundle (WzQueueModel *self,
 
   g_return_if_fail (WZ_IS_QUEUE_MODEL (self));
 
-  if (!read_page (bundle, &page))
+  if (!read_page (bundle, &self->today, &page))
     return;
 
   apply_encounters (self, page.encounters, page.patients, live, NULL);
@@ -708,16 +728,50 @@ finish_load (Load   *load,
   load_free (load);
 }
 
+/* A page of visits is split and its patients prepared on a worker thread: pinyin of 200 names
+ * is too slow for the main loop. */
+typedef struct
+{
+  JsonNode *node;
+  GDate     today;
+  Page      page;
+  gboolean  ok;
+} PageJob;
+
+static void
+page_job_free (PageJob *job)
+{
+  page_clear (&job->page);
+  g_clear_pointer (&job->node, json_node_unref);
+  g_free (job);
+}
+
+static void
+read_page_in_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  PageJob *job = task_data;
+
+  job->ok = read_page (job->node, &job->today, &job->page);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void on_encounter_page_read (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data);
+
 static void
 on_encounter_page (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
   Load *load = user_data;
-  WzQueueModel *self = load->self;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  g_auto(Page) page = { 0 };
+  g_autoptr(GTask) task = NULL;
+  JsonNode *node;
+  PageJob *job;
 
   node = wz_api_client_get_json_finish (WZ_API_CLIENT (object), result, &error);
   if (node == NULL)
@@ -726,15 +780,42 @@ on_encounter_page (GObject      *object,
       return;
     }
 
-  if (!read_page (node, &page))
+  job = g_new0 (PageJob, 1);
+  job->node = node;
+  job->today = load->self->today;
+  task = g_task_new (load->self, load->cancellable, on_encounter_page_read, load);
+  g_task_set_source_tag (task, on_encounter_page);
+  g_task_set_task_data (task, job, (GDestroyNotify) page_job_free);
+  g_task_run_in_thread (task, read_page_in_thread);
+}
+
+static void
+on_encounter_page_read (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Load *load = user_data;
+  WzQueueModel *self = load->self;
+  PageJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  Page page;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      finish_load (load, error);
+      return;
+    }
+
+  if (!job->ok)
     {
       g_autoptr(GError) not_bundle =
         g_error_new_literal (WZ_CLIENT_ERROR, WZ_CLIENT_ERROR_NOT_WENZHEN,
-                             "The server’s answer was not a list of visits.");
+                             _("The server’s answer was not a list of visits. Check that the server is up to date."));
       finish_load (load, not_bundle);
       return;
     }
 
+  page = job->page;
   load->newest_us = MAX (load->newest_us, page.newest_us);
   apply_encounters (self, page.encounters, page.patients, load->live, load->seen);
   apply_patients (self, page.patients, load->live);
@@ -839,7 +920,7 @@ on_task_page (GObject      *object,
   g_auto(Page) page = { 0 };
 
   node = wz_api_client_get_json_finish (WZ_API_CLIENT (object), result, &error);
-  if (node == NULL || !read_page (node, &page))
+  if (node == NULL || !read_page (node, &self->today, &page))
     {
       /* The queue itself is loaded; only the pharmacist column may be stale. */
       if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -927,7 +1008,7 @@ on_catch_up_page (GObject      *object,
       finish_load (load, error);
       return;
     }
-  read_page (node, &page);
+  read_page (node, &self->today, &page);
   load->newest_us = MAX (load->newest_us, page.newest_us);
 
   for (guint i = 0; i < page.others->len; i++)
@@ -1017,7 +1098,7 @@ on_patients_read (GObject      *object,
       return;
     }
 
-  read_page (node, &page);
+  read_page (node, &self->today, &page);
   apply_patients (self, page.patients, live);
 }
 
@@ -1142,7 +1223,7 @@ on_allergies_read (GObject      *object,
       return;
     }
 
-  read_page (node, &page);
+  read_page (node, &self->today, &page);
   for (guint i = 0; i < page.others->len; i++)
     {
       JsonObject *allergy = page.others->pdata[i];
@@ -1327,9 +1408,11 @@ on_event_resource_read (GObject      *object,
     }
   else if (g_strcmp0 (type, "Patient") == 0 && string_member (resource, "id") != NULL)
     {
-      g_autoptr(GHashTable) patients = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GHashTable) patients = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                              (GDestroyNotify) wz_queue_patient_free);
 
-      g_hash_table_insert (patients, (gpointer) string_member (resource, "id"), resource);
+      g_hash_table_insert (patients, (gpointer) string_member (resource, "id"),
+                           wz_queue_patient_new (resource, &self->today));
       apply_patients (self, patients, TRUE);
     }
   else if (g_strcmp0 (type, "Task") == 0)

@@ -44,5 +44,7 @@ void          wz_queue_model_set_context     (WzQueueModel *self,
 void          wz_queue_model_apply_bundle    (WzQueueModel *self,
                                               JsonNode     *bundle,
                                               gboolean      live);
+void          wz_queue_model_add_items       (WzQueueModel *self,
+                                              GPtrArray    *items);
 
 G_END_DECLS
