@@ -34,6 +34,7 @@ G_DEFINE_FINAL_TYPE (WzFhirRoutes, wz_fhir_routes, G_TYPE_OBJECT)
 enum
 {
   RESOURCE_WRITTEN,
+  RESOURCE_SUPERSEDED,
   N_SIGNALS
 };
 
@@ -149,8 +150,10 @@ check_visible (Request          *req,
   return FALSE;
 }
 
+/* PREVIOUS is the version STORED replaced, NULL for a create. */
 static void
 resource_written (Request          *req,
+                  WzStoredResource *previous,
                   WzStoredResource *stored,
                   JsonObject       *resource)
 {
@@ -158,6 +161,8 @@ resource_written (Request          *req,
 
   encounter = resource != NULL ? wz_care_team_encounter_of (resource, stored->type, stored->id)
                                : wz_care_team_encounter_of_stored (stored);
+  if (previous != NULL)
+    g_signal_emit (req->self, signals[RESOURCE_SUPERSEDED], 0, previous, stored, encounter);
   g_signal_emit (req->self, signals[RESOURCE_WRITTEN], 0, stored, encounter);
 }
 
@@ -300,7 +305,7 @@ handle_create (Request *req)
 
   if (created)
     {
-      resource_written (req, stored, json_node_get_object (root));
+      resource_written (req, NULL, stored, json_node_get_object (root));
       if (req->self->preconsult != NULL)
         wz_preconsult_created (req->self->preconsult, stored);
     }
@@ -372,7 +377,7 @@ handle_update (Request *req)
       return;
     }
 
-  resource_written (req, stored, json_node_get_object (root));
+  resource_written (req, current, stored, json_node_get_object (root));
   respond_resource (req, SOUP_STATUS_OK, stored, "U");
 }
 
@@ -409,7 +414,7 @@ handle_delete (Request *req)
       return;
     }
 
-  resource_written (req, stored, NULL);
+  resource_written (req, current, stored, NULL);
   respond_resource (req, SOUP_STATUS_OK, stored, "D");
 }
 
@@ -1002,6 +1007,21 @@ wz_fhir_routes_class_init (WzFhirRoutesClass *klass)
   signals[RESOURCE_WRITTEN] = g_signal_new ("resource-written", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                             G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_STRING);
+
+  /**
+   * WzFhirRoutes::resource-superseded:
+   * @previous: (type gpointer): the WzStoredResource version that was current
+   * @stored: (type gpointer): the new version
+   * @encounter: (nullable): "Encounter/ID" the new version belongs to
+   *
+   * Emitted just before "resource-written" for an update or a retirement, so that whoever the
+   * old version named (a doctor handing a visit over) hears that it changed, even when the new
+   * one is no longer theirs to see.
+   */
+  signals[RESOURCE_SUPERSEDED] = g_signal_new ("resource-superseded", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 3, G_TYPE_POINTER, G_TYPE_POINTER,
+                                               G_TYPE_STRING);
 }
 
 static void

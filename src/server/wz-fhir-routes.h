@@ -20,7 +20,8 @@ G_DECLARE_FINAL_TYPE (WzFhirRoutes, wz_fhir_routes, WZ, FHIR_ROUTES, GObject)
  * see answers 404, searches are narrowed); AuditEvent search and read for admins (from the audit
  * log, paged with _cursor); POST Encounter/{id}/$visit-link through VISIT_LINK. Every request
  * but metadata needs a bearer token; every access is written to the audit log before its
- * response leaves. Each durable write emits "resource-written". */
+ * response leaves. Each durable write emits "resource-written"; an update or retirement emits
+ * "resource-superseded" with the version it replaced just before. */
 WzFhirRoutes *wz_fhir_routes_new      (WzStore      *store,
                                        WzAuth       *auth,
                                        WzAudit      *audit,

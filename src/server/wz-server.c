@@ -131,6 +131,15 @@ on_resource_written (WzWsHub          *hub,
   wz_ws_hub_publish (hub, stored, encounter);
 }
 
+static void
+on_resource_superseded (WzWsHub          *hub,
+                        WzStoredResource *previous,
+                        WzStoredResource *stored,
+                        const char       *encounter)
+{
+  wz_ws_hub_publish_superseded (hub, previous, stored, encounter);
+}
+
 WzServer *
 wz_server_new (const char  *data_dir,
                GError     **error)
@@ -154,6 +163,8 @@ wz_server_new (const char  *data_dir,
   self->hub = wz_ws_hub_new (self->auth, self->care_team);
   self->fhir = wz_fhir_routes_new (WZ_STORE (self->store), self->auth, self->audit,
                                    self->care_team, self->visit_link);
+  g_signal_connect_object (self->fhir, "resource-superseded",
+                           G_CALLBACK (on_resource_superseded), self->hub, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->fhir, "resource-written", G_CALLBACK (on_resource_written),
                            self->hub, G_CONNECT_SWAPPED);
   wz_fhir_routes_set_preconsult (self->fhir, preconsult);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wz-error.h"
+#include "wz-fhir.h"
 #include "wz-fhir-index.h"
 #include "wz-http.h"
 
@@ -190,41 +191,14 @@ send_to_all (GPtrArray *sockets,
     }
 }
 
-void
-wz_ws_hub_publish (WzWsHub                *self,
-                   const WzStoredResource *resource,
-                   const char             *encounter)
+static GBytes *
+event_bytes (const WzStoredResource *resource,
+             const char             *encounter)
 {
-  g_autoptr(GPtrArray) recipients = g_ptr_array_new ();
-  g_autoptr(GPtrArray) sockets = NULL;
-  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *version = NULL;
-  GHashTableIter iter;
-  Principal *principal;
+  g_autofree char *version = g_strdup_printf ("%" G_GINT64_FORMAT, resource->version_id);
 
-  g_return_if_fail (WZ_IS_WS_HUB (self));
-  g_return_if_fail (resource != NULL);
-
-  g_hash_table_iter_init (&iter, self->principals);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &principal))
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (wz_care_team_may_see (self->care_team, principal->session, resource->type, resource->id,
-                                resource->patient, encounter, &error))
-        g_ptr_array_add (recipients, principal);
-      else if (error != NULL)
-        g_warning ("Could not decide who sees %s/%s: %s", resource->type, resource->id,
-                   error->message);
-    }
-
-  if (recipients->len == 0)
-    return;
-
-  version = g_strdup_printf ("%" G_GINT64_FORMAT, resource->version_id);
-  builder = json_builder_new ();
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "type");
   json_builder_add_string_value (builder, "resource");
@@ -246,8 +220,108 @@ wz_ws_hub_publish (WzWsHub                *self,
     }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
-  bytes = node_to_bytes (root);
+  return node_to_bytes (root);
+}
 
+static gboolean
+principal_may_see (WzWsHub                *self,
+                   Principal              *principal,
+                   const WzStoredResource *resource,
+                   const char             *encounter)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (wz_care_team_may_see (self->care_team, principal->session, resource->type, resource->id,
+                            resource->patient, encounter, &error))
+    return TRUE;
+  if (error != NULL)
+    g_warning ("Could not decide who sees %s/%s: %s", resource->type, resource->id,
+               error->message);
+  return FALSE;
+}
+
+void
+wz_ws_hub_publish (WzWsHub                *self,
+                   const WzStoredResource *resource,
+                   const char             *encounter)
+{
+  g_autoptr(GPtrArray) recipients = g_ptr_array_new ();
+  g_autoptr(GPtrArray) sockets = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GHashTableIter iter;
+  Principal *principal;
+
+  g_return_if_fail (WZ_IS_WS_HUB (self));
+  g_return_if_fail (resource != NULL);
+
+  g_hash_table_iter_init (&iter, self->principals);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &principal))
+    if (principal_may_see (self, principal, resource, encounter))
+      g_ptr_array_add (recipients, principal);
+
+  if (recipients->len == 0)
+    return;
+
+  bytes = event_bytes (resource, encounter);
+  sockets = sockets_of (recipients);
+  send_to_all (sockets, bytes);
+}
+
+void
+wz_ws_hub_publish_superseded (WzWsHub                *self,
+                              const WzStoredResource *previous,
+                              const WzStoredResource *resource,
+                              const char             *encounter)
+{
+  const WzFhirTypeInfo *info;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(WzFhirIndex) index = NULL;
+  g_autoptr(GPtrArray) recipients = g_ptr_array_new ();
+  g_autoptr(GPtrArray) sockets = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GHashTableIter iter;
+  Principal *principal;
+  gsize length;
+  const char *data;
+
+  g_return_if_fail (WZ_IS_WS_HUB (self));
+  g_return_if_fail (previous != NULL && resource != NULL);
+
+  /* Only the records that make up a care team can take a patient away from someone. */
+  info = wz_fhir_type_info (previous->type);
+  if (info == NULL || !info->care_team || g_hash_table_size (self->principals) == 0)
+    return;
+
+  parser = json_parser_new_immutable ();
+  data = g_bytes_get_data (previous->json, &length);
+  if (!json_parser_load_from_data (parser, data, length, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  index = wz_fhir_index_new (json_node_get_object (json_parser_get_root (parser)), previous->id);
+
+  g_hash_table_iter_init (&iter, self->principals);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &principal))
+    {
+      gboolean named = FALSE;
+
+      if (principal->session->practitioner_id == NULL)
+        continue;
+      for (guint i = 0; i < index->tokens->len && !named; i++)
+        {
+          WzFhirToken *token = g_ptr_array_index (index->tokens, i);
+
+          named = g_strcmp0 (token->param, "practitioner") == 0 &&
+                  g_strcmp0 (token->value, principal->reference) == 0;
+        }
+      /* Those who still see it hear of it through wz_ws_hub_publish(). */
+      if (named && !principal_may_see (self, principal, resource, encounter))
+        g_ptr_array_add (recipients, principal);
+    }
+
+  if (recipients->len == 0)
+    return;
+
+  bytes = event_bytes (resource, encounter);
   sockets = sockets_of (recipients);
   send_to_all (sockets, bytes);
 }

@@ -42,6 +42,14 @@ void     wz_ws_hub_register          (WzWsHub                *self,
 void     wz_ws_hub_publish           (WzWsHub                *self,
                                       const WzStoredResource *resource,
                                       const char             *encounter);
+/* For an update or retirement of a care-team record (Patient, Encounter, Appointment): tells the
+ * practitioners PREVIOUS named who may no longer see RESOURCE (a visit handed to another doctor)
+ * that it changed, so their queue lets it go; their GET then answers 404. Everyone who may see
+ * RESOURCE hears of it through wz_ws_hub_publish(), called after this. */
+void     wz_ws_hub_publish_superseded (WzWsHub                *self,
+                                       const WzStoredResource *previous,
+                                       const WzStoredResource *resource,
+                                       const char             *encounter);
 /* Closes every connection with 1001 "going away" and waits (at most a second) for the close
  * frames to leave; for server shutdown. */
 void     wz_ws_hub_close_all         (WzWsHub                *self);

@@ -398,6 +398,83 @@ test_patient_hears_own_visit_only (void)
   assert_quiet (pat);
 }
 
+static char *
+post (const char *token,
+      const char *type,
+      const char *body)
+{
+  g_autofree char *path = g_strdup_printf ("/fhir/%s", type);
+  g_autoptr(WzTestResponse) created = wz_test_request_text (server, "POST", path, token, body);
+
+  g_assert_cmpuint (created->status, ==, 201);
+  return g_strdup (wz_test_member (created, "id"));
+}
+
+static void
+put (const char *token,
+     const char *type,
+     const char *id,
+     const char *version,
+     const char *body)
+{
+  g_autofree char *path = g_strdup_printf ("/fhir/%s/%s", type, id);
+  g_autofree char *etag = g_strdup_printf ("W/\"%s\"", version);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autoptr(WzTestResponse) written = wz_test_request (server, "PUT", path, token, bytes,
+                                                       "If-Match", etag, NULL);
+
+  g_assert_cmpuint (written->status, ==, 200);
+}
+
+static void
+test_handover_reaches_previous_doctor (void)
+{
+  g_autofree char *patient_body = g_strdup_printf (
+    "{\"resourceType\":\"Patient\",\"name\":[{\"text\":\"马建华\"}],"
+    "\"generalPractitioner\":[{\"reference\":\"%s\"}]}", doctor_ref);
+  g_autofree char *patient_id = post (doctor, "Patient", patient_body);
+  g_autofree char *visit_body = NULL;
+  g_autofree char *visit_id = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *handed = NULL;
+  g_autofree char *unlisted = NULL;
+  g_autoptr(Ws) a = NULL;
+  g_autoptr(Ws) b = NULL;
+  g_autoptr(WzTestResponse) after = NULL;
+
+  visit_body = g_strdup_printf (
+    "{\"resourceType\":\"Encounter\",\"status\":\"arrived\","
+    "\"class\":{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"VR\"},"
+    "\"subject\":{\"reference\":\"Patient/%s\"},"
+    "\"participant\":[{\"individual\":{\"reference\":\"%s\"}}]}", patient_id, doctor_ref);
+  visit_id = post (doctor, "Encounter", visit_body);
+  /* The visit alone ties the patient to doctor A now. */
+  unlisted = g_strdup_printf ("{\"resourceType\":\"Patient\",\"id\":\"%s\","
+                              "\"name\":[{\"text\":\"马建华\"}]}", patient_id);
+  put (doctor, "Patient", patient_id, "1", unlisted);
+
+  a = ws_open (doctor, FALSE);
+  b = ws_open (doctor2, FALSE);
+
+  /* A hands the visit to B: B's queue gains it, and A's hears of it too, so it can let it go. */
+  handed = g_strdup_printf (
+    "{\"resourceType\":\"Encounter\",\"id\":\"%s\",\"status\":\"arrived\","
+    "\"class\":{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"VR\"},"
+    "\"subject\":{\"reference\":\"Patient/%s\"},"
+    "\"participant\":[{\"individual\":{\"reference\":\"%s\"}}]}",
+    visit_id, patient_id, doctor2_ref);
+  put (doctor, "Encounter", visit_id, "1", handed);
+  assert_resource_event (b, "Encounter", visit_id, "2");
+  assert_resource_event (a, "Encounter", visit_id, "2");
+  assert_quiet (a);
+  assert_quiet (b);
+
+  /* …and reading it, A finds it is no longer theirs. */
+  path = g_strdup_printf ("/fhir/Encounter/%s", visit_id);
+  after = wz_test_request_text (server, "GET", path, doctor, NULL);
+  g_assert_cmpuint (after->status, ==, 404);
+}
+
 static void
 assert_error_frame (Ws         *ws,
                     const char *needle)
@@ -592,6 +669,8 @@ main (int    argc,
   g_test_add_func ("/ws/hello", test_hello);
   g_test_add_func ("/ws/events-reach-only-the-care-team", test_events_reach_only_the_care_team);
   g_test_add_func ("/ws/patient-hears-own-visit-only", test_patient_hears_own_visit_only);
+  g_test_add_func ("/ws/handover-reaches-previous-doctor",
+                   test_handover_reaches_previous_doctor);
   g_test_add_func ("/ws/bad-frames", test_bad_frames);
   g_test_add_func ("/ws/signaling-stays-in-the-encounter", test_signaling_stays_in_the_encounter);
   g_test_add_func ("/ws/sign-out-closes-socket", test_sign_out_closes_socket);
