@@ -270,8 +270,8 @@ case "$mode" in
     xdotool key Escape
     wait_for '^queue=list shown=[1-9]' 10 >/dev/null
 
-    # Tab from the search to the list, Enter opens the first patient.
-    xdotool key ctrl+f Tab Tab Return
+    # Down from the search moves into the matches, Enter opens the chosen patient.
+    xdotool key ctrl+f Down Return
     line=$(wait_for '^state=patient-shown' 10)
     echo "$line"
     name=$(sed -E 's/.* name=//' <<<"$line")
