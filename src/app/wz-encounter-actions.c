@@ -58,10 +58,11 @@ wz_encounter_urgency_label (guint urgency)
       return C_("urgency", "Emergency");
     case 2:
       return C_("urgency", "Urgent");
-    case 4:
-      /* Translators: urgency level 4: the patient can wait (follow-up, renewal) */
-      return C_("urgency", "Can wait");
+    case 3:
+      /* Translators: urgency level 3: seen in today's queue, in order */
+      return C_("urgency", "Soon");
     default:
+      /* Translators: urgency level 4: routine (follow-up, renewal) */
       return C_("urgency", "Routine");
     }
 }

@@ -57,6 +57,7 @@ struct _WzRecordView
   GtkWidget           parent_instance;
 
   AdwToastOverlay    *toast_overlay;
+  GtkWidget          *action_bar;
   GtkLabel           *visit_title;
   GtkLabel           *visit_subtitle;
   GtkWidget          *call_next_button;
@@ -173,11 +174,19 @@ info_row (GtkListBox *list,
     {
       label = gtk_label_new (value);
       gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-      gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+      /* Short values stay on one line (the row gives a wrapping label only its narrowest
+       * width); long ones (a guardian with a phone number) wrap at a readable width. */
+      if (g_utf8_strlen (value, -1) > 28)
+        {
+          gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+          gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+          gtk_label_set_width_chars (GTK_LABEL (label), 18);
+          gtk_label_set_max_width_chars (GTK_LABEL (label), 36);
+        }
       gtk_label_set_xalign (GTK_LABEL (label), 1);
       gtk_label_set_justify (GTK_LABEL (label), GTK_JUSTIFY_RIGHT);
-      gtk_widget_set_hexpand (label, TRUE);
       gtk_widget_set_halign (label, GTK_ALIGN_END);
+      gtk_widget_add_css_class (label, "row-value");
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
     }
   gtk_list_box_append (list, row);
@@ -1407,12 +1416,14 @@ add_answer_rows (WzRecordView *self,
         question = _("Current medicines");
       else if (g_strcmp0 (link, "allergies") == 0)
         question = _("Allergies reported");
+      else if (g_strcmp0 (link, "pregnant") == 0)
+        question = _("Pregnant");
 
       {
         GtkWidget *row = text_row (self->triage_list, question != NULL ? question : link, answer);
 
         /* The answer is what the doctor reads; the question is the small print. */
-        gtk_widget_add_css_class (row, "property");
+        gtk_widget_add_css_class (row, "answer");
       }
     }
 }
@@ -1465,7 +1476,10 @@ render_triage (WzRecordView *self,
   row = info_row (self->triage_list, _("Urgency"), urgency_text);
   gtk_widget_add_css_class (row, urgency <= 1 ? "urgency-1" : urgency == 2 ? "urgency-2" : "urgency-other");
 
-  extensions = wz_json_array (self->encounter, "extension");
+  /* Triage names its rules on the priority element; older data put them on the Encounter. */
+  extensions = wz_json_array (wz_json_object (self->encounter, "priority"), "extension");
+  if (extensions == NULL)
+    extensions = wz_json_array (self->encounter, "extension");
   for (guint i = 0; extensions != NULL && i < json_array_get_length (extensions); i++)
     {
       JsonObject *extension = wz_json_array_object (extensions, i);
@@ -1728,6 +1742,7 @@ update_actions (WzRecordView *self)
   gtk_widget_set_visible (self->start_button, wz_encounter_can (self->encounter, WZ_ENCOUNTER_START));
   gtk_widget_set_visible (self->finish_button, wz_encounter_can (self->encounter, WZ_ENCOUNTER_FINISH));
   gtk_widget_set_visible (self->more_button, self->encounter != NULL);
+  gtk_widget_set_visible (self->action_bar, self->patient_id != NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->note_toggle), self->encounter != NULL);
 }
 
@@ -1742,10 +1757,12 @@ set_encounter (WzRecordView *self,
   update_header (self);
   update_actions (self);
   wz_visit_note_editor_load (self->note_editor, self->encounter);
-  if (self->encounter != NULL && !adw_flap_get_folded (self->flap))
-    adw_flap_set_reveal_flap (self->flap, TRUE);
-  else if (self->encounter == NULL)
-    adw_flap_set_reveal_flap (self->flap, FALSE);
+  /* The note opens beside the record while the visit is open; a closed visit's note is one
+   * click away. */
+  adw_flap_set_reveal_flap (self->flap,
+                            !adw_flap_get_folded (self->flap)
+                            && (wz_encounter_can (self->encounter, WZ_ENCOUNTER_START)
+                                || wz_encounter_can (self->encounter, WZ_ENCOUNTER_FINISH)));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ENCOUNTER_ID]);
 }
 
@@ -1818,6 +1835,7 @@ report_loaded (WzRecordView *self)
   g_autoptr(GString) vital_text = g_string_new (NULL);
   g_autoptr(GPtrArray) condition_list = wz_bundle_resources (self->results[SEC_CONDITIONS], "Condition");
   g_autofree char *allergies = self->allergies != NULL ? g_strjoinv (";", self->allergies) : g_strdup ("");
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   guint errors = 0;
   g_autofree char *name = NULL;
 
@@ -1829,6 +1847,8 @@ report_loaded (WzRecordView *self)
       {
         const char *code = condition_code (condition_list->pdata[i]);
 
+        if (code != NULL && !g_hash_table_add (seen, (gpointer) code))
+          continue;
         if (conditions->len > 0)
           g_string_append_c (conditions, ';');
         g_string_append (conditions, code != NULL ? code : "?");
@@ -2701,6 +2721,7 @@ wz_record_view_class_init (WzRecordViewClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wenzhen/Wenzhen/wz-record-view.ui");
   gtk_widget_class_bind_template_child (widget_class, WzRecordView, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, WzRecordView, action_bar);
   gtk_widget_class_bind_template_child (widget_class, WzRecordView, visit_title);
   gtk_widget_class_bind_template_child (widget_class, WzRecordView, visit_subtitle);
   gtk_widget_class_bind_template_child (widget_class, WzRecordView, call_next_button);
