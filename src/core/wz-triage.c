@@ -1036,8 +1036,25 @@ wz_triage_new_from_file (const char  *path,
 
 /* ---- Evaluating answers --------------------------------------------------------------------- */
 
+/* Questions that are not red flags, numbered for the "answered twice" check; red flag I is
+ * N_FIXED_SLOTS + I. */
+enum
+{
+  SLOT_COMPLAINT,
+  SLOT_DURATION,
+  SLOT_SYMPTOMS,
+  SLOT_PREGNANT,
+  SLOT_MEDICATIONS,
+  SLOT_MEDICATIONS_NONE,
+  SLOT_ALLERGIES,
+  SLOT_ALLERGIES_NONE,
+  SLOT_MEASUREMENT,                            /* + measurement */
+  N_FIXED_SLOTS = SLOT_MEASUREMENT + N_MEASUREMENTS
+};
+
 typedef struct
 {
+  guint64  answered[MAX_WORDS + 1];
   guint64  symptoms[MAX_WORDS];
   guint64  red_flags[MAX_WORDS];
   gboolean has_duration;
@@ -1048,6 +1065,9 @@ typedef struct
   gboolean has_age;
   GDate    birth;
   GDate    on;
+  gint     age_days;
+  gint     age_months;
+  gint     age_years;
   int      sex;
 } Answers;
 
@@ -1068,28 +1088,46 @@ parse_date (const char *text,
   return TRUE;
 }
 
-/* Calendar arithmetic: a baby born on 31 January is one month old on the last day of February. */
+/* Whole days, months and years from birth to the day of the answers, once per evaluation.
+ * Calendar arithmetic: a month after 31 January is the last day of February, a year after
+ * 29 February is 28 February, as g_date_add_months() and g_date_add_years() count. */
+static void
+compute_age (Answers *answers)
+{
+  guint by = g_date_get_year (&answers->birth);
+  guint bm = g_date_get_month (&answers->birth);
+  guint bd = g_date_get_day (&answers->birth);
+  guint oy = g_date_get_year (&answers->on);
+  guint om = g_date_get_month (&answers->on);
+  guint od = g_date_get_day (&answers->on);
+  gint months = ((gint) oy - (gint) by) * 12 + ((gint) om - (gint) bm);
+  gint years = (gint) oy - (gint) by;
+
+  if (od < MIN (bd, g_date_get_days_in_month (om, oy)))
+    months--;
+  if (om < bm || (om == bm && od < MIN (bd, g_date_get_days_in_month (bm, oy))))
+    years--;
+
+  answers->age_days = (gint) (g_date_get_julian (&answers->on) -
+                              g_date_get_julian (&answers->birth));
+  answers->age_months = months;
+  answers->age_years = years;
+}
+
 static gboolean
 age_at_least (const Answers  *answers,
               const AgeBound *bound)
 {
-  GDate threshold = answers->birth;
-
   switch (bound->unit)
     {
     case UNIT_DAY:
-      g_date_add_days (&threshold, bound->value);
-      break;
+      return answers->age_days >= (gint) bound->value;
     case UNIT_MONTH:
-      g_date_add_months (&threshold, bound->value);
-      break;
+      return answers->age_months >= (gint) bound->value;
     case UNIT_YEAR:
     default:
-      g_date_add_years (&threshold, bound->value);
-      break;
+      return answers->age_years >= (gint) bound->value;
     }
-
-  return g_date_compare (&answers->on, &threshold) >= 0;
 }
 
 static gboolean
@@ -1284,11 +1322,50 @@ answer_code (JsonObject  *item,
   return code;
 }
 
+/* The slot of LINK_ID, or -1 when it is not a question of the questionnaire. */
+static gint
+slot_of (WzTriage   *self,
+         const char *link_id)
+{
+  static const char * const fixed[] = {
+    [SLOT_COMPLAINT] = WZ_TRIAGE_LINK_COMPLAINT,
+    [SLOT_DURATION] = WZ_TRIAGE_LINK_DURATION,
+    [SLOT_SYMPTOMS] = WZ_TRIAGE_LINK_SYMPTOMS,
+    [SLOT_PREGNANT] = WZ_TRIAGE_LINK_PREGNANT,
+    [SLOT_MEDICATIONS] = WZ_TRIAGE_LINK_MEDICATIONS,
+    [SLOT_MEDICATIONS_NONE] = WZ_TRIAGE_LINK_MEDICATIONS_NONE,
+    [SLOT_ALLERGIES] = WZ_TRIAGE_LINK_ALLERGIES,
+    [SLOT_ALLERGIES_NONE] = WZ_TRIAGE_LINK_ALLERGIES_NONE,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    if (strcmp (link_id, fixed[i]) == 0)
+      return (gint) i;
+
+  if (g_str_has_prefix (link_id, WZ_TRIAGE_LINK_MEASUREMENT))
+    {
+      const char *id = link_id + strlen (WZ_TRIAGE_LINK_MEASUREMENT);
+
+      for (guint m = 0; m < N_MEASUREMENTS; m++)
+        if (self->measurement_known[m] && strcmp (id, measurement_ids[m]) == 0)
+          return SLOT_MEASUREMENT + (gint) m;
+    }
+  else if (g_str_has_prefix (link_id, WZ_TRIAGE_LINK_RED_FLAG))
+    {
+      guint index = GPOINTER_TO_UINT (g_hash_table_lookup (self->red_flag_index,
+                                                           link_id + strlen (WZ_TRIAGE_LINK_RED_FLAG)));
+
+      if (index > 0)
+        return N_FIXED_SLOTS + (gint) index - 1;
+    }
+
+  return -1;
+}
+
 static gboolean
 read_item (WzTriage    *self,
            JsonObject  *item,
            Answers     *answers,
-           GHashTable  *seen,
            GError     **error)
 {
   static const char * const keys[] = { "linkId", "text", "answer", NULL };
@@ -1296,10 +1373,13 @@ read_item (WzTriage    *self,
   JsonNode *text_node = json_object_get_member (item, "text");
   JsonNode *answer_node = json_object_get_member (item, "answer");
   const char *link_id;
+  gint slot;
 
   if (!node_is_string (link_node))
     return fail (error, "QuestionnaireResponse.item", "every item needs a linkId string");
   link_id = json_node_get_string (link_node);
+  if ((slot = slot_of (self, link_id)) < 0)
+    return fail (error, link_id, "is not a question of the pre-consultation questionnaire");
 
   if (!check_keys (item, link_id, keys, error))
     return FALSE;
@@ -1309,8 +1389,9 @@ read_item (WzTriage    *self,
       json_array_get_length (json_node_get_array (answer_node)) == 0)
     return fail (error, link_id, "needs a non-empty answer array (leave out questions that were "
                  "not answered)");
-  if (!g_hash_table_add (seen, (gpointer) link_id))
+  if ((answers->answered[slot / 64] >> (slot % 64)) & 1)
     return fail (error, link_id, "is answered twice");
+  answers->answered[slot / 64] |= G_GUINT64_CONSTANT (1) << (slot % 64);
 
   if (strcmp (link_id, WZ_TRIAGE_LINK_COMPLAINT) == 0)
     {
@@ -1384,8 +1465,7 @@ read_item (WzTriage    *self,
       for (m = 0; m < N_MEASUREMENTS; m++)
         if (self->measurement_known[m] && strcmp (id, measurement_ids[m]) == 0)
           break;
-      if (m == N_MEASUREMENTS)
-        return fail (error, link_id, "is not a question of the pre-consultation questionnaire");
+      g_assert (m < N_MEASUREMENTS);  /* slot_of() found it */
 
       value = answer_value (item, link_id, m == M_SBP || m == M_DBP ? "valueInteger" : "valueDecimal",
                             FALSE, 0, error);
@@ -1442,7 +1522,6 @@ read_response (WzTriage    *self,
                GError     **error)
 {
   const char *where = "QuestionnaireResponse";
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   JsonNode *status = json_object_get_member (response, "status");
   JsonNode *items = json_object_get_member (response, "item");
   JsonArray *list;
@@ -1463,28 +1542,33 @@ read_response (WzTriage    *self,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         return fail (error, "QuestionnaireResponse.item", "every item must be an object");
-      if (!read_item (self, json_node_get_object (node), answers, seen, error))
+      if (!read_item (self, json_node_get_object (node), answers, error))
         return FALSE;
     }
 
-  if (!g_hash_table_contains (seen, WZ_TRIAGE_LINK_COMPLAINT))
+  if (!(answers->answered[0] & (G_GUINT64_CONSTANT (1) << SLOT_COMPLAINT)))
     return fail (error, where, "the chief complaint (%s) is missing", WZ_TRIAGE_LINK_COMPLAINT);
-  if (!g_hash_table_contains (seen, WZ_TRIAGE_LINK_DURATION))
+  if (!(answers->answered[0] & (G_GUINT64_CONSTANT (1) << SLOT_DURATION)))
     return fail (error, where, "the duration (%s) is missing", WZ_TRIAGE_LINK_DURATION);
 
   return TRUE;
 }
 
 static void
-add_match (GArray     *buckets[5],
+add_match (GArray     *matches,
            const Rule *rule)
 {
   WzTriageMatch match = {
     rule->id, rule->urgency, rule->red_flag, rule->reason.en, rule->reason.zh,
     rule->message.en, rule->message.zh, rule->source,
   };
+  guint at = matches->len;
 
-  g_array_append_val (buckets[rule->urgency], match);
+  /* Kept ordered by urgency, and by the order of the file within one level: a handful of
+   * matches, so an insertion from the end is all it takes. */
+  while (at > 0 && g_array_index (matches, WzTriageMatch, at - 1).urgency > match.urgency)
+    at--;
+  g_array_insert_val (matches, at, match);
 }
 
 WzTriageResult *
@@ -1494,7 +1578,6 @@ wz_triage_evaluate (WzTriage              *self,
                     GError               **error)
 {
   g_autoptr(WzTriageResult) result = NULL;
-  GArray *buckets[5] = { NULL, };
   Answers answers = { { 0, }, };
 
   g_return_val_if_fail (WZ_IS_TRIAGE (self), NULL);
@@ -1519,6 +1602,8 @@ wz_triage_evaluate (WzTriage              *self,
       /* A partial or impossible birth date leaves the age unknown rather than guessed. */
       answers.has_age = answers.has_age && parse_date (patient->birth_date, &answers.birth) &&
                         g_date_compare (&answers.birth, &answers.on) <= 0;
+      if (answers.has_age)
+        compute_age (&answers);
       if (g_strcmp0 (patient->gender, "male") == 0)
         answers.sex = 1;
       else if (g_strcmp0 (patient->gender, "female") == 0)
@@ -1527,9 +1612,7 @@ wz_triage_evaluate (WzTriage              *self,
 
   result = g_new0 (WzTriageResult, 1);
   result->rules = G_OBJECT (g_object_ref (self));
-  result->matches = g_array_new (FALSE, FALSE, sizeof (WzTriageMatch));
-  for (guint u = 1; u <= 4; u++)
-    buckets[u] = g_array_new (FALSE, FALSE, sizeof (WzTriageMatch));
+  result->matches = g_array_sized_new (FALSE, FALSE, sizeof (WzTriageMatch), 8);
 
   /* A "yes" counts even when applies_to would not have asked it: telling an adult who reports an
    * emergency to go to hospital is the safe mistake. */
@@ -1541,7 +1624,7 @@ wz_triage_evaluate (WzTriage              *self,
       for (guint a = 0; !fired && a < rule->also->len; a++)
         fired = condition_matches (self, &g_array_index (rule->also, Condition, a), &answers);
       if (fired)
-        add_match (buckets, rule);
+        add_match (result->matches, rule);
     }
 
   for (guint i = 0; i < self->rules->len; i++)
@@ -1549,20 +1632,13 @@ wz_triage_evaluate (WzTriage              *self,
       const Rule *rule = &g_array_index (self->rules, Rule, i);
 
       if (condition_matches (self, &rule->when, &answers))
-        add_match (buckets, rule);
+        add_match (result->matches, rule);
     }
 
-  result->urgency = self->default_urgency;
-  for (guint u = 4; u >= 1; u--)
-    {
-      if (buckets[u]->len > 0)
-        result->urgency = MIN (result->urgency, u);
-    }
-  for (guint u = 1; u <= 4; u++)
-    {
-      g_array_append_vals (result->matches, buckets[u]->data, buckets[u]->len);
-      g_array_unref (buckets[u]);
-    }
+  result->urgency = result->matches->len > 0
+                    ? MIN (self->default_urgency,
+                           g_array_index (result->matches, WzTriageMatch, 0).urgency)
+                    : self->default_urgency;
   /* Urgency 1 sends the patient to the emergency department, whichever rule set it. */
   result->red_flag = result->urgency == 1;
 

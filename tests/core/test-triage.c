@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "wz-error.h"
 #include "wz-fhir.h"
@@ -803,7 +804,18 @@ test_questionnaire (void)
   g_assert_nonnull (strstr (text, "http://hl7.org/fhir/StructureDefinition/translation"));
 }
 
-/* The rules run on the server for every submitted questionnaire; they must cost next to nothing. */
+static double
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* The rules run on the server for every submitted questionnaire; they must cost next to nothing.
+ * Timed in this thread's CPU time, best of several rounds, so a busy machine (parallel builds,
+ * other tests) does not make the figure lie. */
 static void
 test_speed (void)
 {
@@ -817,23 +829,28 @@ test_speed (void)
     "{\"linkId\":\"medications\",\"answer\":[{\"valueString\":\"二甲双胍\"}]}", NULL);
   g_autoptr(JsonNode) response = answers ("d3_7", "fever,cough,headache,fatigue", extra);
   const WzTriagePatient older = { "1948-02-29", "female", "2024-03-15" };
-  const guint rounds = 5000;
-  gint64 start;
-  double per_call_us;
+  const guint rounds = 10;
+  const guint per_round = 500;
+  double best_us = G_MAXDOUBLE;
 
-  start = g_get_monotonic_time ();
-  for (guint i = 0; i < rounds; i++)
+  for (guint r = 0; r < rounds; r++)
     {
-      g_autoptr(WzTriageResult) result = wz_triage_evaluate (rules, json_node_get_object (response),
-                                                             &older, NULL);
+      double start = thread_cpu_us ();
 
-      g_assert_cmpuint (result->urgency, ==, 2);
+      for (guint i = 0; i < per_round; i++)
+        {
+          g_autoptr(WzTriageResult) result = wz_triage_evaluate (rules,
+                                                                 json_node_get_object (response),
+                                                                 &older, NULL);
+
+          g_assert_cmpuint (result->urgency, ==, 2);
+        }
+      best_us = MIN (best_us, (thread_cpu_us () - start) / per_round);
     }
-  per_call_us = (double) (g_get_monotonic_time () - start) / rounds;
 
-  g_test_message ("triage evaluation: %.2f µs per questionnaire (budget %.0f µs)", per_call_us,
+  g_test_message ("triage evaluation: %.2f µs per questionnaire (budget %.0f µs)", best_us,
                   budget_us);
-  g_assert_cmpfloat (per_call_us, <, budget_us);
+  g_assert_cmpfloat (best_us, <, budget_us);
 }
 
 int
