@@ -1703,7 +1703,11 @@ build_measurement (JsonBuilder  *builder,
   json_builder_add_boolean_value (builder, entry->stale);
   if (wz_followup_flag_is_urgent (entry->flag) && wz_text_get (&t->urgent_message, lang))
     add_string (builder, "message", wz_text_get (&t->urgent_message, lang));
-  else if (entry->flag != WZ_FOLLOWUP_FLAG_NONE && wz_text_get (&t->flag_message, lang))
+  /* The flag message is written for the alert's own edges (systolic below 90), not for every
+   * value outside the target. */
+  else if (((entry->flag == WZ_FOLLOWUP_FLAG_LOW && t->has_flag_low) ||
+            (entry->flag == WZ_FOLLOWUP_FLAG_HIGH && t->has_flag_high) ||
+            entry->flag == WZ_FOLLOWUP_FLAG_ABNORMAL) && wz_text_get (&t->flag_message, lang))
     add_string (builder, "message", wz_text_get (&t->flag_message, lang));
   json_builder_end_object (builder);
 }

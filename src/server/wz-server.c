@@ -14,6 +14,7 @@
 #include "wz-care-team.h"
 #include "wz-error.h"
 #include "wz-fhir-routes.h"
+#include "wz-followup-routes.h"
 #include "wz-log.h"
 #include "wz-preconsult.h"
 #include "wz-rx-routes.h"
