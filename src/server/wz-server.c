@@ -179,6 +179,8 @@ wz_server_new (const char  *data_dir,
   if (!wz_rx_routes_setup (self->soup, WZ_STORE (self->store), self->auth, self->audit,
                            self->care_team, self->hub, data_dir, error))
     return NULL;
+  wz_followup_routes_setup (self->soup, WZ_STORE (self->store), self->auth, self->audit,
+                            self->care_team, self->hub);
   wz_static_routes_register (self->soup, web_root);
 
   self->access_log = wz_log_debug_enabled (G_LOG_DOMAIN);
