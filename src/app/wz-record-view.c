@@ -1712,11 +1712,16 @@ update_header (WzRecordView *self)
   else
     title = g_strdup (status_label (status));
 
-  /* Translators: urgency and reason of the visit, e.g. “Urgent · Chest tightness” */
-  subtitle = reason != NULL ? g_strdup_printf (_("%s · %s"),
-                                               wz_encounter_urgency_label (wz_encounter_urgency (self->encounter)),
-                                               reason)
-                            : g_strdup (wz_encounter_urgency_label (wz_encounter_urgency (self->encounter)));
+  /* An urgency only where triage or a doctor set one: a visit without one is not “routine”. */
+  if (wz_json_object (self->encounter, "priority") == NULL)
+    subtitle = g_strdup (reason != NULL ? reason : "");
+  else if (reason != NULL)
+    /* Translators: urgency and reason of the visit, e.g. “Urgent · Chest tightness” */
+    subtitle = g_strdup_printf (_("%s · %s"),
+                                wz_encounter_urgency_label (wz_encounter_urgency (self->encounter)),
+                                reason);
+  else
+    subtitle = g_strdup (wz_encounter_urgency_label (wz_encounter_urgency (self->encounter)));
 
   gtk_label_set_text (self->visit_title, title);
   gtk_label_set_text (self->visit_subtitle, subtitle);
