@@ -8,6 +8,8 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "wz-pinyin.h"
+
 /* The ICD-10 codes a doctor picks a diagnosis from, searched as they type. The file is small
  * (a few hundred common outpatient codes) but is still read off the main thread, once. */
 struct _WzIcd10Index
@@ -29,6 +31,7 @@ typedef struct
   char         *code_key;   /* upper case, no dot: "J449" */
   char         *en_key;     /* case-folded English title */
   char         *zh_key;     /* Chinese title as is */
+  char         *initials;   /* pinyin initials of the Chinese title: 偏头痛 → "ptt" */
 } Row;
 
 static void
@@ -38,6 +41,7 @@ row_free (Row *row)
   g_free (row->code_key);
   g_free (row->en_key);
   g_free (row->zh_key);
+  g_free (row->initials);
   g_free (row);
 }
 
@@ -51,6 +55,32 @@ code_key (const char *text)
       g_string_append_c (key, g_ascii_toupper (*p));
 
   return g_string_free (key, FALSE);
+}
+
+/* Doctors type the initials of a Chinese name on a Latin keyboard (高血压 → gxy). */
+static char *
+pinyin_initials (const char *title)
+{
+  g_auto(GStrv) syllables = wz_pinyin_syllables (title);
+  GString *initials = g_string_new (NULL);
+
+  for (guint i = 0; syllables != NULL && syllables[i] != NULL; i++)
+    if (syllables[i][0] != '\0')
+      g_string_append_c (initials, syllables[i][0]);
+
+  return g_string_free (initials, FALSE);
+}
+
+static gboolean
+is_latin_letters (const char *text)
+{
+  if (*text == '\0')
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isalpha (*p))
+      return FALSE;
+
+  return TRUE;
 }
 
 static GPtrArray *
@@ -96,6 +126,7 @@ parse (const char  *data,
       row->code_key = code_key (fields[0]);
       row->en_key = g_utf8_casefold (fields[1], -1);
       row->zh_key = g_strdup (fields[2]);
+      row->initials = pinyin_initials (fields[2]);
       g_ptr_array_add (rows, row);
     }
 
@@ -276,6 +307,7 @@ wz_icd10_index_search (WzIcd10Index *self,
   g_autofree char *trimmed = NULL;
   g_autofree char *folded = NULL;
   g_autofree char *ckey = NULL;
+  gboolean pinyin;
 
   g_return_val_if_fail (WZ_IS_ICD10_INDEX (self), G_LIST_MODEL (results));
 
@@ -285,6 +317,7 @@ wz_icd10_index_search (WzIcd10Index *self,
 
   folded = g_utf8_casefold (trimmed, -1);
   ckey = code_key (trimmed);
+  pinyin = strlen (trimmed) >= 2 && is_latin_letters (trimmed);
 
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -298,10 +331,12 @@ wz_icd10_index_search (WzIcd10Index *self,
         hit.score = 1;
       else if (g_str_has_prefix (row->zh_key, trimmed) || g_str_has_prefix (row->en_key, folded))
         hit.score = 2;
-      else if (word_prefix (row->en_key, folded))
+      else if (pinyin && g_str_has_prefix (row->initials, folded))
         hit.score = 3;
-      else if (strstr (row->zh_key, trimmed) != NULL || strstr (row->en_key, folded) != NULL)
+      else if (word_prefix (row->en_key, folded))
         hit.score = 4;
+      else if (strstr (row->zh_key, trimmed) != NULL || strstr (row->en_key, folded) != NULL)
+        hit.score = 5;
 
       if (hit.score != G_MAXUINT)
         g_array_append_val (hits, hit);

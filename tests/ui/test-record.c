@@ -108,6 +108,14 @@ test_icd10_search (void)
   g_free (code);
   g_assert_true (results_contain (index, "哮喘", "J45.9"));
 
+  /* By the pinyin initials of the Chinese title, as typed on a Latin keyboard. */
+  code = first_code (index, "ptt");
+  g_assert_cmpstr (code, ==, "G43.9");
+  g_free (code);
+  code = first_code (index, "YFXGXY");
+  g_assert_cmpstr (code, ==, "I10");
+  g_free (code);
+
   /* By English words, any case. */
   g_assert_true (results_contain (index, "hypertension", "I10"));
   g_assert_true (results_contain (index, "MIGRAINE", "G43.9"));
