@@ -862,10 +862,10 @@ wz_visit_note_editor_set_editable (WzVisitNoteEditor *self,
 
   self->editable = editable;
   gtk_editable_set_editable (GTK_EDITABLE (self->chief_row), editable);
+  /* Only the editable flag: GTK 4.8 asserts in its cursor blink when cursor-visible is turned
+   * off under a focused, blinking text view. A text view that is not editable shows no cursor. */
   gtk_text_view_set_editable (self->history_view, editable);
-  gtk_text_view_set_cursor_visible (self->history_view, editable);
   gtk_text_view_set_editable (self->advice_view, editable);
-  gtk_text_view_set_cursor_visible (self->advice_view, editable);
   gtk_widget_set_visible (GTK_WIDGET (self->icd_search), editable);
   gtk_widget_set_visible (GTK_WIDGET (self->readonly_label), !editable && self->encounter_id != NULL);
 
