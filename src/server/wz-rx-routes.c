@@ -80,6 +80,15 @@ typedef struct
   char              *patient;
 } Request;
 
+/* Takes ENTITY as what the audit row names. */
+static void
+set_entity (Request *req,
+            char    *entity)
+{
+  g_free (req->entity);
+  req->entity = entity;
+}
+
 static void
 request_clear (Request *req)
 {
@@ -1499,7 +1508,7 @@ op_sign (Request *req)
       return;
     }
 
-  req->entity = g_strconcat ("Task/", stored_task->id, NULL);
+  set_entity (req, g_strconcat ("Task/", stored_task->id, NULL));
   g_ptr_array_insert (written, 0, g_steal_pointer (&stored_task));
   g_ptr_array_insert (written, 1, g_steal_pointer (&stored_provenance));
   for (guint i = 0; i < signed_requests->len; i++)
@@ -1698,7 +1707,7 @@ op_review (Request    *req,
         }
     }
 
-  req->entity = g_strconcat ("Task/", task_id, NULL);
+  set_entity (req, g_strconcat ("Task/", task_id, NULL));
   respond_bundle (req, "collection", answer);
 }
 
@@ -1732,7 +1741,7 @@ op_review_queue (Request *req)
         g_ptr_array_add (tasks, stored);
     }
 
-  req->entity = g_strdup ("Task?code=approve&status=requested");
+  set_entity (req, g_strdup ("Task?code=approve&status=requested"));
   respond_bundle (req, "searchset", tasks);
 }
 
@@ -1776,7 +1785,7 @@ op_review_decision (Request    *req,
   const char *note = NULL;
   JsonObject *task;
 
-  req->entity = g_strconcat ("Task/", task_id, NULL);
+  set_entity (req, g_strconcat ("Task/", task_id, NULL));
   if (g_strcmp0 (req->session->role, "pharmacist") != 0)
     {
       fail_with (req, WZ_ERROR_FORBIDDEN,
@@ -1886,7 +1895,7 @@ op_cancel (Request    *req,
   const char *status;
   JsonObject *request;
 
-  req->entity = g_strdup (reference);
+  set_entity (req, g_strdup (reference));
   if (g_strcmp0 (req->session->role, "doctor") != 0)
     {
       fail_with (req, WZ_ERROR_FORBIDDEN, "Only doctors cancel prescriptions");
@@ -1981,7 +1990,7 @@ op_register_key (Request    *req,
   const char *key;
   gsize length = 0;
 
-  req->entity = g_strdup (practitioner);
+  set_entity (req, g_strdup (practitioner));
   if (g_strcmp0 (req->session->role, "doctor") != 0 ||
       g_strcmp0 (req->session->practitioner_id, practitioner_id) != 0)
     {
