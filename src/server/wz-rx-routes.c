@@ -1597,15 +1597,19 @@ load_prescription (WzRxRoutes   *self,
   return TRUE;
 }
 
-/* Re-checks the signature on the current versions: nothing may have changed since signing. */
+/* Re-checks the signature against the versions it covers, read back from the history. With
+ * UNCHANGED the current versions must be those very versions (nothing edited since signing). */
 static gboolean
 verify_prescription (WzRxRoutes   *self,
                      Prescription *p,
+                     gboolean      unchanged,
                      GError      **error)
 {
   JsonObject *provenance = json_node_get_object (p->provenance_root);
-  g_autoptr(GPtrArray) objects = objects_of (p->request_roots);
   JsonObject *sig = element_object (array_member (provenance, "signature"), 0);
+  g_auto(GStrv) targets = wz_signature_provenance_targets (provenance);
+  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr(GPtrArray) objects = NULL;
   const char *signer = reference_of (sig, "who");
   const char *key = NULL;
   JsonArray *extensions = array_member (sig, "extension");
@@ -1615,7 +1619,7 @@ verify_prescription (WzRxRoutes   *self,
                    WZ_SIGNATURE_KEY_EXTENSION) == 0)
       key = string_member (element_object (extensions, i), "valueBase64Binary");
 
-  if (signer == NULL || key == NULL ||
+  if (signer == NULL || key == NULL || targets == NULL ||
       !wz_formulary_store_key_was_registered (self->formulary, signer, key, error))
     {
       if (error != NULL && *error == NULL)
@@ -1623,6 +1627,46 @@ verify_prescription (WzRxRoutes   *self,
                              "The signature was not made with a key registered for its signer");
       return FALSE;
     }
+
+  for (guint i = 0; targets[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (targets[i], "/", 4);
+      g_autoptr(WzStoredResource) version = NULL;
+      guint64 number = 0;
+      JsonNode *root = NULL;
+
+      if (g_strv_length (parts) != 4 || strcmp (parts[0], "MedicationRequest") != 0 ||
+          !g_ascii_string_to_unsigned (parts[3], 10, 1, G_MAXINT64, &number, NULL) ||
+          (version = wz_store_vread (self->store, "MedicationRequest", parts[1], number,
+                                     NULL)) == NULL ||
+          parse_stored (version, &root) == NULL)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE,
+                       "The signed version %s cannot be read", targets[i]);
+          return FALSE;
+        }
+      g_ptr_array_add (roots, root);
+
+      if (unchanged)
+        {
+          gboolean current = FALSE;
+
+          for (guint r = 0; r < p->requests->len; r++)
+            {
+              WzStoredResource *now = g_ptr_array_index (p->requests, r);
+
+              current |= strcmp (now->id, parts[1]) == 0 && now->version_id == (gint64) number;
+            }
+          if (!current)
+            {
+              g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE,
+                           "MedicationRequest/%s changed after it was signed", parts[1]);
+              return FALSE;
+            }
+        }
+    }
+
+  objects = objects_of (roots);
   return wz_signature_verify_provenance (provenance, objects, key, error);
 }
 
@@ -1667,7 +1711,7 @@ op_review (Request    *req,
   verdict = g_new0 (WzStoredResource, 1);
   verdict->type = g_strdup ("OperationOutcome");
   verdict->id = g_strdup ("signature");
-  verdict->json = verify_prescription (req->self, &p, &verify_error)
+  verdict->json = verify_prescription (req->self, &p, FALSE, &verify_error)
                   ? wz_outcome_new ("information", "informational",
                                     "The signature verifies: the prescription is as the doctor "
                                     "signed it")
@@ -1830,7 +1874,7 @@ op_review_decision (Request    *req,
                  "You signed this prescription; another pharmacist must review it");
       return;
     }
-  if (approve && !verify_prescription (self, &p, &error))
+  if (approve && !verify_prescription (self, &p, TRUE, &error))
     {
       fail_with (req, WZ_ERROR_CONFLICT,
                  "The prescription cannot be approved: its signature does not verify (%s)",
@@ -2093,6 +2137,10 @@ guard (Request    *req,
       g_autoptr(JsonNode) root = NULL;
       JsonObject *current = stored ? parse_stored (stored, &root) : NULL;
 
+      /* What the user may not see is the generic route's to answer (404). */
+      if (current != NULL &&
+          !wz_care_team_may_see_stored (req->self->care_team, req->session, stored, NULL))
+        return FALSE;
       if (current != NULL && strcmp (type, "MedicationRequest") == 0 && is_signed (current))
         {
           req->patient = g_strdup (stored->patient);

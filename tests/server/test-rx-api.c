@@ -392,6 +392,7 @@ test_sign_and_approve (void)
   g_autoptr(WzTestResponse) no_reason = NULL;
   g_autoptr(WzTestResponse) approved = NULL;
   g_autoptr(WzTestResponse) again = NULL;
+  g_autoptr(WzTestResponse) after = NULL;
   g_autoptr(WzTestResponse) read = NULL;
   g_autoptr(WzTestResponse) outsider_read = NULL;
   g_autofree char *amlodipine = draft (patient_ref, encounter_ref, condition_ref, "WZ0001", 5, "qd",
@@ -488,6 +489,13 @@ test_sign_and_approve (void)
                    ==, "completed");
   again = post (path, pharmacist_token, "{\"resourceType\":\"Parameters\"}");
   wz_test_assert_outcome (again, 409);
+
+  /* Approval makes new versions (active); the signed ones still verify. */
+  g_clear_pointer (&path, g_free);
+  path = g_strdup_printf ("/fhir/Task/%s/$review", task_id);
+  after = wz_test_request (server, "GET", path, pharmacist_token, NULL, NULL);
+  g_assert_cmpuint (after->status, ==, 200);
+  g_assert_true (outcome_mentions (after, "The signature verifies"));
 
   g_clear_pointer (&path, g_free);
   path = g_strdup_printf ("/fhir/MedicationRequest/%s", request_id);
