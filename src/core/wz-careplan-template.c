@@ -1429,6 +1429,10 @@ add_question_inputs (JsonBuilder *builder,
     }
 }
 
+static void add_target_extension_object (JsonBuilder            *builder,
+                                         const WzCareplanTarget *t,
+                                         const char             *lang);
+
 static JsonNode *
 item_to_task (const Item              *item,
               const WzCareplanRequest *request)
@@ -1446,6 +1450,9 @@ item_to_task (const Item              *item,
   set_string (builder, "url", WZ_FOLLOWUP_DUE_EXTENSION);
   set_string (builder, "valueDate", wz_day_format_buf (item->due, due));
   json_builder_end_object (builder);
+  /* A measurement Task carries its target too, so the worklist needs only the Tasks. */
+  if (item->target != NULL)
+    add_target_extension_object (builder, item->target, request->lang);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "identifier");
   json_builder_begin_array (builder);
@@ -1556,13 +1563,12 @@ add_sub_text (JsonBuilder  *builder,
   json_builder_end_object (builder);
 }
 
+/* The target extension object (an element of an extension array). */
 static void
-add_target_extension (JsonBuilder            *builder,
-                      const WzCareplanTarget *t,
-                      const char             *lang)
+add_target_extension_object (JsonBuilder            *builder,
+                             const WzCareplanTarget *t,
+                             const char             *lang)
 {
-  json_builder_set_member_name (builder, "extension");
-  json_builder_begin_array (builder);
   json_builder_begin_object (builder);
   set_string (builder, "url", WZ_CAREPLAN_TARGET_EXTENSION);
   json_builder_set_member_name (builder, "extension");
@@ -1601,6 +1607,16 @@ add_target_extension (JsonBuilder            *builder,
   add_sub_text (builder, "flagMessage", &t->flag_message, lang);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
+}
+
+static void
+add_target_extension (JsonBuilder            *builder,
+                      const WzCareplanTarget *t,
+                      const char             *lang)
+{
+  json_builder_set_member_name (builder, "extension");
+  json_builder_begin_array (builder);
+  add_target_extension_object (builder, t, lang);
   json_builder_end_array (builder);
 }
 
@@ -2036,10 +2052,13 @@ wz_careplan_targets_from_json (JsonObject *careplan)
 {
   GPtrArray *targets = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_careplan_target_free);
   JsonArray *activities = array_member (careplan, "activity");
+  gboolean is_task = g_strcmp0 (object_string (careplan, "resourceType"), "Task") == 0;
+  guint n = is_task ? 1 : activities != NULL ? json_array_get_length (activities) : 0;
 
-  for (guint i = 0; activities != NULL && i < json_array_get_length (activities); i++)
+  for (guint i = 0; i < n; i++)
     {
-      JsonObject *detail = object_member (array_object (activities, i), "detail");
+      JsonObject *detail = is_task ? careplan
+                                   : object_member (array_object (activities, i), "detail");
       JsonArray *extensions = array_member (detail, "extension");
       JsonObject *code = object_member (detail, "code");
       JsonArray *codings = array_member (code, "coding");

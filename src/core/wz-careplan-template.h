@@ -132,7 +132,8 @@ WzCareplanInstance *wz_careplan_template_instantiate (WzCareplanTemplate      *s
 void                wz_careplan_instance_set_plan  (WzCareplanInstance *instance,
                                                     const char         *careplan_ref);
 
-/* The measurement targets a CarePlan made here carries (WzCareplanTarget). */
+/* The measurement targets a CarePlan made here carries, or the one of a measurement Task
+ * (WzCareplanTarget). */
 GPtrArray          *wz_careplan_targets_from_json  (JsonObject         *careplan);
 
 /* One value of an Observation, judged against the plan's targets. */

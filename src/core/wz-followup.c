@@ -81,36 +81,68 @@ wz_day_parse (const char *text,
   return TRUE;
 }
 
+/* RFC 3339 date-time with a zone to Unix seconds. Done by hand because schedules read many of
+ * these and GDateTime builds a time zone object for every offset it parses. */
+static gboolean
+parse_date_time (const char *text,
+                 gint64     *out_seconds)
+{
+  guint year, month, day, hour, minute, second, zone_hours, zone_minutes;
+  const char *p = text + 19;
+  gint64 offset = 0;
+  WzDay date;
+
+  if (strlen (text) < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+      text[13] != ':' || text[16] != ':' ||
+      !parse_digits (text, 4, &year) || !parse_digits (text + 5, 2, &month) ||
+      !parse_digits (text + 8, 2, &day) || !parse_digits (text + 11, 2, &hour) ||
+      !parse_digits (text + 14, 2, &minute) || !parse_digits (text + 17, 2, &second) ||
+      hour > 23 || minute > 59 || second > 59 || year < 1 ||
+      (date = wz_day_from_ymd (year, month, day)) == WZ_DAY_NONE)
+    return FALSE;
+
+  if (*p == '.')
+    {
+      if (!g_ascii_isdigit (*++p))
+        return FALSE;
+      while (g_ascii_isdigit (*p))
+        p++;
+    }
+  if (p[0] == 'Z' && p[1] == '\0')
+    offset = 0;
+  else if ((p[0] == '+' || p[0] == '-') && strlen (p) == 6 && p[3] == ':' &&
+           parse_digits (p + 1, 2, &zone_hours) && parse_digits (p + 4, 2, &zone_minutes) &&
+           zone_hours < 24 && zone_minutes < 60)
+    offset = (p[0] == '-' ? -1 : 1) * (gint64) (zone_hours * 3600 + zone_minutes * 60);
+  else
+    return FALSE;
+
+  *out_seconds = ((gint64) date - (gint64) wz_day_from_ymd (1970, 1, 1)) * 86400 +
+                 hour * 3600 + minute * 60 + second - offset;
+  return TRUE;
+}
+
 gboolean
 wz_day_parse_in_zone (const char *text,
                       GTimeZone  *tz,
                       WzDay      *out_day)
 {
-  g_autoptr(GDateTime) instant = NULL;
-  g_autoptr(GDateTime) local = NULL;
+  gint64 seconds, local;
+  gint interval;
 
   if (text == NULL)
     return FALSE;
   if (strlen (text) == 10)
     return wz_day_parse (text, out_day);
-  if (strlen (text) < 11 || text[10] != 'T')
-    return FALSE;
-
   /* FHIR requires a zone on a dateTime with a time; without one the day would be a guess. */
-  if (!(g_str_has_suffix (text, "Z") || strchr (text + 11, '+') != NULL ||
-        strchr (text + 11, '-') != NULL))
+  if (!parse_date_time (text, &seconds))
     return FALSE;
 
-  instant = g_date_time_new_from_iso8601 (text, NULL);
-  if (instant == NULL)
-    return FALSE;
-  local = g_date_time_to_timezone (instant, tz);
-  if (local == NULL)
-    return FALSE;
-
-  *out_day = wz_day_from_ymd (g_date_time_get_year (local), g_date_time_get_month (local),
-                              g_date_time_get_day_of_month (local));
-  return *out_day != WZ_DAY_NONE;
+  interval = g_time_zone_find_interval (tz, G_TIME_TYPE_UNIVERSAL, seconds);
+  local = seconds + (interval >= 0 ? g_time_zone_get_offset (tz, interval) : 0);
+  *out_day = (WzDay) ((gint64) wz_day_from_ymd (1970, 1, 1) +
+                      (local >= 0 ? local / 86400 : -((-local + 86399) / 86400)));
+  return TRUE;
 }
 
 char *
@@ -377,6 +409,220 @@ wz_json_get_text (JsonObject *object,
       else if (strcmp (wz_lang_normalize (lang), "en") == 0 && out_text->en == NULL)
         out_text->en = g_strdup (content);
     }
+}
+
+/* ---- Writing JSON fast ---------------------------------------------------------------------- */
+
+void
+wz_json_writer_init (WzJsonWriter *writer)
+{
+  memset (writer, 0, sizeof *writer);
+  writer->out = g_string_sized_new (4096);
+}
+
+static void
+before_value (WzJsonWriter *writer)
+{
+  if (writer->after_member)
+    {
+      writer->after_member = FALSE;
+      return;
+    }
+  if (writer->has_items[writer->depth])
+    g_string_append_c (writer->out, ',');
+  writer->has_items[writer->depth] = TRUE;
+}
+
+static void
+open_container (WzJsonWriter *writer,
+                char          c)
+{
+  before_value (writer);
+  g_string_append_c (writer->out, c);
+  g_return_if_fail (writer->depth + 1 < G_N_ELEMENTS (writer->has_items));
+  writer->has_items[++writer->depth] = FALSE;
+}
+
+void
+wz_json_writer_begin_object (WzJsonWriter *writer)
+{
+  open_container (writer, '{');
+}
+
+void
+wz_json_writer_begin_array (WzJsonWriter *writer)
+{
+  open_container (writer, '[');
+}
+
+void
+wz_json_writer_end_object (WzJsonWriter *writer)
+{
+  writer->depth--;
+  g_string_append_c (writer->out, '}');
+}
+
+void
+wz_json_writer_end_array (WzJsonWriter *writer)
+{
+  writer->depth--;
+  g_string_append_c (writer->out, ']');
+}
+
+static void
+append_escaped (GString    *out,
+                const char *value)
+{
+  const char *run = value;
+
+  g_string_append_c (out, '"');
+  for (const char *p = value; *p; p++)
+    {
+      guchar c = *p;
+
+      if (c >= 0x20 && c != '"' && c != '\\')
+        continue;
+      g_string_append_len (out, run, p - run);
+      switch (c)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\r':
+          g_string_append (out, "\\r");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          g_string_append_printf (out, "\\u%04x", c);
+          break;
+        }
+      run = p + 1;
+    }
+  g_string_append (out, run);
+  g_string_append_c (out, '"');
+}
+
+void
+wz_json_writer_member (WzJsonWriter *writer,
+                       const char   *name)
+{
+  before_value (writer);
+  append_escaped (writer->out, name);
+  g_string_append_c (writer->out, ':');
+  writer->after_member = TRUE;
+}
+
+void
+wz_json_writer_string (WzJsonWriter *writer,
+                       const char   *value)
+{
+  before_value (writer);
+  if (value == NULL)
+    g_string_append (writer->out, "null");
+  else
+    append_escaped (writer->out, value);
+}
+
+void
+wz_json_writer_int (WzJsonWriter *writer,
+                    gint64        value)
+{
+  before_value (writer);
+  g_string_append_printf (writer->out, "%" G_GINT64_FORMAT, value);
+}
+
+void
+wz_json_writer_double (WzJsonWriter *writer,
+                       double        value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (value == (double) (gint64) value && ABS (value) < 1e15)
+    {
+      wz_json_writer_int (writer, (gint64) value);
+      return;
+    }
+  before_value (writer);
+  g_string_append (writer->out, g_ascii_formatd (buf, sizeof buf, "%.15g", value));
+}
+
+void
+wz_json_writer_boolean (WzJsonWriter *writer,
+                        gboolean      value)
+{
+  before_value (writer);
+  g_string_append (writer->out, value ? "true" : "false");
+}
+
+void
+wz_json_writer_null (WzJsonWriter *writer)
+{
+  before_value (writer);
+  g_string_append (writer->out, "null");
+}
+
+void
+wz_json_writer_set_string (WzJsonWriter *writer,
+                           const char   *member,
+                           const char   *value)
+{
+  wz_json_writer_member (writer, member);
+  wz_json_writer_string (writer, value);
+}
+
+void
+wz_json_writer_text (WzJsonWriter *writer,
+                     const char   *member,
+                     const WzText *text,
+                     const char   *lang)
+{
+  const char *main_lang = wz_lang_normalize (lang);
+  const char *other_lang = strcmp (main_lang, "zh") == 0 ? "en" : "zh";
+  const char *main_text = wz_text_get (text, main_lang);
+  const char *other_text = strcmp (other_lang, "zh") == 0 ? text->zh : text->en;
+  g_autofree char *underscore = NULL;
+
+  if (main_text == NULL)
+    return;
+  wz_json_writer_set_string (writer, member, main_text);
+  if (other_text == NULL || other_text == main_text)
+    return;
+
+  underscore = g_strconcat ("_", member, NULL);
+  wz_json_writer_member (writer, underscore);
+  wz_json_writer_begin_object (writer);
+  wz_json_writer_member (writer, "extension");
+  wz_json_writer_begin_array (writer);
+  wz_json_writer_begin_object (writer);
+  wz_json_writer_set_string (writer, "url", WZ_FOLLOWUP_TRANSLATION_EXTENSION);
+  wz_json_writer_member (writer, "extension");
+  wz_json_writer_begin_array (writer);
+  wz_json_writer_begin_object (writer);
+  wz_json_writer_set_string (writer, "url", "lang");
+  wz_json_writer_set_string (writer, "valueCode", other_lang);
+  wz_json_writer_end_object (writer);
+  wz_json_writer_begin_object (writer);
+  wz_json_writer_set_string (writer, "url", "content");
+  wz_json_writer_set_string (writer, "valueString", other_text);
+  wz_json_writer_end_object (writer);
+  wz_json_writer_end_array (writer);
+  wz_json_writer_end_object (writer);
+  wz_json_writer_end_array (writer);
+  wz_json_writer_end_object (writer);
+}
+
+GBytes *
+wz_json_writer_finish (WzJsonWriter *writer)
+{
+  return g_string_free_to_bytes (g_steal_pointer (&writer->out));
 }
 
 /* ---- Strict reading of the data files ----------------------------------------------------- */
@@ -778,19 +1024,8 @@ typedef struct
   const char *title_zh;
   WzDay       due;
   WzDay       window_end;
+  WzCareplanTarget *target;  /* measurement Tasks: what the readings are judged against */
 } TaskEntry;
-
-typedef struct
-{
-  char       *id;
-  gint64      version;
-  const char *patient;
-  const char *author;
-  const char *title_en;
-  const char *title_zh;
-  WzDay       start;
-  GPtrArray  *targets;     /* WzCareplanTarget */
-} PlanEntry;
 
 typedef struct
 {
@@ -809,7 +1044,7 @@ typedef struct
   const char *ref;
   char       *name;
   GHashTable *latest;      /* "m:ID", "m:ID.QUESTION" or "l:LOINC" → Latest */
-  GHashTable *plans;       /* PlanEntry set */
+  GHashTable *measurements; /* open measurement TaskEntry set */
 } PatientEntry;
 
 struct _WzFollowup
@@ -820,8 +1055,7 @@ struct _WzFollowup
   GHashTable   *tasks;              /* id → TaskEntry (open follow-up Tasks only) */
   GHashTable   *closed;             /* id → version of follow-up Tasks seen closed */
   GHashTable   *tasks_by_person;    /* owner/requester ref → TaskEntry set */
-  GHashTable   *plans;              /* id → PlanEntry (active only) */
-  GHashTable   *plans_by_author;    /* author ref → PlanEntry set */
+  GHashTable   *observations;       /* id → version taken in */
   GHashTable   *patients;           /* ref → PatientEntry */
 };
 
@@ -833,16 +1067,7 @@ task_entry_free (gpointer data)
   TaskEntry *entry = data;
 
   g_free (entry->id);
-  g_free (entry);
-}
-
-static void
-plan_entry_free (gpointer data)
-{
-  PlanEntry *entry = data;
-
-  g_free (entry->id);
-  g_clear_pointer (&entry->targets, g_ptr_array_unref);
+  g_clear_pointer (&entry->target, wz_careplan_target_free);
   g_free (entry);
 }
 
@@ -853,7 +1078,7 @@ patient_entry_free (gpointer data)
 
   g_free (entry->name);
   g_clear_pointer (&entry->latest, g_hash_table_unref);
-  g_clear_pointer (&entry->plans, g_hash_table_unref);
+  g_clear_pointer (&entry->measurements, g_hash_table_unref);
   g_free (entry);
 }
 
@@ -863,11 +1088,10 @@ wz_followup_finalize (GObject *object)
   WzFollowup *self = WZ_FOLLOWUP (object);
 
   g_clear_pointer (&self->tasks_by_person, g_hash_table_unref);
-  g_clear_pointer (&self->plans_by_author, g_hash_table_unref);
   g_clear_pointer (&self->patients, g_hash_table_unref);
   g_clear_pointer (&self->tasks, g_hash_table_unref);
   g_clear_pointer (&self->closed, g_hash_table_unref);
-  g_clear_pointer (&self->plans, g_hash_table_unref);
+  g_clear_pointer (&self->observations, g_hash_table_unref);
   g_clear_pointer (&self->strings, g_string_chunk_free);
 
   G_OBJECT_CLASS (wz_followup_parent_class)->finalize (object);
@@ -889,9 +1113,7 @@ wz_followup_init (WzFollowup *self)
   self->closed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->tasks_by_person = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                  (GDestroyNotify) g_hash_table_unref);
-  self->plans = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, plan_entry_free);
-  self->plans_by_author = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                                 (GDestroyNotify) g_hash_table_unref);
+  self->observations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->patients = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, patient_entry_free);
 }
 
@@ -954,7 +1176,7 @@ patient_entry (WzFollowup *self,
       entry = g_new0 (PatientEntry, 1);
       entry->ref = intern (self, ref);
       entry->latest = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-      entry->plans = g_hash_table_new (NULL, NULL);
+      entry->measurements = g_hash_table_new (NULL, NULL);
       g_hash_table_insert (self->patients, (gpointer) entry->ref, entry);
     }
   return entry;
@@ -999,6 +1221,13 @@ remove_task (WzFollowup *self,
     return;
   index_remove (self->tasks_by_person, entry->owner, entry);
   index_remove (self->tasks_by_person, entry->requester, entry);
+  if (entry->target != NULL)
+    {
+      PatientEntry *patient = g_hash_table_lookup (self->patients, entry->patient);
+
+      if (patient != NULL)
+        g_hash_table_remove (patient->measurements, entry);
+    }
   g_hash_table_remove (self->tasks, id);
 }
 
@@ -1105,61 +1334,21 @@ ingest_task (WzFollowup *self,
   entry->due = due;
   entry->window_end = end;
 
+  if (strcmp (kind, "measurement") == 0)
+    {
+      g_autoptr(GPtrArray) targets = wz_careplan_targets_from_json (task);
+
+      if (targets->len > 0)
+        {
+          entry->target = g_ptr_array_steal_index (targets, 0);
+          g_hash_table_add (patient_entry (self, patient)->measurements, entry);
+        }
+    }
+
   g_hash_table_insert (self->tasks, entry->id, entry);
   index_add (self->tasks_by_person, entry->owner, entry);
   if (entry->requester != entry->owner)
     index_add (self->tasks_by_person, entry->requester, entry);
-}
-
-static void
-remove_plan (WzFollowup *self,
-             const char *id)
-{
-  PlanEntry *entry = g_hash_table_lookup (self->plans, id);
-  PatientEntry *patient;
-
-  if (entry == NULL)
-    return;
-  index_remove (self->plans_by_author, entry->author, entry);
-  patient = g_hash_table_lookup (self->patients, entry->patient);
-  if (patient != NULL)
-    g_hash_table_remove (patient->plans, entry);
-  g_hash_table_remove (self->plans, id);
-}
-
-static void
-ingest_plan (WzFollowup *self,
-             const char *id,
-             gint64      version,
-             JsonObject *careplan)
-{
-  PlanEntry *old = g_hash_table_lookup (self->plans, id);
-  const char *patient = reference_of (careplan, "subject");
-  g_autoptr(GPtrArray) targets = NULL;
-  PlanEntry *entry;
-  WzText title;
-
-  if (old != NULL && old->version > version)
-    return;
-  remove_plan (self, id);
-  if (g_strcmp0 (object_string (careplan, "status"), "active") != 0 || patient == NULL)
-    return;
-
-  entry = g_new0 (PlanEntry, 1);
-  entry->id = g_strdup (id);
-  entry->version = version;
-  entry->patient = intern (self, patient);
-  entry->author = intern (self, reference_of (careplan, "author"));
-  wz_json_get_text (careplan, "title", &title);
-  entry->title_en = intern (self, title.en);
-  entry->title_zh = intern (self, title.zh);
-  wz_text_clear (&title);
-  wz_day_parse (object_string (get_object (careplan, "period"), "start"), &entry->start);
-  entry->targets = wz_careplan_targets_from_json (careplan);
-
-  g_hash_table_insert (self->plans, entry->id, entry);
-  index_add (self->plans_by_author, entry->author, entry);
-  g_hash_table_add (patient_entry (self, patient)->plans, entry);
 }
 
 static gint64
@@ -1325,34 +1514,58 @@ wz_followup_ingest (WzFollowup *self,
                     const char *type,
                     const char *id,
                     gint64      version_id,
+                    const char *status,
                     const char *json,
                     gsize       length)
 {
   g_autoptr(JsonParser) parser = NULL;
   JsonNode *root;
   JsonObject *object;
-  gboolean is_task;
+  gboolean is_task, is_observation;
 
   g_return_if_fail (WZ_IS_FOLLOWUP (self));
 
   is_task = strcmp (type, "Task") == 0;
-  if (!is_task && strcmp (type, "CarePlan") != 0 && strcmp (type, "Observation") != 0 &&
-      strcmp (type, "Patient") != 0)
+  is_observation = strcmp (type, "Observation") == 0;
+  if (!is_task && !is_observation && strcmp (type, "Patient") != 0)
     return;
-  if (strcmp (type, "Patient") == 0)
+
+  /* Parsing is what costs here, so whatever can be decided without it is. */
+  if (is_task)
+    {
+      TaskEntry *open = g_hash_table_lookup (self->tasks, id);
+      gsize closed = GPOINTER_TO_SIZE (g_hash_table_lookup (self->closed, id));
+
+      if ((open != NULL && open->version >= version_id) || closed >= (gsize) version_id)
+        return;
+      /* Most Tasks are not follow-up Tasks (pharmacist approvals, …). */
+      if (g_strstr_len (json, length, WZ_FOLLOWUP_TASK_SYSTEM) == NULL)
+        {
+          remove_task (self, id);
+          return;
+        }
+      if (status != NULL && !task_is_open (status))
+        {
+          remove_task (self, id);
+          g_hash_table_insert (self->closed, g_strdup (id), GSIZE_TO_POINTER ((gsize) version_id));
+          return;
+        }
+    }
+  else if (is_observation)
+    {
+      gsize seen = GPOINTER_TO_SIZE (g_hash_table_lookup (self->observations, id));
+
+      if (seen >= (gsize) version_id)
+        return;
+      g_hash_table_insert (self->observations, g_strdup (id), GSIZE_TO_POINTER ((gsize) version_id));
+    }
+  else
     {
       g_autofree char *ref = g_strconcat ("Patient/", id, NULL);
 
       /* Names are only kept for patients the worklist already knows. */
       if (!g_hash_table_contains (self->patients, ref))
         return;
-    }
-
-  /* Most Tasks are not follow-up Tasks (pharmacist approvals, …); do not parse those. */
-  if (is_task && g_strstr_len (json, length, WZ_FOLLOWUP_TASK_SYSTEM) == NULL)
-    {
-      remove_task (self, id);
-      return;
     }
 
   parser = json_parser_new_immutable ();
@@ -1363,9 +1576,7 @@ wz_followup_ingest (WzFollowup *self,
 
   if (is_task)
     ingest_task (self, id, version_id, object);
-  else if (strcmp (type, "CarePlan") == 0)
-    ingest_plan (self, id, version_id, object);
-  else if (strcmp (type, "Observation") == 0)
+  else if (is_observation)
     ingest_observation (self, id, version_id, object);
   else
     {
@@ -1404,7 +1615,6 @@ wz_followup_missing_patients (WzFollowup *self,
   GPtrArray *missing = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
   GHashTable *tasks = g_hash_table_lookup (self->tasks_by_person, practitioner_ref);
-  GHashTable *plans = g_hash_table_lookup (self->plans_by_author, practitioner_ref);
   GHashTableIter iter;
   gpointer key;
 
@@ -1413,12 +1623,6 @@ wz_followup_missing_patients (WzFollowup *self,
       g_hash_table_iter_init (&iter, tasks);
       while (g_hash_table_iter_next (&iter, &key, NULL))
         g_hash_table_add (seen, (gpointer) ((TaskEntry *) key)->patient);
-    }
-  if (plans != NULL)
-    {
-      g_hash_table_iter_init (&iter, plans);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
-        g_hash_table_add (seen, (gpointer) ((PlanEntry *) key)->patient);
     }
 
   g_hash_table_iter_init (&iter, seen);
@@ -1505,87 +1709,97 @@ typedef struct
   gboolean                stale;
 } Judged;
 
+static gint
+compare_tasks (gconstpointer a,
+               gconstpointer b)
+{
+  const TaskEntry *x = *(const TaskEntry * const *) a;
+  const TaskEntry *y = *(const TaskEntry * const *) b;
+
+  if (x->due != y->due)
+    return x->due < y->due ? -1 : 1;
+  return strcmp (x->id, y->id);
+}
+
+/* The patient's open measurements requested by PRACTITIONER, each with its latest reading. */
 static GArray *
 judge_patient (PatientEntry *patient,
+               const char   *practitioner,
                WzDay         today,
                gint         *out_worst)
 {
   GArray *judged = g_array_new (FALSE, TRUE, sizeof (Judged));
   g_autoptr(GHashTable) loinc_counts = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) mine = g_ptr_array_new ();
   GHashTableIter iter;
   gpointer key;
 
   *out_worst = 0;
-  g_hash_table_iter_init (&iter, patient->plans);
+  g_hash_table_iter_init (&iter, patient->measurements);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     {
-      PlanEntry *plan = key;
+      TaskEntry *task = key;
 
-      for (guint i = 0; i < plan->targets->len; i++)
-        {
-          WzCareplanTarget *target = g_ptr_array_index (plan->targets, i);
-
-          if (target->loinc != NULL)
-            g_hash_table_insert (loinc_counts, target->loinc,
-                                 GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (loinc_counts, target->loinc)) + 1));
-        }
+      if (g_strcmp0 (task->requester, practitioner) != 0 &&
+          g_strcmp0 (task->owner, practitioner) != 0)
+        continue;
+      g_ptr_array_add (mine, task);
+      if (task->target->loinc != NULL)
+        g_hash_table_insert (loinc_counts, task->target->loinc,
+                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (loinc_counts,
+                                                                                      task->target->loinc)) + 1));
     }
+  g_ptr_array_sort (mine, compare_tasks);
 
-  g_hash_table_iter_init (&iter, patient->plans);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  for (guint i = 0; i < mine->len; i++)
     {
-      PlanEntry *plan = key;
+      TaskEntry *task = g_ptr_array_index (mine, i);
+      const WzCareplanTarget *target = task->target;
+      Judged entry = { target, NULL, WZ_FOLLOWUP_FLAG_NONE, NULL, FALSE };
+      guint interval = wz_careplan_target_interval_days (target);
 
-      for (guint i = 0; i < plan->targets->len; i++)
+      /* Two plans measuring the same thing show it once. */
+      if (g_hash_table_contains (seen, target->id))
+        continue;
+      g_hash_table_add (seen, target->id);
+
+      entry.latest = latest_for (patient, target, loinc_counts, NULL);
+      if (entry.latest != NULL && !entry.latest->is_answer &&
+          g_strcmp0 (entry.latest->unit, target->unit) == 0)
+        entry.flag = wz_careplan_target_flag (target, entry.latest->value);
+      else if (entry.latest != NULL)
+        entry.latest = NULL;
+
+      for (guint q = 0; target->questions != NULL && target->questions[q] != NULL; q++)
         {
-          const WzCareplanTarget *target = g_ptr_array_index (plan->targets, i);
-          Judged entry = { target, NULL, WZ_FOLLOWUP_FLAG_NONE, NULL, FALSE };
-          guint interval = wz_careplan_target_interval_days (target);
+          const Latest *answer = latest_for (patient, target, loinc_counts, target->questions[q]);
+          WzFollowupFlag flag;
 
-          /* Two plans measuring the same thing show it once. */
-          if (g_hash_table_contains (seen, target->id))
+          if (answer == NULL || !answer->is_answer)
             continue;
-          g_hash_table_add (seen, target->id);
-
-          entry.latest = latest_for (patient, target, loinc_counts, NULL);
-          if (entry.latest != NULL && !entry.latest->is_answer &&
-              g_strcmp0 (entry.latest->unit, target->unit) == 0)
-            entry.flag = wz_careplan_target_flag (target, entry.latest->value);
-          else if (entry.latest != NULL)
-            entry.latest = NULL;
-
-          for (guint q = 0; target->questions != NULL && target->questions[q] != NULL; q++)
+          flag = wz_careplan_target_flag_answer (target, answer->answer);
+          if (entry.latest == NULL || answer->effective_us > entry.latest->effective_us)
+            entry.latest = answer;
+          if (flag > entry.flag || (flag != WZ_FOLLOWUP_FLAG_NONE &&
+                                    wz_followup_flag_is_urgent (flag)))
             {
-              const Latest *answer = latest_for (patient, target, loinc_counts,
-                                                 target->questions[q]);
-              WzFollowupFlag flag;
-
-              if (answer == NULL || !answer->is_answer)
-                continue;
-              flag = wz_careplan_target_flag_answer (target, answer->answer);
-              if (entry.latest == NULL || answer->effective_us > entry.latest->effective_us)
-                entry.latest = answer;
-              if (flag > entry.flag || (flag != WZ_FOLLOWUP_FLAG_NONE &&
-                                        wz_followup_flag_is_urgent (flag)))
-                {
-                  entry.flag = flag;
-                  entry.question = target->questions[q];
-                }
+              entry.flag = flag;
+              entry.question = target->questions[q];
             }
-
-          if (interval > 0)
-            {
-              WzDay since = entry.latest ? entry.latest->day : plan->start;
-
-              entry.stale = since != WZ_DAY_NONE && today > since + interval;
-            }
-          if (wz_followup_flag_is_urgent (entry.flag))
-            *out_worst = 2;
-          else if (entry.flag != WZ_FOLLOWUP_FLAG_NONE && *out_worst < 1)
-            *out_worst = 1;
-          g_array_append_val (judged, entry);
         }
+
+      if (interval > 0)
+        {
+          WzDay since = entry.latest ? entry.latest->day : task->due;
+
+          entry.stale = since != WZ_DAY_NONE && today > since + interval;
+        }
+      if (wz_followup_flag_is_urgent (entry.flag))
+        *out_worst = 2;
+      else if (entry.flag != WZ_FOLLOWUP_FLAG_NONE && *out_worst < 1)
+        *out_worst = 1;
+      g_array_append_val (judged, entry);
     }
   return judged;
 }
@@ -1604,34 +1818,22 @@ compare_rows (gconstpointer a,
   return strcmp (x->patient->ref, y->patient->ref);
 }
 
-static gint
-compare_tasks (gconstpointer a,
-               gconstpointer b)
-{
-  const TaskEntry *x = *(const TaskEntry * const *) a;
-  const TaskEntry *y = *(const TaskEntry * const *) b;
-
-  if (x->due != y->due)
-    return x->due < y->due ? -1 : 1;
-  return strcmp (x->id, y->id);
-}
-
 static void
-add_string (JsonBuilder *builder,
-            const char  *member,
-            const char  *value)
+add_string (WzJsonWriter *builder,
+            const char   *member,
+            const char   *value)
 {
-  json_builder_set_member_name (builder, member);
+  wz_json_writer_member (builder, member);
   if (value != NULL)
-    json_builder_add_string_value (builder, value);
+    wz_json_writer_string (builder, value);
   else
-    json_builder_add_null_value (builder);
+    wz_json_writer_null (builder);
 }
 
 static void
-add_day (JsonBuilder *builder,
-         const char  *member,
-         WzDay        day)
+add_day (WzJsonWriter *builder,
+         const char   *member,
+         WzDay         day)
 {
   char buf[16];
 
@@ -1639,53 +1841,50 @@ add_day (JsonBuilder *builder,
 }
 
 static void
-add_double (JsonBuilder *builder,
-            const char  *member,
-            double       value)
+add_double (WzJsonWriter *builder,
+            const char   *member,
+            double        value)
 {
-  json_builder_set_member_name (builder, member);
-  if (value == (double) (gint64) value && ABS (value) < 1e15)
-    json_builder_add_int_value (builder, (gint64) value);
-  else
-    json_builder_add_double_value (builder, value);
+  wz_json_writer_member (builder, member);
+  wz_json_writer_double (builder, value);
 }
 
 static void
-build_measurement (JsonBuilder  *builder,
+build_measurement (WzJsonWriter *builder,
                    const Judged *entry,
                    const char   *lang)
 {
   const WzCareplanTarget *t = entry->target;
 
-  json_builder_begin_object (builder);
+  wz_json_writer_begin_object (builder);
   add_string (builder, "id", t->id);
   add_string (builder, "name", wz_text_get (&t->name, lang));
   add_string (builder, "unit", t->unit);
-  json_builder_set_member_name (builder, "target");
-  json_builder_begin_object (builder);
+  wz_json_writer_member (builder, "target");
+  wz_json_writer_begin_object (builder);
   if (t->has_low)
     add_double (builder, "low", t->low);
   if (t->has_high)
     add_double (builder, "high", t->high);
   if (t->high_inclusive)
     {
-      json_builder_set_member_name (builder, "highInclusive");
-      json_builder_add_boolean_value (builder, TRUE);
+      wz_json_writer_member (builder, "highInclusive");
+      wz_json_writer_boolean (builder, TRUE);
     }
   if (wz_text_get (&t->target_text, lang) != NULL)
     add_string (builder, "text", wz_text_get (&t->target_text, lang));
-  json_builder_end_object (builder);
+  wz_json_writer_end_object (builder);
 
-  json_builder_set_member_name (builder, "latest");
+  wz_json_writer_member (builder, "latest");
   if (entry->latest == NULL)
-    json_builder_add_null_value (builder);
+    wz_json_writer_null (builder);
   else
     {
-      json_builder_begin_object (builder);
+      wz_json_writer_begin_object (builder);
       if (entry->latest->is_answer)
         {
-          json_builder_set_member_name (builder, "answer");
-          json_builder_add_boolean_value (builder, entry->latest->answer);
+          wz_json_writer_member (builder, "answer");
+          wz_json_writer_boolean (builder, entry->latest->answer);
         }
       else
         {
@@ -1694,13 +1893,13 @@ build_measurement (JsonBuilder  *builder,
         }
       add_day (builder, "date", entry->latest->day);
       add_string (builder, "observation", entry->latest->observation);
-      json_builder_end_object (builder);
+      wz_json_writer_end_object (builder);
     }
   add_string (builder, "flag", wz_followup_flag_to_string (entry->flag));
   if (entry->question != NULL)
     add_string (builder, "question", entry->question);
-  json_builder_set_member_name (builder, "stale");
-  json_builder_add_boolean_value (builder, entry->stale);
+  wz_json_writer_member (builder, "stale");
+  wz_json_writer_boolean (builder, entry->stale);
   if (wz_followup_flag_is_urgent (entry->flag) && wz_text_get (&t->urgent_message, lang))
     add_string (builder, "message", wz_text_get (&t->urgent_message, lang));
   /* The flag message is written for the alert's own edges (systolic below 90), not for every
@@ -1709,7 +1908,7 @@ build_measurement (JsonBuilder  *builder,
             (entry->flag == WZ_FOLLOWUP_FLAG_HIGH && t->has_flag_high) ||
             entry->flag == WZ_FOLLOWUP_FLAG_ABNORMAL) && wz_text_get (&t->flag_message, lang))
     add_string (builder, "message", wz_text_get (&t->flag_message, lang));
-  json_builder_end_object (builder);
+  wz_json_writer_end_object (builder);
 }
 
 GBytes *
@@ -1722,17 +1921,14 @@ wz_followup_worklist (WzFollowup *self,
   g_autoptr(GHashTable) rows = g_hash_table_new_full (NULL, NULL, NULL, row_free);
   g_autoptr(GHashTable) judged = g_hash_table_new_full (NULL, NULL, NULL,
                                                         (GDestroyNotify) g_array_unref);
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
-  g_autoptr(JsonNode) root = NULL;
-  GHashTable *tasks, *plans;
+  WzJsonWriter writer;
+  WzJsonWriter *builder = &writer;
+  GHashTable *tasks;
   GHashTableIter iter;
   gpointer key;
   guint n_due = 0, n_overdue = 0, n_flagged = 0, n_urgent = 0;
   gboolean zh = strcmp (wz_lang_normalize (lang), "zh") == 0;
-  char *text;
-  gsize length;
 
   g_return_val_if_fail (WZ_IS_FOLLOWUP (self), NULL);
 
@@ -1769,21 +1965,24 @@ wz_followup_worklist (WzFollowup *self,
         }
     }
 
-  /* Every patient on one of the doctor's plans is judged; a flagged value brings the patient
-   * onto the list even with nothing due. */
-  plans = g_hash_table_lookup (self->plans_by_author, practitioner_ref);
-  if (plans != NULL)
+  /* Every patient with one of the doctor's measurements is judged; a flagged value brings the
+   * patient onto the list even with nothing due. */
+  if (tasks != NULL)
     {
-      g_hash_table_iter_init (&iter, plans);
+      g_hash_table_iter_init (&iter, tasks);
       while (g_hash_table_iter_next (&iter, &key, NULL))
         {
-          PatientEntry *patient = patient_entry (self, ((PlanEntry *) key)->patient);
+          TaskEntry *task = key;
+          PatientEntry *patient;
           GArray *values;
           gint worst;
 
+          if (task->target == NULL)
+            continue;
+          patient = patient_entry (self, task->patient);
           if (g_hash_table_contains (judged, patient))
             continue;
-          values = judge_patient (patient, today, &worst);
+          values = judge_patient (patient, practitioner_ref, today, &worst);
           g_hash_table_insert (judged, patient, values);
           if (worst > 0)
             row_for (rows, patient)->worst = worst;
@@ -1803,52 +2002,53 @@ wz_followup_worklist (WzFollowup *self,
     }
   g_ptr_array_sort (sorted, compare_rows);
 
-  json_builder_begin_object (builder);
+  wz_json_writer_init (&writer);
+  wz_json_writer_begin_object (builder);
   add_day (builder, "date", today);
   add_string (builder, "timeZone", time_zone_name);
   add_string (builder, "practitioner", practitioner_ref);
-  json_builder_set_member_name (builder, "counts");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "patients");
-  json_builder_add_int_value (builder, sorted->len);
-  json_builder_set_member_name (builder, "due");
-  json_builder_add_int_value (builder, n_due);
-  json_builder_set_member_name (builder, "overdue");
-  json_builder_add_int_value (builder, n_overdue);
-  json_builder_set_member_name (builder, "flagged");
-  json_builder_add_int_value (builder, n_flagged);
-  json_builder_set_member_name (builder, "urgent");
-  json_builder_add_int_value (builder, n_urgent);
-  json_builder_end_object (builder);
+  wz_json_writer_member (builder, "counts");
+  wz_json_writer_begin_object (builder);
+  wz_json_writer_member (builder, "patients");
+  wz_json_writer_int (builder, sorted->len);
+  wz_json_writer_member (builder, "due");
+  wz_json_writer_int (builder, n_due);
+  wz_json_writer_member (builder, "overdue");
+  wz_json_writer_int (builder, n_overdue);
+  wz_json_writer_member (builder, "flagged");
+  wz_json_writer_int (builder, n_flagged);
+  wz_json_writer_member (builder, "urgent");
+  wz_json_writer_int (builder, n_urgent);
+  wz_json_writer_end_object (builder);
 
-  json_builder_set_member_name (builder, "patients");
-  json_builder_begin_array (builder);
+  wz_json_writer_member (builder, "patients");
+  wz_json_writer_begin_array (builder);
   for (guint i = 0; i < sorted->len; i++)
     {
       Row *row = g_ptr_array_index (sorted, i);
       GArray *values = g_hash_table_lookup (judged, row->patient);
 
       g_ptr_array_sort (row->tasks, compare_tasks);
-      json_builder_begin_object (builder);
+      wz_json_writer_begin_object (builder);
       add_string (builder, "patient", row->patient->ref);
       add_string (builder, "name", row->patient->name);
       add_string (builder, "alert", row->worst == 2 ? "urgent" : row->worst == 1 ? "flagged"
                                                                                   : "none");
-      json_builder_set_member_name (builder, "daysOverdue");
-      json_builder_add_int_value (builder, row->overdue_days);
+      wz_json_writer_member (builder, "daysOverdue");
+      wz_json_writer_int (builder, row->overdue_days);
 
-      json_builder_set_member_name (builder, "tasks");
-      json_builder_begin_array (builder);
+      wz_json_writer_member (builder, "tasks");
+      wz_json_writer_begin_array (builder);
       for (guint t = 0; t < row->tasks->len; t++)
         {
           TaskEntry *task = g_ptr_array_index (row->tasks, t);
           g_autofree char *ref = g_strconcat ("Task/", task->id, NULL);
           WzFollowupTiming timing = wz_followup_timing (task->due, task->window_end, today);
 
-          json_builder_begin_object (builder);
+          wz_json_writer_begin_object (builder);
           add_string (builder, "task", ref);
-          json_builder_set_member_name (builder, "versionId");
-          json_builder_add_int_value (builder, task->version);
+          wz_json_writer_member (builder, "versionId");
+          wz_json_writer_int (builder, task->version);
           add_string (builder, "kind", task->kind);
           add_string (builder, "status", task->status);
           add_string (builder, "description",
@@ -1861,22 +2061,19 @@ wz_followup_worklist (WzFollowup *self,
           add_string (builder, "owner", task->owner);
           if (task->careplan != NULL)
             add_string (builder, "carePlan", task->careplan);
-          json_builder_end_object (builder);
+          wz_json_writer_end_object (builder);
         }
-      json_builder_end_array (builder);
+      wz_json_writer_end_array (builder);
 
-      json_builder_set_member_name (builder, "measurements");
-      json_builder_begin_array (builder);
+      wz_json_writer_member (builder, "measurements");
+      wz_json_writer_begin_array (builder);
       for (guint m = 0; values != NULL && m < values->len; m++)
         build_measurement (builder, &g_array_index (values, Judged, m), lang);
-      json_builder_end_array (builder);
-      json_builder_end_object (builder);
+      wz_json_writer_end_array (builder);
+      wz_json_writer_end_object (builder);
     }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
+  wz_json_writer_end_array (builder);
+  wz_json_writer_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, &length);
-  return g_bytes_new_take (text, length);
+  return wz_json_writer_finish (&writer);
 }

@@ -108,6 +108,48 @@ void         wz_json_get_text       (JsonObject   *object,
                                      const char   *member,
                                      WzText       *out_text);
 
+/* ---- Writing JSON fast ---------------------------------------------------------------------- */
+
+/* Streams JSON text into a GString, for answers built per request in bulk (a schedule, a
+ * worklist) where a JsonBuilder tree costs more than the work itself. Used like JsonBuilder:
+ * member name, then value; commas and escaping are handled here. */
+typedef struct
+{
+  GString  *out;
+  guint     depth;
+  gboolean  after_member;
+  guint8    has_items[64];
+} WzJsonWriter;
+
+void         wz_json_writer_init         (WzJsonWriter *writer);
+void         wz_json_writer_begin_object (WzJsonWriter *writer);
+void         wz_json_writer_end_object   (WzJsonWriter *writer);
+void         wz_json_writer_begin_array  (WzJsonWriter *writer);
+void         wz_json_writer_end_array    (WzJsonWriter *writer);
+void         wz_json_writer_member       (WzJsonWriter *writer,
+                                          const char   *name);
+void         wz_json_writer_string       (WzJsonWriter *writer,
+                                          const char   *value);
+void         wz_json_writer_int          (WzJsonWriter *writer,
+                                          gint64        value);
+/* Whole numbers as integers, others with up to 15 significant digits. */
+void         wz_json_writer_double       (WzJsonWriter *writer,
+                                          double        value);
+void         wz_json_writer_boolean      (WzJsonWriter *writer,
+                                          gboolean      value);
+void         wz_json_writer_null         (WzJsonWriter *writer);
+/* MEMBER = VALUE, for the common case. */
+void         wz_json_writer_set_string   (WzJsonWriter *writer,
+                                          const char   *member,
+                                          const char   *value);
+/* As wz_json_add_text(). */
+void         wz_json_writer_text         (WzJsonWriter *writer,
+                                          const char   *member,
+                                          const WzText *text,
+                                          const char   *lang);
+/* The text written; frees the writer's buffer into the bytes. */
+GBytes      *wz_json_writer_finish       (WzJsonWriter *writer);
+
 /* ---- Strict reading of the data files ----------------------------------------------------- */
 
 /* Each sets a WZ_ERROR_INVALID naming WHERE (a path like "series[2].doses[0]") and what is wrong
@@ -208,21 +250,24 @@ const char  *wz_followup_timing_to_string (WzFollowupTiming timing);
 G_DECLARE_FINAL_TYPE (WzFollowup, wz_followup, WZ, FOLLOWUP, GObject)
 
 /* An in-memory view of what the worklist needs, kept current by feeding it every changed Task,
- * CarePlan, Observation and Patient: open follow-up Tasks by owner and requester, the targets of
- * active CarePlans, the latest reported value of each measurement, and patient names. Feeding the
- * same version twice is harmless. */
+ * Observation and Patient: open follow-up Tasks by owner and requester (measurement Tasks with
+ * their targets), the latest reported value of each measurement, and patient names. Feeding the
+ * same or an older version again changes nothing and costs no parsing. */
 WzFollowup  *wz_followup_new        (void);
-/* Takes in one stored resource (any type; others are ignored). JSON is the resource text. */
+/* Takes in one stored resource (other types are ignored). STATUS is its indexed status when the
+ * caller has it (a closed Task is then dropped without parsing), else NULL; JSON is the resource
+ * text. */
 void         wz_followup_ingest     (WzFollowup   *self,
                                      const char   *type,
                                      const char   *id,
                                      gint64        version_id,
+                                     const char   *status,
                                      const char   *json,
                                      gsize         length);
 /* TRUE when the view has the Patient's display name (so the caller need not read it). */
 gboolean     wz_followup_has_patient (WzFollowup  *self,
                                      const char   *patient_ref);
-/* Patients ("Patient/ID") with open Tasks or active plans for PRACTITIONER_REF but no name yet. */
+/* Patients ("Patient/ID") with open Tasks for PRACTITIONER_REF but no name yet. */
 GPtrArray   *wz_followup_missing_patients (WzFollowup *self,
                                      const char   *practitioner_ref);
 /* The worklist of PRACTITIONER_REF on TODAY as JSON text (see wz-followup.c for the shape):

@@ -1991,25 +1991,39 @@ add_coding (JsonBuilder *builder,
 }
 
 static void
-add_date_criterion (JsonBuilder *builder,
-                    const char  *loinc,
-                    const char  *display,
-                    WzDay        day)
+writer_coding (WzJsonWriter *w,
+               const char   *system,
+               const char   *code,
+               const char   *display)
+{
+  wz_json_writer_begin_object (w);
+  wz_json_writer_set_string (w, "system", system);
+  wz_json_writer_set_string (w, "code", code);
+  if (display != NULL)
+    wz_json_writer_set_string (w, "display", display);
+  wz_json_writer_end_object (w);
+}
+
+static void
+add_date_criterion (WzJsonWriter *w,
+                    const char   *loinc,
+                    const char   *display,
+                    WzDay         day)
 {
   char buf[16];
 
   if (day == WZ_DAY_NONE)
     return;
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "coding");
-  json_builder_begin_array (builder);
-  add_coding (builder, "http://loinc.org", loinc, display);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  set_string (builder, "value", wz_day_format_buf (day, buf));
-  json_builder_end_object (builder);
+  wz_json_writer_begin_object (w);
+  wz_json_writer_member (w, "code");
+  wz_json_writer_begin_object (w);
+  wz_json_writer_member (w, "coding");
+  wz_json_writer_begin_array (w);
+  writer_coding (w, "http://loinc.org", loinc, display);
+  wz_json_writer_end_array (w);
+  wz_json_writer_end_object (w);
+  wz_json_writer_set_string (w, "value", wz_day_format_buf (day, buf));
+  wz_json_writer_end_object (w);
 }
 
 typedef struct
@@ -2062,7 +2076,7 @@ static const ReasonText reason_texts[] = {
 };
 
 static void
-add_reasons (JsonBuilder             *builder,
+add_reasons (WzJsonWriter            *w,
              const WzNipForecastDose *dose,
              const char              *lang)
 {
@@ -2076,24 +2090,24 @@ add_reasons (JsonBuilder             *builder,
         continue;
       if (!any)
         {
-          json_builder_set_member_name (builder, "forecastReason");
-          json_builder_begin_array (builder);
+          wz_json_writer_member (w, "forecastReason");
+          wz_json_writer_begin_array (w);
           any = TRUE;
         }
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "coding");
-      json_builder_begin_array (builder);
-      add_coding (builder, WZ_NIP_REASON_SYSTEM, reason_texts[i].code, NULL);
-      json_builder_end_array (builder);
-      wz_json_add_text (builder, "text", &text, lang);
-      json_builder_end_object (builder);
+      wz_json_writer_begin_object (w);
+      wz_json_writer_member (w, "coding");
+      wz_json_writer_begin_array (w);
+      writer_coding (w, WZ_NIP_REASON_SYSTEM, reason_texts[i].code, NULL);
+      wz_json_writer_end_array (w);
+      wz_json_writer_text (w, "text", &text, lang);
+      wz_json_writer_end_object (w);
     }
   if (any)
-    json_builder_end_array (builder);
+    wz_json_writer_end_array (w);
 }
 
 static void
-add_recommendation (JsonBuilder             *builder,
+add_recommendation (WzJsonWriter            *w,
                     const WzNipForecastDose *dose,
                     const char              *lang)
 {
@@ -2104,47 +2118,46 @@ add_recommendation (JsonBuilder             *builder,
   WzText description;
   char buf[16];
 
-  json_builder_begin_object (builder);
+  wz_json_writer_begin_object (w);
 
-  json_builder_set_member_name (builder, "vaccineCode");
-  json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "coding");
-  json_builder_begin_array (builder);
-  add_coding (builder, WZ_NIP_VACCINE_SYSTEM, dose->product->id,
-              wz_text_get (&dose->product->name, lang));
-  json_builder_end_array (builder);
-  wz_json_add_text (builder, "text", &dose->product->name, lang);
-  json_builder_end_object (builder);
-  json_builder_end_array (builder);
+  wz_json_writer_member (w, "vaccineCode");
+  wz_json_writer_begin_array (w);
+  wz_json_writer_begin_object (w);
+  wz_json_writer_member (w, "coding");
+  wz_json_writer_begin_array (w);
+  writer_coding (w, WZ_NIP_VACCINE_SYSTEM, dose->product->id,
+                 wz_text_get (&dose->product->name, lang));
+  wz_json_writer_end_array (w);
+  wz_json_writer_text (w, "text", &dose->product->name, lang);
+  wz_json_writer_end_object (w);
+  wz_json_writer_end_array (w);
 
-  json_builder_set_member_name (builder, "forecastStatus");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "coding");
-  json_builder_begin_array (builder);
-  add_coding (builder, WZ_NIP_STATUS_SYSTEM, wz_nip_status_to_string (dose->status), NULL);
+  wz_json_writer_member (w, "forecastStatus");
+  wz_json_writer_begin_object (w);
+  wz_json_writer_member (w, "coding");
+  wz_json_writer_begin_array (w);
+  writer_coding (w, WZ_NIP_STATUS_SYSTEM, wz_nip_status_to_string (dose->status), NULL);
   if (status->hl7 != NULL)
-    add_coding (builder, HL7_STATUS_SYSTEM, status->hl7, NULL);
-  json_builder_end_array (builder);
-  wz_json_add_text (builder, "text", &status_text, lang);
-  json_builder_end_object (builder);
+    writer_coding (w, HL7_STATUS_SYSTEM, status->hl7, NULL);
+  wz_json_writer_end_array (w);
+  wz_json_writer_text (w, "text", &status_text, lang);
+  wz_json_writer_end_object (w);
 
-  add_reasons (builder, dose, lang);
+  add_reasons (w, dose, lang);
 
-  json_builder_set_member_name (builder, "dateCriterion");
-  json_builder_begin_array (builder);
+  wz_json_writer_member (w, "dateCriterion");
+  wz_json_writer_begin_array (w);
   if (dose->status == WZ_NIP_COMPLETED)
-    add_date_criterion (builder, "30952-6", "Date and time of vaccination", dose->given);
+    add_date_criterion (w, "30952-6", "Date and time of vaccination", dose->given);
   else
     {
-      add_date_criterion (builder, "30981-5", "Earliest date to give", dose->earliest);
-      add_date_criterion (builder, "30980-7", "Date vaccine due", dose->due);
+      add_date_criterion (w, "30981-5", "Earliest date to give", dose->earliest);
+      add_date_criterion (w, "30980-7", "Date vaccine due", dose->due);
       if (dose->status != WZ_NIP_NOT_RECOMMENDED)
-        add_date_criterion (builder, "59778-1", "Date when overdue for immunization",
-                            dose->overdue);
-      add_date_criterion (builder, "59777-3", "Latest date to give immunization", dose->latest);
+        add_date_criterion (w, "59778-1", "Date when overdue for immunization", dose->overdue);
+      add_date_criterion (w, "59777-3", "Latest date to give immunization", dose->latest);
     }
-  json_builder_end_array (builder);
+  wz_json_writer_end_array (w);
 
   g_string_append_printf (en, "%s, dose %u of %u: %s", dose->series_name->en, dose->dose,
                           dose->series_doses, dose->product->abbr);
@@ -2162,23 +2175,23 @@ add_recommendation (JsonBuilder             *builder,
     }
   description.en = en->str;
   description.zh = zh->str;
-  wz_json_add_text (builder, "description", &description, lang);
+  wz_json_writer_text (w, "description", &description, lang);
 
-  set_string (builder, "series", dose->series);
-  json_builder_set_member_name (builder, "doseNumberPositiveInt");
-  json_builder_add_int_value (builder, dose->dose);
-  json_builder_set_member_name (builder, "seriesDosesPositiveInt");
-  json_builder_add_int_value (builder, dose->series_doses);
+  wz_json_writer_set_string (w, "series", dose->series);
+  wz_json_writer_member (w, "doseNumberPositiveInt");
+  wz_json_writer_int (w, dose->dose);
+  wz_json_writer_member (w, "seriesDosesPositiveInt");
+  wz_json_writer_int (w, dose->series_doses);
 
   if (dose->immunization != NULL || dose->invalid != NULL)
     {
-      json_builder_set_member_name (builder, "supportingImmunization");
-      json_builder_begin_array (builder);
+      wz_json_writer_member (w, "supportingImmunization");
+      wz_json_writer_begin_array (w);
       if (dose->immunization != NULL)
         {
-          json_builder_begin_object (builder);
-          set_string (builder, "reference", dose->immunization);
-          json_builder_end_object (builder);
+          wz_json_writer_begin_object (w);
+          wz_json_writer_set_string (w, "reference", dose->immunization);
+          wz_json_writer_end_object (w);
         }
       for (guint i = 0; dose->invalid != NULL && i < dose->invalid->len; i++)
         {
@@ -2186,43 +2199,47 @@ add_recommendation (JsonBuilder             *builder,
 
           if (record->immunization == NULL)
             continue;
-          json_builder_begin_object (builder);
-          set_string (builder, "reference", record->immunization);
-          json_builder_end_object (builder);
+          wz_json_writer_begin_object (w);
+          wz_json_writer_set_string (w, "reference", record->immunization);
+          wz_json_writer_end_object (w);
         }
-      json_builder_end_array (builder);
+      wz_json_writer_end_array (w);
     }
 
-  json_builder_end_object (builder);
+  wz_json_writer_end_object (w);
 }
 
-JsonNode *
+GBytes *
 wz_nip_forecast_to_fhir (WzNipSchedule       *self,
                          const WzNipForecast *forecast,
                          const char          *patient_ref,
                          const char          *date_time,
                          const char          *lang)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  WzJsonWriter w;
 
   g_return_val_if_fail (WZ_IS_NIP_SCHEDULE (self), NULL);
 
-  json_builder_begin_object (builder);
-  set_string (builder, "resourceType", "ImmunizationRecommendation");
-  set_reference (builder, "patient", patient_ref);
-  set_string (builder, "date", date_time);
-  json_builder_set_member_name (builder, "authority");
-  json_builder_begin_object (builder);
-  set_string (builder, "display", wz_text_get (&self->title, lang));
-  json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "recommendation");
-  json_builder_begin_array (builder);
+  wz_json_writer_init (&w);
+  wz_json_writer_begin_object (&w);
+  wz_json_writer_set_string (&w, "resourceType", "ImmunizationRecommendation");
+  wz_json_writer_member (&w, "patient");
+  wz_json_writer_begin_object (&w);
+  wz_json_writer_set_string (&w, "reference", patient_ref);
+  wz_json_writer_end_object (&w);
+  wz_json_writer_set_string (&w, "date", date_time);
+  wz_json_writer_member (&w, "authority");
+  wz_json_writer_begin_object (&w);
+  wz_json_writer_set_string (&w, "display", wz_text_get (&self->title, lang));
+  wz_json_writer_end_object (&w);
+  wz_json_writer_member (&w, "recommendation");
+  wz_json_writer_begin_array (&w);
   for (guint i = 0; i < forecast->doses->len; i++)
-    add_recommendation (builder, &g_array_index (forecast->doses, WzNipForecastDose, i), lang);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
+    add_recommendation (&w, &g_array_index (forecast->doses, WzNipForecastDose, i), lang);
+  wz_json_writer_end_array (&w);
+  wz_json_writer_end_object (&w);
 
-  return json_builder_get_root (builder);
+  return wz_json_writer_finish (&w);
 }
 
 /* ---- Adverse-event follow-up ------------------------------------------------------------- */

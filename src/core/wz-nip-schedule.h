@@ -180,9 +180,9 @@ WzNipForecast       *wz_nip_schedule_compute        (WzNipSchedule  *self,
                                                      const char *const *prefer,
                                                      GError        **error);
 const char          *wz_nip_status_to_string        (WzNipStatus     status);
-/* The forecast as a FHIR ImmunizationRecommendation for PATIENT_REF, texts in LANG. DATE_TIME is
- * its date (when it was computed). */
-JsonNode            *wz_nip_forecast_to_fhir        (WzNipSchedule  *self,
+/* The forecast as a FHIR ImmunizationRecommendation (JSON text) for PATIENT_REF, texts in LANG.
+ * DATE_TIME is its date (when it was computed). */
+GBytes              *wz_nip_forecast_to_fhir        (WzNipSchedule  *self,
                                                      const WzNipForecast *forecast,
                                                      const char     *patient_ref,
                                                      const char     *date_time,

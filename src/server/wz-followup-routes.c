@@ -22,7 +22,8 @@
 #define SYNC_PAGE 1000
 
 /* The worklist view is kept current from these types' changes. */
-static const char *sync_types[] = { "Task", "CarePlan", "Observation", "Patient" };
+static const char *sync_types[] = { "Task", "Observation", "Patient" };
+#define OPEN_TASKS "status=requested,received,accepted,ready,in-progress"
 
 struct _WzFollowupRoutes
 {
@@ -340,7 +341,10 @@ sync_type (WzFollowupRoutes  *self,
     {
       g_autofree char *instant = wz_time_format_instant (from);
       g_autofree char *escaped = g_uri_escape_string (instant, NULL, FALSE);
-      g_autofree char *text = g_strdup_printf ("_lastUpdated=ge%s&_sort=_lastUpdated", escaped);
+      /* The first load needs only the open Tasks; later ones see closures too. */
+      g_autofree char *text = g_strdup_printf ("_lastUpdated=ge%s&_sort=_lastUpdated%s", escaped,
+                                               self->marks[index] == 0 && index == 0
+                                               ? "&" OPEN_TASKS : "");
       g_autoptr(WzSearchQuery) query = wz_search_query_parse (type, text, error);
       g_autoptr(WzStoreResult) result = NULL;
       gint64 last;
@@ -358,7 +362,8 @@ sync_type (WzFollowupRoutes  *self,
           gsize length;
           const char *data = g_bytes_get_data (stored->json, &length);
 
-          wz_followup_ingest (self->view, type, stored->id, stored->version_id, data, length);
+          wz_followup_ingest (self->view, type, stored->id, stored->version_id, stored->status,
+                              data, length);
           newest = MAX (newest, stored->last_updated);
         }
       if (result->resources->len < SYNC_PAGE)
@@ -418,7 +423,8 @@ refresh_view (WzFollowupRoutes  *self,
           return FALSE;
         }
       data = g_bytes_get_data (stored->json, &length);
-      wz_followup_ingest (self->view, "Patient", stored->id, stored->version_id, data, length);
+      wz_followup_ingest (self->view, "Patient", stored->id, stored->version_id, NULL, data,
+                          length);
     }
   return TRUE;
 }
@@ -1116,7 +1122,6 @@ handle_vaccination_schedule (Request    *req,
   g_autoptr(JsonNode) immunizations = NULL;
   g_autoptr(WzNipHistory) history = NULL;
   g_autoptr(WzNipForecast) forecast = NULL;
-  g_autoptr(JsonNode) recommendation = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GTimeZone) tz = NULL;
   g_autoptr(GError) error = NULL;
@@ -1169,9 +1174,7 @@ handle_vaccination_schedule (Request    *req,
     }
 
   now = wz_time_format_instant (wz_time_now_us ());
-  recommendation = wz_nip_forecast_to_fhir (self->schedule, forecast, patient_ref, now,
-                                            request_lang (req));
-  body = node_bytes (recommendation);
+  body = wz_nip_forecast_to_fhir (self->schedule, forecast, patient_ref, now, request_lang (req));
   wz_http_respond_json (req->msg, SOUP_STATUS_OK, body);
   audit_and_send (req, "R", entity, patient_ref);
 }

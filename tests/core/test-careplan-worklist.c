@@ -31,7 +31,7 @@ feed (WzFollowup *followup,
 {
   g_autofree char *text = json_to_string (node, FALSE);
 
-  wz_followup_ingest (followup, type, id, version, text, strlen (text));
+  wz_followup_ingest (followup, type, id, version, NULL, text, strlen (text));
 }
 
 static void
@@ -41,7 +41,7 @@ feed_text (WzFollowup *followup,
            gint64      version,
            const char *text)
 {
-  wz_followup_ingest (followup, type, id, version, text, strlen (text));
+  wz_followup_ingest (followup, type, id, version, NULL, text, strlen (text));
 }
 
 /* A hypertension plan for PATIENT by DOCTOR from START, Tasks fed as PREFIX-0, PREFIX-1… */
@@ -217,12 +217,12 @@ test_due_overdue_and_flags (void)
                                                     "reference"), ==, "Practitioner/d1");
     json_object_set_string_member (revisit, "status", "completed");
     text = json_to_string (g_ptr_array_index (plan->tasks, index), FALSE);
-    wz_followup_ingest (followup, "Task", id, 2, text, strlen (text));
+    wz_followup_ingest (followup, "Task", id, 2, NULL, text, strlen (text));
     /* A stale copy of the old version changes nothing. */
     json_object_set_string_member (revisit, "status", "requested");
     g_free (text);
     text = json_to_string (g_ptr_array_index (plan->tasks, index), FALSE);
-    wz_followup_ingest (followup, "Task", id, 1, text, strlen (text));
+    wz_followup_ingest (followup, "Task", id, 1, NULL, text, strlen (text));
   }
   list = worklist (followup, "Practitioner/d1", "2024-05-29", &root);
   row = patient_row (list, "Patient/p1");
@@ -298,6 +298,28 @@ test_vaccine_reaction_tasks (void)
                               "description"), "皮疹"));
 }
 
+/* The store gives each resource's indexed status: a closed Task leaves the view without its text
+ * being read, and an older copy never brings it back. */
+static void
+test_closed_by_status (void)
+{
+  g_autoptr(WzFollowup) followup = wz_followup_new ();
+  g_autoptr(GPtrArray) tasks = wz_nip_reaction_tasks (schedule, "MMR", day ("2024-05-01"),
+                                                      "Immunization/im1", "Patient/c1",
+                                                      "Practitioner/d1", NULL, "en");
+  g_autofree char *text = json_to_string (g_ptr_array_index (tasks, 0), FALSE);
+  const char *not_json = "{\"system\":\"" WZ_FOLLOWUP_TASK_SYSTEM "\", truncated";
+
+  wz_followup_ingest (followup, "Task", "r0", 1, "requested", text, strlen (text));
+  g_assert_cmpuint (wz_followup_n_open_tasks (followup), ==, 1);
+  wz_followup_ingest (followup, "Task", "r0", 2, "completed", not_json, strlen (not_json));
+  g_assert_cmpuint (wz_followup_n_open_tasks (followup), ==, 0);
+  wz_followup_ingest (followup, "Task", "r0", 1, "requested", text, strlen (text));
+  g_assert_cmpuint (wz_followup_n_open_tasks (followup), ==, 0);
+  wz_followup_ingest (followup, "Task", "r0", 3, "in-progress", text, strlen (text));
+  g_assert_cmpuint (wz_followup_n_open_tasks (followup), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -322,6 +344,7 @@ main (int   argc,
   g_test_add_func ("/worklist/due-overdue-and-flags", test_due_overdue_and_flags);
   g_test_add_func ("/worklist/overdue-across-time-zones", test_overdue_across_time_zones);
   g_test_add_func ("/worklist/vaccine-reaction-tasks", test_vaccine_reaction_tasks);
+  g_test_add_func ("/worklist/closed-by-status", test_closed_by_status);
 
   status = g_test_run ();
   g_ptr_array_unref (templates);

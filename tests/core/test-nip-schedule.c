@@ -364,8 +364,8 @@ test_minimum_interval_violated (void)
   {
     const Given early[] = { { "MMR", "2023-09-15" }, { "MMR", "2023-10-01" } };
     g_autoptr(WzNipForecast) g = compute ("2023-01-15", "2024-08-01", early, 2, NULL);
-    g_autoptr(JsonNode) fhir = NULL;
-    g_autofree char *text = NULL;
+    g_autoptr(GBytes) fhir = NULL;
+    const char *text;
 
     d = assert_dose (g, "mmr", 2, WZ_NIP_DUE, "MMR", "2024-07-15");
     g_assert_true (d->reasons & WZ_NIP_REASON_INVALID_DOSE);
@@ -375,7 +375,7 @@ test_minimum_interval_violated (void)
     g_assert_nonnull (strstr (g_ptr_array_index (d->invalid_why, 0), "minimum age"));
 
     fhir = wz_nip_forecast_to_fhir (schedule, g, "Patient/p1", "2024-08-01", "en");
-    text = json_to_string (fhir, FALSE);
+    text = g_bytes_get_data (fhir, NULL);
     g_assert_nonnull (strstr (text, "\"code\":\"invalid-dose\""));
   }
   {
@@ -519,12 +519,13 @@ test_fhir_output (void)
 {
   const Given given[] = { { "HepB", "2024-01-10" } };
   g_autoptr(WzNipForecast) f = compute ("2024-01-10", "2024-02-15", given, 1, NULL);
-  g_autoptr(JsonNode) en = wz_nip_forecast_to_fhir (schedule, f, "Patient/p1",
-                                                    "2024-02-15T10:00:00+08:00", "en");
-  g_autoptr(JsonNode) zh = wz_nip_forecast_to_fhir (schedule, f, "Patient/p1",
-                                                    "2024-02-15T10:00:00+08:00", "zh_CN");
-  g_autofree char *text = json_to_string (en, FALSE);
-  g_autofree char *zh_text = json_to_string (zh, FALSE);
+  g_autoptr(GBytes) en_bytes = wz_nip_forecast_to_fhir (schedule, f, "Patient/p1",
+                                                        "2024-02-15T10:00:00+08:00", "en");
+  g_autoptr(GBytes) zh_bytes = wz_nip_forecast_to_fhir (schedule, f, "Patient/p1",
+                                                        "2024-02-15T10:00:00+08:00", "zh_CN");
+  const char *text = g_bytes_get_data (en_bytes, NULL);
+  const char *zh_text = g_bytes_get_data (zh_bytes, NULL);
+  g_autoptr(JsonNode) en = json_from_string (text, NULL);
   g_autoptr(JsonNode) parsed = NULL;
   g_autoptr(GError) error = NULL;
   JsonArray *recommendations;
