@@ -304,7 +304,7 @@ case "$mode" in
     wait_for '^encounter-status=finished ' 20 >/dev/null
     line=$(wait_for '^record=loaded .* status=finished ' 20)
     grep -q 'conditions=.*G43.9' <<<"$line" || fail "the visit's diagnosis is not among the conditions: $line"
-    wait_for '^note-loaded .* source=server diagnoses=1 chief=Migraine for two days$' 20 >/dev/null
+    wait_for '^note-final .* draft-removed=yes' 20 >/dev/null
     quit_app
     check_log
     echo "ok: record of 张秀英 shown ($conditions; $vitals); $called; migraine coded"
