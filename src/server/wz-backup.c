@@ -13,7 +13,8 @@
 
 #define FORMAT_VERSION "1"
 
-static const char *const databases[] = { "fhir.db", "auth.db", "audit.db" };
+/* formulary.db holds the imported formulary and the doctors' public signing keys. */
+static const char *const databases[] = { "fhir.db", "auth.db", "audit.db", "formulary.db" };
 
 static gboolean
 sqlite_fail (sqlite3     *db,
