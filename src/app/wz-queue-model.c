@@ -30,6 +30,7 @@ struct _WzQueueModel
 
   GPtrArray    *items;
   GHashTable   *by_encounter;     /* encounter id → item in items */
+  GHashTable   *by_patient;       /* patient id → GPtrArray of its items in items */
   GHashTable   *waiting_patient;  /* encounter id → item, not shown until its patient is read */
   GHashTable   *open_approvals;   /* Task id → encounter id of an open approval */
   guint         counts[WZ_QUEUE_N_STATUSES];
@@ -358,6 +359,40 @@ wz_queue_model_find (WzQueueModel *self,
 }
 
 static void
+index_patient (WzQueueModel *self,
+               WzQueueItem  *item,
+               const char   *patient_id)
+{
+  GPtrArray *items;
+
+  if (patient_id == NULL)
+    return;
+
+  items = g_hash_table_lookup (self->by_patient, patient_id);
+  if (items == NULL)
+    {
+      items = g_ptr_array_new ();
+      g_hash_table_insert (self->by_patient, g_strdup (patient_id), items);
+    }
+  g_ptr_array_add (items, item);
+}
+
+static void
+unindex_patient (WzQueueModel *self,
+                 WzQueueItem  *item,
+                 const char   *patient_id)
+{
+  GPtrArray *items = patient_id != NULL ? g_hash_table_lookup (self->by_patient, patient_id) : NULL;
+
+  if (items == NULL)
+    return;
+
+  g_ptr_array_remove_fast (items, item);
+  if (items->len == 0)
+    g_hash_table_remove (self->by_patient, patient_id);
+}
+
+static void
 remove_item (WzQueueModel *self,
              WzQueueItem  *item)
 {
@@ -367,6 +402,7 @@ remove_item (WzQueueModel *self,
     return;
 
   count_status (self, wz_queue_item_get_status (item), -1);
+  unindex_patient (self, item, wz_queue_item_get_patient_id (item));
   g_hash_table_remove (self->by_encounter, wz_queue_item_get_encounter_id (item));
   g_ptr_array_remove_index (self->items, position);
   g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
@@ -411,6 +447,7 @@ append_items (WzQueueModel *self,
 
       g_ptr_array_add (self->items, g_object_ref (item));
       g_hash_table_insert (self->by_encounter, (gpointer) wz_queue_item_get_encounter_id (item), item);
+      index_patient (self, item, wz_queue_item_get_patient_id (item));
       count_status (self, wz_queue_item_get_status (item), +1);
     }
 
@@ -503,7 +540,14 @@ apply_encounters (WzQueueModel *self,
       if (item != NULL)
         {
           WzQueueStatus old_status = wz_queue_item_get_status (item);
+          g_autofree char *old_patient = g_strdup (wz_queue_item_get_patient_id (item));
           gboolean changed = wz_queue_item_apply_encounter (item, encounter);
+
+          if (g_strcmp0 (old_patient, wz_queue_item_get_patient_id (item)) != 0)
+            {
+              unindex_patient (self, item, old_patient);
+              index_patient (self, item, wz_queue_item_get_patient_id (item));
+            }
 
           patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
           if (patient != NULL && wz_queue_item_set_patient (item, patient))
@@ -573,13 +617,20 @@ apply_patients (WzQueueModel *self,
       g_hash_table_iter_remove (&iter);
     }
 
-  for (guint i = 0; i < self->items->len; i++)
+  /* Visits already shown whose patient changed (or was read again). */
+  g_hash_table_iter_init (&iter, patients);
+  while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      WzQueueItem *item = self->items->pdata[i];
-      WzQueuePatient *patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
+      GPtrArray *items = g_hash_table_lookup (self->by_patient, key);
 
-      if (patient != NULL && wz_queue_item_set_patient (item, patient))
-        g_list_model_items_changed (G_LIST_MODEL (self), i, 1, 1);
+      for (guint i = 0; items != NULL && i < items->len; i++)
+        if (wz_queue_item_set_patient (items->pdata[i], value))
+          {
+            guint position = position_of (self, items->pdata[i]);
+
+            if (position != G_MAXUINT)
+              g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 1);
+          }
     }
 
   append_items (self, added, live);
@@ -1251,17 +1302,21 @@ on_allergies_read (GObject      *object,
       return;
     }
 
-  for (guint i = 0; i < self->items->len; i++)
-    {
-      WzQueueItem *item = self->items->pdata[i];
-      const char *patient = wz_queue_item_get_patient_id (item);
-      PatientAllergies *allergies = patient != NULL ? g_hash_table_lookup (fetch->found, patient)
-                                                    : NULL;
+  {
+    GHashTableIter iter;
+    gpointer key, value;
 
-      if (allergies != NULL)
-        wz_queue_item_set_allergies (item, allergies->count,
-                                     allergies->names->len > 0 ? allergies->names->str : NULL);
-    }
+    g_hash_table_iter_init (&iter, fetch->found);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      {
+        PatientAllergies *allergies = value;
+        GPtrArray *items = g_hash_table_lookup (self->by_patient, key);
+
+        for (guint i = 0; items != NULL && i < items->len; i++)
+          wz_queue_item_set_allergies (items->pdata[i], allergies->count,
+                                       allergies->names->len > 0 ? allergies->names->str : NULL);
+      }
+  }
 
   allergy_fetch_free (fetch);
 }
@@ -1443,11 +1498,7 @@ static gboolean
 patient_in_queue (WzQueueModel *self,
                   const char   *patient_id)
 {
-  for (guint i = 0; i < self->items->len; i++)
-    if (g_strcmp0 (wz_queue_item_get_patient_id (self->items->pdata[i]), patient_id) == 0)
-      return TRUE;
-
-  return FALSE;
+  return patient_id != NULL && g_hash_table_contains (self->by_patient, patient_id);
 }
 
 /**
@@ -1581,6 +1632,7 @@ clear_items (WzQueueModel *self)
   guint n = self->items->len;
 
   g_hash_table_remove_all (self->by_encounter);
+  g_hash_table_remove_all (self->by_patient);
   g_hash_table_remove_all (self->waiting_patient);
   g_hash_table_remove_all (self->open_approvals);
   g_hash_table_remove_all (self->allergy_queue);
@@ -1708,6 +1760,7 @@ wz_queue_model_finalize (GObject *object)
 
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_pointer (&self->by_encounter, g_hash_table_unref);
+  g_clear_pointer (&self->by_patient, g_hash_table_unref);
   g_clear_pointer (&self->waiting_patient, g_hash_table_unref);
   g_clear_pointer (&self->open_approvals, g_hash_table_unref);
   g_clear_pointer (&self->retry, g_hash_table_unref);
@@ -1810,6 +1863,8 @@ wz_queue_model_init (WzQueueModel *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->by_encounter = g_hash_table_new (g_str_hash, g_str_equal);
+  self->by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) g_ptr_array_unref);
   self->waiting_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->open_approvals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->retry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
