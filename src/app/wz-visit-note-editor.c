@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "wz-draft-store.h"
 #include "wz-fhir-json.h"
 #include "wz-icd10-index.h"
 #include "wz-icd10-search.h"
@@ -286,9 +287,7 @@ show_saved_at (WzVisitNoteEditor *self)
 char *
 wz_visit_note_draft_path (const char *encounter_id)
 {
-  g_autofree char *name = g_strconcat (encounter_id, ".json", NULL);
-
-  return g_build_filename (g_get_user_data_dir (), "wenzhen", "drafts", name, NULL);
+  return wz_draft_store_path (encounter_id);
 }
 
 static JsonNode *
@@ -345,25 +344,11 @@ write_draft_in_thread (GTask        *task,
                        GCancellable *cancellable)
 {
   DraftWrite *write = task_data;
-  g_autofree char *dir = g_path_get_dirname (write->path);
   g_autoptr(GError) error = NULL;
   gsize size;
   const char *data = g_bytes_get_data (write->data, &size);
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                               "%s: %s", dir, g_strerror (saved_errno));
-      return;
-    }
-
-  /* Temporary file, fsync, rename, fsync of the folder: the draft on disk is always either the
-   * previous one or this one, complete. The note is health data: readable by this user only. */
-  if (!g_file_set_contents_full (write->path, data, (gssize) size,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, &error))
+  if (!wz_draft_store_write (write->path, data, size, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -441,20 +426,7 @@ read_draft_in_thread (GTask        *task,
                       gpointer      task_data,
                       GCancellable *cancellable)
 {
-  const char *path = task_data;
-  g_autofree char *data = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  gsize length;
-
-  if (!g_file_get_contents (path, &data, &length, NULL)
-      || !json_parser_load_from_data (parser, data, (gssize) length, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_task_return_pointer (task, NULL, NULL);
-      return;
-    }
-
-  g_task_return_pointer (task, json_parser_steal_root (parser), (GDestroyNotify) json_node_unref);
+  g_task_return_pointer (task, wz_draft_store_read (task_data), (GDestroyNotify) json_node_unref);
 }
 
 /* ---------------------------------------------------------------------------------------- */
