@@ -14,6 +14,8 @@
 #include "wz-queue-row.h"
 #include "wz-realtime.h"
 #include "wz-record-view.h"
+#include "wz-review-queue.h"
+#include "wz-rx-editor.h"
 #include "wz-test-report.h"
 
 /* What a signed-in doctor works in: the patient queue on the left, the consultation (chat, call,
@@ -45,7 +47,9 @@ struct _WzWorkspace
   WzAllergyBadge       *banner_allergies;
   AdwStatusPage        *chat_page;
   AdwStatusPage        *call_page;
-  AdwStatusPage        *prescription_page;
+  WzRxEditor           *rx_editor;
+  AdwViewStackPage     *review_page;
+  WzReviewQueue        *review_queue;
   AdwStatusPage        *followup_page;
 
   WzApiClient          *client;
@@ -108,7 +112,6 @@ update_consultation_pages (WzWorkspace *self,
 {
   g_autofree char *chat = NULL;
   g_autofree char *call = NULL;
-  g_autofree char *rx = NULL;
   g_autofree char *followup = NULL;
   const char *name;
 
@@ -121,8 +124,6 @@ update_consultation_pages (WzWorkspace *self,
                                        _("Select a patient in the queue to start the consultation."));
       adw_status_page_set_description (self->call_page,
                                        _("Select a patient to call them. Video calls run directly between you and the patient, encrypted end to end."));
-      adw_status_page_set_description (self->prescription_page,
-                                       _("Select a patient to write a prescription. It is checked for allergies and interactions, signed by you and reviewed by a pharmacist before it is issued."));
       adw_status_page_set_description (self->followup_page,
                                        _("Select a patient to plan revisits, medication checks and vaccination follow-ups."));
       return;
@@ -143,14 +144,11 @@ update_consultation_pages (WzWorkspace *self,
                           name);
   call = g_strdup_printf (_("A video call with %s will appear here. Calls are not available in this version of Wenzhen yet."),
                           name);
-  rx = g_strdup_printf (_("Prescriptions for %s will be written, checked and signed here. Prescribing is not available in this version of Wenzhen yet."),
-                        name);
   followup = g_strdup_printf (_("Revisits and follow-up tasks for %s will be planned here. Follow-up is not available in this version of Wenzhen yet."),
                               name);
 
   adw_status_page_set_description (self->chat_page, chat);
   adw_status_page_set_description (self->call_page, call);
-  adw_status_page_set_description (self->prescription_page, rx);
   adw_status_page_set_description (self->followup_page, followup);
 }
 
@@ -163,6 +161,9 @@ on_selected_patient_changed (WzWorkspace *self)
   wz_record_view_show (self->record_view,
                        patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL,
                        patient != NULL ? wz_queue_item_get_encounter_id (patient) : NULL);
+  wz_rx_editor_show (self->rx_editor,
+                     patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL,
+                     patient != NULL ? wz_queue_item_get_encounter_id (patient) : NULL);
 
   if (patient == NULL)
     return;
@@ -817,6 +818,15 @@ wz_workspace_start (WzWorkspace *self,
   wz_queue_model_start (self->queue, session);
   wz_realtime_start (self->realtime, session);
 
+  /* Pharmacists review signed prescriptions; the review queue is their first page. */
+  adw_view_stack_page_set_visible (self->review_page,
+                                   g_strcmp0 (wz_session_get_role (session), "pharmacist") == 0);
+  if (adw_view_stack_page_get_visible (self->review_page))
+    {
+      adw_view_stack_set_visible_child_name (self->view_stack, "review");
+      wz_review_queue_refresh (self->review_queue);
+    }
+
   if (!self->watching_window && GTK_IS_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))))
     {
       self->watching_window = TRUE;
@@ -834,6 +844,7 @@ wz_workspace_stop (WzWorkspace *self)
   wz_realtime_stop (self->realtime);
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   wz_record_view_show (self->record_view, NULL, NULL);
+  wz_rx_editor_show (self->rx_editor, NULL, NULL);
   wz_queue_model_stop (self->queue);
   self->queue_loaded_once = FALSE;
 }
@@ -955,6 +966,8 @@ wz_workspace_set_property (GObject      *object,
     case PROP_CLIENT:
       self->client = g_value_dup_object (value);
       wz_record_view_set_client (self->record_view, self->client);
+      wz_rx_editor_set_client (self->rx_editor, self->client);
+      wz_review_queue_set_client (self->review_queue, self->client);
       break;
     case PROP_STATUS:
       wz_workspace_set_status (self, g_value_get_string (value));
@@ -1084,6 +1097,8 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
 
   g_type_ensure (WZ_TYPE_RECORD_VIEW);
   g_type_ensure (WZ_TYPE_ALLERGY_BADGE);
+  g_type_ensure (WZ_TYPE_RX_EDITOR);
+  g_type_ensure (WZ_TYPE_REVIEW_QUEUE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wenzhen/Wenzhen/wz-workspace.ui");
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, leaflet);
@@ -1108,7 +1123,9 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, view_stack);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, chat_page);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_page);
-  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, prescription_page);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, rx_editor);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, review_page);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, review_queue);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, followup_page);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_stop_search);
