@@ -51,6 +51,10 @@ struct _WzAudit
   /* Owned by the writer thread once it runs. */
   sqlite3      *db;
   sqlite3_stmt *insert;
+  /* Parsed once: a batch's own statements, not its SQL text, are the writer's work. */
+  sqlite3_stmt *begin;
+  sqlite3_stmt *commit;
+  sqlite3_stmt *head;
   guint8        last_hash[HASH_LEN];
   gint64        last_seq;
 
@@ -123,6 +127,21 @@ exec (sqlite3     *db,
   return TRUE;
 }
 
+/* Runs a prepared statement that returns no rows. */
+static gboolean
+step_once (sqlite3       *db,
+           sqlite3_stmt  *stmt,
+           const char    *what,
+           GError       **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, what);
+  return TRUE;
+}
+
 static gboolean
 migrate (sqlite3  *db,
          GError  **error)
@@ -170,21 +189,47 @@ migrate (sqlite3  *db,
   return TRUE;
 }
 
+/* Decimal digits of VALUE at the end of BUF (at least 21 bytes), as printf's %lld would write
+ * them; returns where they start. The writer hashes every row, and printf's machinery was most of
+ * that cost. */
+static char *
+format_int (char   *buf_end,
+            gint64  value)
+{
+  guint64 magnitude = value < 0 ? -(guint64) value : (guint64) value;
+  char *p = buf_end;
+
+  do
+    {
+      *--p = '0' + magnitude % 10;
+      magnitude /= 10;
+    }
+  while (magnitude != 0);
+  if (value < 0)
+    *--p = '-';
+  return p;
+}
+
 static void
 hash_field (crypto_generichash_state *state,
             const char               *value)
 {
   char prefix[24];
-  int len;
+  char *end = prefix + sizeof prefix - 1;
+  char *start;
+  gsize len;
 
   /* Length-prefixed, with a distinct marker for NULL, so no two different rows share a text. */
   if (value == NULL)
-    len = g_snprintf (prefix, sizeof prefix, "~;");
-  else
-    len = g_snprintf (prefix, sizeof prefix, "%zu:", strlen (value));
-  crypto_generichash_update (state, (const guint8 *) prefix, len);
-  if (value != NULL)
-    crypto_generichash_update (state, (const guint8 *) value, strlen (value));
+    {
+      crypto_generichash_update (state, (const guint8 *) "~;", 2);
+      return;
+    }
+  len = strlen (value);
+  *end = ':';
+  start = format_int (end, (gint64) len);
+  crypto_generichash_update (state, (const guint8 *) start, end + 1 - start);
+  crypto_generichash_update (state, (const guint8 *) value, len);
 }
 
 static void
@@ -201,13 +246,17 @@ compute_hash (const guint8 prev_hash[HASH_LEN],
 {
   crypto_generichash_state state;
   char numbers[64];
-  int len;
+  char *end = numbers + sizeof numbers - 1;
+  char *start;
 
   crypto_generichash_init (&state, NULL, 0, HASH_LEN);
   crypto_generichash_update (&state, prev_hash, HASH_LEN);
-  len = g_snprintf (numbers, sizeof numbers, "%" G_GINT64_FORMAT ";%" G_GINT64_FORMAT ";",
-                    seq, recorded);
-  crypto_generichash_update (&state, (const guint8 *) numbers, len);
+  /* "SEQ;RECORDED;" */
+  *end = ';';
+  start = format_int (end, recorded);
+  *--start = ';';
+  start = format_int (start, seq);
+  crypto_generichash_update (&state, (const guint8 *) start, end + 1 - start);
   hash_field (&state, action);
   hash_field (&state, outcome);
   hash_field (&state, agent);
@@ -232,6 +281,17 @@ open_db (const char  *path,
     }
   sqlite3_busy_timeout (db, 5000);
   return db;
+}
+
+static gboolean
+prepare (sqlite3       *db,
+         const char    *sql,
+         sqlite3_stmt **out_stmt,
+         GError       **error)
+{
+  if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, out_stmt, NULL) != SQLITE_OK)
+    return set_sqlite_error (error, db, "preparing");
+  return TRUE;
 }
 
 static void
@@ -283,7 +343,7 @@ write_batch (WzAudit    *self,
 
   memcpy (saved_hash, self->last_hash, HASH_LEN);
 
-  if (!exec (self->db, "BEGIN IMMEDIATE", error))
+  if (!step_once (self->db, self->begin, "beginning", error))
     return FALSE;
 
   /* Other processes append too (user add, visit-link while the server runs): the chain goes on
@@ -323,7 +383,7 @@ write_batch (WzAudit    *self,
       memcpy (self->last_hash, hash, HASH_LEN);
     }
 
-  if (!exec (self->db, "COMMIT", error))
+  if (!step_once (self->db, self->commit, "committing", error))
     goto fail;
 
   return TRUE;
@@ -427,6 +487,9 @@ wz_audit_finalize (GObject *object)
     audit_batch_free (batch);
 
   g_clear_pointer (&self->insert, sqlite3_finalize);
+  g_clear_pointer (&self->begin, sqlite3_finalize);
+  g_clear_pointer (&self->commit, sqlite3_finalize);
+  g_clear_pointer (&self->head, sqlite3_finalize);
   g_clear_pointer (&self->db, sqlite3_close);
   g_clear_pointer (&self->reader, sqlite3_close);
   g_clear_pointer (&self->queue, g_async_queue_unref);
@@ -462,12 +525,8 @@ static gboolean
 load_head (WzAudit  *self,
            GError  **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = self->head;
   int rc;
-
-  if (sqlite3_prepare_v2 (self->db, "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    return set_sqlite_error (error, self->db, "reading the chain head");
 
   memset (self->last_hash, 0, HASH_LEN);
   self->last_seq = 0;
@@ -478,19 +537,16 @@ load_head (WzAudit  *self,
       self->last_seq = sqlite3_column_int64 (stmt, 0);
       if (sqlite3_column_bytes (stmt, 1) != HASH_LEN)
         {
-          sqlite3_finalize (stmt);
+          sqlite3_reset (stmt);
           g_set_error (error, WZ_AUDIT_ERROR, WZ_AUDIT_ERROR_TAMPERED,
                        "audit log: row %" G_GINT64_FORMAT " has a malformed hash", self->last_seq);
           return FALSE;
         }
       memcpy (self->last_hash, sqlite3_column_blob (stmt, 1), HASH_LEN);
     }
-  else if (rc != SQLITE_DONE)
-    {
-      sqlite3_finalize (stmt);
-      return set_sqlite_error (error, self->db, "reading the chain head");
-    }
-  sqlite3_finalize (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return set_sqlite_error (error, self->db, "reading the chain head");
 
   return TRUE;
 }
@@ -529,18 +585,18 @@ wz_audit_open (const char  *data_dir,
 
   if (!exec (self->db, "PRAGMA journal_mode=WAL", error) ||
       !exec (self->db, "PRAGMA synchronous=FULL", error) ||
-      !migrate (self->db, error) ||
-      !load_head (self, error))
+      !migrate (self->db, error))
     return NULL;
 
-  if (sqlite3_prepare_v3 (self->db,
-                          "INSERT INTO audit_event (seq, recorded, action, outcome, agent, entity,"
+  if (!prepare (self->db, "INSERT INTO audit_event (seq, recorded, action, outcome, agent, entity,"
                           " patient, peer, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          -1, SQLITE_PREPARE_PERSISTENT, &self->insert, NULL) != SQLITE_OK)
-    {
-      set_sqlite_error (error, self->db, "preparing");
-      return NULL;
-    }
+                &self->insert, error) ||
+      !prepare (self->db, "BEGIN IMMEDIATE", &self->begin, error) ||
+      !prepare (self->db, "COMMIT", &self->commit, error) ||
+      !prepare (self->db, "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1",
+                &self->head, error) ||
+      !load_head (self, error))
+    return NULL;
 
   self->writer = g_thread_try_new ("wz-audit-writer", writer_thread, self, error);
   if (self->writer == NULL)

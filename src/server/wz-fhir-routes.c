@@ -866,8 +866,11 @@ fhir_handler (SoupServer        *server,
 {
   WzFhirRoutes *self = user_data;
   const char *method = soup_server_message_get_method (msg);
-  g_auto(GStrv) parts = NULL;
-  guint n_parts;
+  char short_path[128];
+  g_autofree char *long_path = NULL;
+  char *parts[5];
+  guint n_parts = 0;
+  char *p;
   Request req = { self, msg, NULL, NULL, NULL };
 
   /* "/fhir/Patient/1/_history/2" → Patient, 1, _history, 2 */
@@ -877,8 +880,19 @@ fhir_handler (SoupServer        *server,
                                "No such endpoint; the FHIR base is /fhir (see /fhir/metadata)");
       return;
     }
-  parts = g_strsplit (path + 6, "/", 5);
-  n_parts = g_strv_length (parts);
+  /* Split in a copy on the stack: at most five parts, the last one keeping any further '/',
+   * with empty parts where slashes meet. A read is the most common request, and allocating
+   * the parts one by one was a visible share of it. */
+  if (g_strlcpy (short_path, path + 6, sizeof short_path) < sizeof short_path)
+    p = short_path;
+  else
+    p = long_path = g_strdup (path + 6);
+  parts[n_parts++] = p;
+  while (n_parts < G_N_ELEMENTS (parts) && (p = strchr (p, '/')) != NULL)
+    {
+      *p++ = '\0';
+      parts[n_parts++] = p;
+    }
 
   if (n_parts == 1 && strcmp (parts[0], "metadata") == 0)
     {

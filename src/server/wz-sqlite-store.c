@@ -190,6 +190,14 @@ struct _WzSqliteStore
    * (PRAGMA data_version). */
   GHashTable   *teams;
   gint64        teams_data_version;
+
+  /* Answers of wz_store_is_on_care_team(): "Practitioner/ID\x1fPatient/ID" → member (1) or not
+   * (2). Every read by a practitioner asks it, and a hash lookup costs a small fraction of the
+   * query. Forgotten whenever this connection changes care_team rows or rolls back, and when
+   * another connection commits (PRAGMA data_version, looked at once per read transaction). */
+  GHashTable   *pairs;
+  gint64        pairs_data_version;
+  gboolean      pairs_checked;
 };
 
 static void wz_sqlite_store_iface_init (WzStoreInterface *iface);
@@ -276,6 +284,7 @@ end_read (WzSqliteStore *self)
     return;
 
   self->in_read = FALSE;
+  self->pairs_checked = FALSE;
   if (self->end_read_source != NULL)
     {
       g_source_destroy (self->end_read_source);
@@ -343,6 +352,7 @@ rollback (WzSqliteStore *self)
 {
   /* The cached care teams may hold what is being rolled back. */
   g_hash_table_remove_all (self->teams);
+  g_hash_table_remove_all (self->pairs);
 
   /* A failed write leaves a batch half done: all of it is rolled back at its end. */
   if (self->batch)
@@ -573,7 +583,10 @@ write_care_team (WzSqliteStore  *self,
       if (!step_done (self, stmt, "updating the care team", error))
         return FALSE;
       if (sqlite3_changes (self->db) > 0)
-        team_cache_adjust (self, token->value, index->patient, +1);
+        {
+          team_cache_adjust (self, token->value, index->patient, +1);
+          g_hash_table_remove_all (self->pairs);
+        }
     }
 
   return TRUE;
@@ -596,6 +609,8 @@ write_index (WzSqliteStore  *self,
        !team_cache_forget_rid (self, rid, error) ||
        !delete_by_rid (self, STMT_DELETE_CARE_TEAM, rid, error)))
     return FALSE;
+  if (replace && sqlite3_changes (self->db) > 0)
+    g_hash_table_remove_all (self->pairs);
 
   /* Only types with names have full text, and a resource never changes type. */
   if (index->names_text != NULL)
@@ -1619,6 +1634,35 @@ wz_sqlite_store_history (WzStore     *store,
   return g_steal_pointer (&result);
 }
 
+/* Drops the remembered care-team answers if another connection committed since they were
+ * given. Within one shared read transaction nobody else's commit can show, so it looks once. */
+static gboolean
+pairs_current (WzSqliteStore  *self,
+               GError        **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 version = -1;
+
+  if (self->pairs_checked)
+    return TRUE;
+
+  if ((stmt = get_stmt (self, STMT_DATA_VERSION, error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int64 (stmt, 0);
+  done_stmt (stmt);
+  if (version != self->pairs_data_version || version == -1)
+    {
+      g_hash_table_remove_all (self->pairs);
+      self->pairs_data_version = version;
+    }
+  self->pairs_checked = self->in_read;
+
+  return TRUE;
+}
+
+#define MAX_CACHED_PAIRS 16384
+
 static gboolean
 wz_sqlite_store_is_on_care_team (WzStore     *store,
                                  const char  *patient_ref,
@@ -1627,18 +1671,36 @@ wz_sqlite_store_is_on_care_team (WzStore     *store,
 {
   WzSqliteStore *self = WZ_SQLITE_STORE (store);
   sqlite3_stmt *stmt = get_stmt (self, STMT_IS_ON_CARE_TEAM, error);
+  char key[256];
+  gboolean cacheable;
+  gpointer answer;
   int rc;
 
   if (stmt == NULL)
     return FALSE;
 
   begin_read (self);
+  if (!pairs_current (self, error))
+    return FALSE;
+
+  cacheable = practitioner_ref != NULL && patient_ref != NULL &&
+              g_snprintf (key, sizeof key, "%s\x1f%s", practitioner_ref, patient_ref) < (int) sizeof key;
+  if (cacheable && (answer = g_hash_table_lookup (self->pairs, key)) != NULL)
+    return GPOINTER_TO_INT (answer) == 1;
+
   bind_text (stmt, 1, practitioner_ref);
   bind_text (stmt, 2, patient_ref);
   rc = sqlite3_step (stmt);
   done_stmt (stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return set_sqlite_error (self, error, "reading the care team");
+
+  if (cacheable)
+    {
+      if (g_hash_table_size (self->pairs) >= MAX_CACHED_PAIRS)
+        g_hash_table_remove_all (self->pairs);
+      g_hash_table_insert (self->pairs, g_strdup (key), GINT_TO_POINTER (rc == SQLITE_ROW ? 1 : 2));
+    }
 
   return rc == SQLITE_ROW;
 }
@@ -1663,6 +1725,7 @@ wz_sqlite_store_close (WzSqliteStore *self)
   end_read (self);
   g_hash_table_remove_all (self->search_stmts);
   g_hash_table_remove_all (self->teams);
+  g_hash_table_remove_all (self->pairs);
   for (guint i = 0; i < N_STMTS; i++)
     g_clear_pointer (&self->stmts[i], sqlite3_finalize);
   if (self->db != NULL)
@@ -1681,6 +1744,7 @@ wz_sqlite_store_finalize (GObject *object)
   wz_sqlite_store_close (self);
   g_hash_table_unref (self->search_stmts);
   g_hash_table_unref (self->teams);
+  g_hash_table_unref (self->pairs);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (wz_sqlite_store_parent_class)->finalize (object);
@@ -1701,6 +1765,8 @@ wz_sqlite_store_init (WzSqliteStore *self)
   self->teams = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_hash_table_unref);
   self->teams_data_version = -1;
+  self->pairs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->pairs_data_version = -1;
   self->context = g_main_context_ref_thread_default ();
 }
 
