@@ -1707,6 +1707,14 @@ on_diagnosis_changed (WzRxEditor *self)
     }
 }
 
+/* Opening the page puts the cursor in the search, ready to type a drug. */
+static void
+on_map (WzRxEditor *self)
+{
+  if (!self->signed_view && g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "editor") == 0)
+    wz_formulary_search_focus (self->search);
+}
+
 static void
 wz_rx_editor_dispose (GObject *object)
 {
@@ -1779,6 +1787,7 @@ wz_rx_editor_init (WzRxEditor *self)
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   self->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   self->violations = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_signal_connect (self, "map", G_CALLBACK (on_map), NULL);
 }
 
 GtkWidget *

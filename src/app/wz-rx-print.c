@@ -148,7 +148,7 @@ wz_rx_print_draw (const WzRxPrintData *data,
                   double               width,
                   double               height)
 {
-  double x = MARGIN, y = MARGIN, inner = width - 2 * MARGIN;
+  double x = MARGIN, y = MARGIN, inner = width - 2 * MARGIN, left, right;
   g_autofree char *patient = NULL;
   g_autofree char *diagnosis = NULL;
   g_autofree char *doctor = NULL;
@@ -191,16 +191,18 @@ wz_rx_print_draw (const WzRxPrintData *data,
     }
 
   /* Signatures sit at the foot of the sheet, however many lines there are. */
-  y = MAX (y + 12, height - MARGIN - 86);
+  y = MAX (y + 12, height - MARGIN - 96);
   rule (cr, x, y, inner, 0.6);
   y += 8;
   doctor = g_strdup_printf (_("Doctor: %s (e-signed)"), data->doctor ? data->doctor : "");
   pharmacist = g_strdup_printf (_("Pharmacist: %s"), data->pharmacist ? data->pharmacist : "____________");
-  text_at (cr, doctor, "Sans 10", x, y, inner / 2, PANGO_ALIGN_LEFT);
-  y += text_at (cr, pharmacist, "Sans 10", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT) + 4;
+  left = text_at (cr, doctor, "Sans 10", x, y, inner / 2 - 6, PANGO_ALIGN_LEFT);
+  right = text_at (cr, pharmacist, "Sans 10", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT);
+  y += MAX (left, right) + 4;
   date = g_strdup_printf (_("Date: %s"), data->date ? data->date : "");
-  text_at (cr, date, "Sans 10", x, y, inner / 2, PANGO_ALIGN_LEFT);
-  y += text_at (cr, data->status, "Sans Italic 9", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT) + 6;
+  left = text_at (cr, date, "Sans 10", x, y, inner / 2 - 6, PANGO_ALIGN_LEFT);
+  right = text_at (cr, data->status, "Sans Italic 9", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT);
+  y += MAX (left, right) + 6;
   text_at (cr, _("Valid for 3 days from the date of issue. Dispense only against the verified electronic record."),
            "Sans 7", x, y, inner, PANGO_ALIGN_LEFT);
   cairo_restore (cr);

@@ -196,6 +196,36 @@ on_sign_clicked (WzRxSignDialog *self)
   g_task_run_in_thread (task, open_key_in_thread);
 }
 
+/* Enter moves on to the next field, and signs from the last one when everything is filled. */
+static void
+on_last_activated (WzRxSignDialog *self)
+{
+  if (gtk_widget_get_sensitive (GTK_WIDGET (self->sign_button)))
+    on_sign_clicked (self);
+}
+
+static void
+on_passphrase_activated (WzRxSignDialog *self)
+{
+  if (self->new_key)
+    gtk_widget_grab_focus (GTK_WIDGET (self->repeat_row));
+  else
+    on_last_activated (self);
+}
+
+static void
+on_reason_activated (WzRxSignDialog *self,
+                     GtkEntry       *entry)
+{
+  guint index = 0;
+
+  g_ptr_array_find (self->override_entries, entry, &index);
+  if (index + 1 < self->override_entries->len)
+    gtk_widget_grab_focus (g_ptr_array_index (self->override_entries, index + 1));
+  else
+    gtk_widget_grab_focus (GTK_WIDGET (self->passphrase_row));
+}
+
 void
 wz_rx_sign_dialog_finish (WzRxSignDialog *self,
                           const GError   *error)
@@ -311,14 +341,15 @@ wz_rx_sign_dialog_new (GtkWindow  *parent,
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), key_group);
   g_signal_connect_swapped (self->passphrase_row, "changed", G_CALLBACK (update_sensitive), self);
   g_signal_connect_swapped (self->repeat_row, "changed", G_CALLBACK (update_sensitive), self);
-  g_signal_connect_swapped (self->passphrase_row, "entry-activated", G_CALLBACK (on_sign_clicked), self);
-  g_signal_connect_swapped (self->repeat_row, "entry-activated", G_CALLBACK (on_sign_clicked), self);
+  g_signal_connect_swapped (self->passphrase_row, "entry-activated", G_CALLBACK (on_passphrase_activated), self);
+  g_signal_connect_swapped (self->repeat_row, "entry-activated", G_CALLBACK (on_last_activated), self);
   adw_entry_row_set_activates_default (ADW_ENTRY_ROW (self->passphrase_row), FALSE);
 
   gtk_widget_set_vexpand (page, TRUE);
   gtk_box_append (GTK_BOX (toolbar), page);
   adw_window_set_content (ADW_WINDOW (self), toolbar);
   update_sensitive (self);
+  gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->passphrase_row));
   wz_test_report ("sign-dialog new-key=%d", self->new_key);
   return self;
 }
@@ -351,6 +382,7 @@ wz_rx_sign_dialog_add_override (WzRxSignDialog *self,
   g_ptr_array_add (self->override_keys, g_strdup (key));
   g_ptr_array_add (self->override_entries, entry);
   g_signal_connect_swapped (entry, "changed", G_CALLBACK (update_sensitive), self);
+  g_signal_connect_swapped (entry, "activate", G_CALLBACK (on_reason_activated), self);
   update_sensitive (self);
   if (self->override_entries->len == 1)
     gtk_window_set_focus (GTK_WINDOW (self), entry);
