@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Helper for bench/followup-worklist: a data directory with one doctor ("doctor", password from
  * WZ_BENCH_PASSWORD) and N patients on care plans made from the shipped templates, started over
- * the last year, with past Tasks done (a few missed), upcoming ones open, and home readings of
- * which some are out of range. Written straight to the store, as the server would store them. */
+ * the last year, with past Tasks done (a few missed; those done over a month ago left out),
+ * upcoming ones open, and home readings of which some are out of range. Written straight to the
+ * store, as the server would store them. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -69,7 +70,7 @@ main (int   argc,
   const char *password = g_getenv ("WZ_BENCH_PASSWORD");
   WzStore *st;
   WzDay today;
-  guint n_patients, n_tasks = 0, n_open = 0, n_missed = 0, n_observations = 0;
+  guint n_patients, n_tasks = 0, n_open = 0, n_missed = 0, n_observations = 0, n_history = 0;
   gint64 started = g_get_monotonic_time ();
   GRand *rand;
 
@@ -121,7 +122,7 @@ main (int   argc,
       g_autofree char *plan_id = NULL;
       g_autofree char *plan_ref = NULL;
       g_autoptr(WzCareplanInstance) instance = NULL;
-      char today_text[16], start_text[16];
+      char today_text[16], start_text[16], month_ago_text[16];
       WzCareplanRequest request = { NULL, };
 
       if (!store (st, patient, &patient_id, &error))
@@ -144,6 +145,7 @@ main (int   argc,
       wz_careplan_instance_set_plan (instance, plan_ref);
 
       wz_day_format_buf (today, today_text);
+      wz_day_format_buf (wz_day_add_days (today, -30), month_ago_text);
       for (guint t = 0; t < instance->tasks->len; t++)
         {
           JsonObject *task = json_node_get_object (g_ptr_array_index (instance->tasks, t));
@@ -152,11 +154,18 @@ main (int   argc,
             json_array_get_object_element (json_object_get_array_member (
               json_object_get_object_member (task, "code"), "coding"), 0), "code");
 
-          /* What was due before today is done, except now and then. */
+          /* What was due before today is done, except now and then. Tasks done more than
+           * 30 days ago are left out: history the worklist never reads (its view loads open
+           * Tasks and then follows changes), and each costs a commit to write. */
           if (strcmp (code, "measurement") != 0 && strcmp (end, today_text) < 0)
             {
               if (g_rand_int_range (rand, 0, 100) < 3)
                 n_missed++;
+              else if (strcmp (end, month_ago_text) < 0)
+                {
+                  n_history++;
+                  continue;
+                }
               else
                 json_object_set_string_member (task, "status", "completed");
             }
@@ -196,8 +205,9 @@ main (int   argc,
 
   wz_audit_flush (audit);
   g_rand_free (rand);
-  g_print ("generated %u patients, %u care plans, %u Tasks (%u open, %u missed), %u Observations "
-           "in %.1f s\n", n_patients, n_patients, n_tasks, n_open, n_missed, n_observations,
+  g_print ("generated %u patients, %u care plans, %u Tasks (%u open, %u missed; %u done over a "
+           "month ago left out), %u Observations in %.1f s\n", n_patients, n_patients, n_tasks,
+           n_open, n_missed, n_history, n_observations,
            (g_get_monotonic_time () - started) / 1e6);
   return 0;
 

@@ -1259,7 +1259,6 @@ add_checkins (WzCareplanTemplate      *self,
                        wz_day_add_days (due, self->checkin_window[1]));
       set_text (&item->title, "Medication and self-care check-in", "用药与自我管理随访");
       item->for_patient = TRUE;
-      item->questions = self->checkin_questions;
     }
 }
 
@@ -1643,6 +1642,101 @@ timing_unit (const char *per)
          : strcmp (per, "month") == 0 ? "mo" : "a";
 }
 
+/* The check-ins as one activity: their schedule, and the questions each check-in Task asks
+ * (WZ_CAREPLAN_QUESTIONS_EXTENSION), so the Tasks need not repeat them. */
+static void
+add_checkin_activity (JsonBuilder        *builder,
+                      WzCareplanTemplate *self,
+                      GPtrArray          *items,
+                      const char         *lang)
+{
+  WzText title = { "Medication and self-care check-in", "用药与自我管理随访" };
+  WzDay first = WZ_DAY_NONE, last = WZ_DAY_NONE;
+  guint n = 0;
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      const Item *item = g_ptr_array_index (items, i);
+
+      if (strcmp (item->kind, "adherence-checkin") != 0)
+        continue;
+      if (n++ == 0)
+        first = item->due;
+      last = item->end;
+    }
+  if (n == 0)
+    return;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "detail");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "extension");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  set_string (builder, "url", WZ_CAREPLAN_QUESTIONS_EXTENSION);
+  json_builder_set_member_name (builder, "extension");
+  json_builder_begin_array (builder);
+  for (guint q = 0; q < self->checkin_questions->len; q++)
+    {
+      const Question *question = g_ptr_array_index (self->checkin_questions, q);
+
+      json_builder_begin_object (builder);
+      set_string (builder, "url", "question");
+      json_builder_set_member_name (builder, "extension");
+      json_builder_begin_array (builder);
+      json_builder_begin_object (builder);
+      set_string (builder, "url", "id");
+      set_string (builder, "valueCode", question->id);
+      json_builder_end_object (builder);
+      json_builder_begin_object (builder);
+      set_string (builder, "url", "kind");
+      set_string (builder, "valueCode", question->kind);
+      json_builder_end_object (builder);
+      json_builder_begin_object (builder);
+      set_string (builder, "url", "text");
+      wz_json_add_text (builder, "valueString", &question->text, lang);
+      json_builder_end_object (builder);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  set_string (builder, "kind", "Task");
+  json_builder_set_member_name (builder, "code");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "coding");
+  json_builder_begin_array (builder);
+  add_coding (builder, WZ_FOLLOWUP_TASK_SYSTEM, "adherence-checkin", NULL);
+  json_builder_end_array (builder);
+  wz_json_add_text (builder, "text", &title, lang);
+  json_builder_end_object (builder);
+  set_string (builder, "status", "scheduled");
+  if (self->has_checkin_every)
+    {
+      json_builder_set_member_name (builder, "scheduledTiming");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "repeat");
+      json_builder_begin_object (builder);
+      add_period (builder, "boundsPeriod", first, last);
+      json_builder_set_member_name (builder, "frequency");
+      json_builder_add_int_value (builder, 1);
+      json_builder_set_member_name (builder, "period");
+      json_builder_add_int_value (builder, self->checkin_every.unit == WZ_PERIOD_WEEK
+                                           ? self->checkin_every.value * 7
+                                           : self->checkin_every.value);
+      set_string (builder, "periodUnit", self->checkin_every.unit == WZ_PERIOD_MONTH ? "mo"
+                                         : self->checkin_every.unit == WZ_PERIOD_YEAR ? "a" : "d");
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+    }
+  else
+    add_period (builder, "scheduledPeriod", first, last);
+  wz_json_add_text (builder, "description", &title, lang);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+}
+
 static JsonNode *
 build_careplan (WzCareplanTemplate      *self,
                 const WzCareplanRequest *request,
@@ -1746,10 +1840,14 @@ build_careplan (WzCareplanTemplate      *self,
 
   json_builder_set_member_name (builder, "activity");
   json_builder_begin_array (builder);
+  add_checkin_activity (builder, self, items, lang);
   for (guint i = 0; i < items->len; i++)
     {
       const Item *item = g_ptr_array_index (items, i);
 
+      /* Check-ins are one activity with their schedule and questions (above). */
+      if (strcmp (item->kind, "adherence-checkin") == 0)
+        continue;
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "detail");
       json_builder_begin_object (builder);

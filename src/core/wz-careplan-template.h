@@ -14,6 +14,10 @@ G_BEGIN_DECLS
 /* CarePlan.activity.detail.extension with the measurement's target and alert levels, exactly as
  * the template gives them (FHIR's Range cannot say "high exclusive"). */
 #define WZ_CAREPLAN_TARGET_EXTENSION WZ_FOLLOWUP_BASE "StructureDefinition/followup-target"
+/* CarePlan.activity.detail.extension of the check-in activity: one "question" sub-extension per
+ * question the patient answers at each check-in Task (sub-extensions id, kind yes_no | number |
+ * choice, and text with its translation). */
+#define WZ_CAREPLAN_QUESTIONS_EXTENSION WZ_FOLLOWUP_BASE "StructureDefinition/followup-questions"
 
 typedef enum
 {

@@ -1911,6 +1911,28 @@ build_measurement (WzJsonWriter *builder,
   wz_json_writer_end_object (builder);
 }
 
+/* The worklist, for the app's follow-up view:
+ *
+ *   { "date": "2024-05-29", "timeZone": "Asia/Shanghai", "practitioner": "Practitioner/ID",
+ *     "counts": { "patients", "due", "overdue", "flagged", "urgent" },
+ *     "patients": [                        urgent first, then most days overdue
+ *       { "patient": "Patient/ID", "name": "张秀英", "alert": "urgent" | "flagged" | "none",
+ *         "daysOverdue": 11,
+ *         "tasks": [ { "task": "Task/ID", "versionId": 1, "kind": "revisit" | "annual-review" |
+ *                      "adherence-checkin" | "vaccine-reaction-check" | …, "status",
+ *                      "description", "due", "windowEnd", "timing": "due" | "overdue",
+ *                      "owner", "carePlan" } ],
+ *         "measurements": [ { "id", "name", "unit",
+ *                             "target": { "low", "high", "highInclusive", "text" },
+ *                             "latest": { "value" | "answer", "unit", "date", "observation" }
+ *                                       or null,
+ *                             "flag": "none" | "low" | "high" | "abnormal" | "urgent-low" |
+ *                                     "urgent-high" | "urgent",
+ *                             "question", "stale": true when no reading for a period,
+ *                             "message": the template's advice for the flag } ] } ] }
+ *
+ * Tasks owned by the doctor are listed from their due date; check-ins the patient owns only
+ * once missed; measurement and education Tasks never (their readings are shown instead). */
 GBytes *
 wz_followup_worklist (WzFollowup *self,
                       const char *practitioner_ref,

@@ -24,6 +24,16 @@
 /* The worklist view is kept current from these types' changes. */
 static const char *sync_types[] = { "Task", "Observation", "Patient" };
 #define OPEN_TASKS "status=requested,received,accepted,ready,in-progress"
+#define WARM_PAGE 250
+
+/* Where a sync of one type has got to. */
+typedef struct
+{
+  gint64   from;
+  guint    offset;
+  gint64   newest;
+  gboolean running;
+} SyncCursor;
 
 struct _WzFollowupRoutes
 {
@@ -40,8 +50,15 @@ struct _WzFollowupRoutes
   GPtrArray     *templates;
   char          *templates_problem;
 
-  WzFollowup    *view;            /* built at the first worklist */
+  /* The worklist view, loaded in the background from the start (a page of the store per idle
+   * turn of the main loop, so other requests are answered meanwhile), then caught up with the
+   * store's changes before each worklist. */
+  WzFollowup    *view;
   gint64         marks[G_N_ELEMENTS (sync_types)];
+  SyncCursor     cursors[G_N_ELEMENTS (sync_types)];
+  guint          warm_type;       /* the type being loaded */
+  guint          warm_source;
+  GQueue         waiting;         /* Waiting: worklists asked for before the view was loaded */
 };
 
 G_DEFINE_FINAL_TYPE (WzFollowupRoutes, wz_followup_routes, G_TYPE_OBJECT)
@@ -323,69 +340,95 @@ search_all (WzFollowupRoutes  *self,
   return node;
 }
 
+/* Reads one page of TYPE's changes since its mark into the view; *OUT_DONE when it was the last. */
 static gboolean
-sync_type (WzFollowupRoutes  *self,
+sync_page (WzFollowupRoutes  *self,
            guint              index,
+           guint              page,
+           gboolean          *out_done,
            GError           **error)
 {
   const char *type = sync_types[index];
-  gint64 from = self->marks[index];
-  gint64 newest = from;
-  guint offset = 0;
+  SyncCursor *cursor = &self->cursors[index];
+  g_autofree char *instant = NULL;
+  g_autofree char *escaped = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(WzSearchQuery) query = NULL;
+  g_autoptr(WzStoreResult) result = NULL;
+  gint64 last;
 
-  /* Re-read the last second: a write can land with a clock a little behind the newest seen. */
-  if (from > 0)
-    from = MAX (0, from - G_USEC_PER_SEC);
-
-  for (;;)
+  if (!cursor->running)
     {
-      g_autofree char *instant = wz_time_format_instant (from);
-      g_autofree char *escaped = g_uri_escape_string (instant, NULL, FALSE);
-      /* The first load needs only the open Tasks; later ones see closures too. */
-      g_autofree char *text = g_strdup_printf ("_lastUpdated=ge%s&_sort=_lastUpdated%s", escaped,
-                                               self->marks[index] == 0 && index == 0
-                                               ? "&" OPEN_TASKS : "");
-      g_autoptr(WzSearchQuery) query = wz_search_query_parse (type, text, error);
-      g_autoptr(WzStoreResult) result = NULL;
-      gint64 last;
-
-      if (query == NULL)
-        return FALSE;
-      query->count = SYNC_PAGE;
-      query->offset = offset;
-      if ((result = wz_store_search (self->store, query, error)) == NULL)
-        return FALSE;
-
-      for (guint i = 0; i < result->resources->len; i++)
-        {
-          WzStoredResource *stored = g_ptr_array_index (result->resources, i);
-          gsize length;
-          const char *data = g_bytes_get_data (stored->json, &length);
-
-          wz_followup_ingest (self->view, type, stored->id, stored->version_id, stored->status,
-                              data, length);
-          newest = MAX (newest, stored->last_updated);
-        }
-      if (result->resources->len < SYNC_PAGE)
-        break;
-
-      /* Next page from the last row seen; the search speaks milliseconds, so a page that ends
-       * within the millisecond it started at moves on by offset instead. */
-      last = ((WzStoredResource *) g_ptr_array_index (result->resources,
-                                                      result->resources->len - 1))->last_updated;
-      if (last / 1000 == from / 1000)
-        offset += SYNC_PAGE;
-      else
-        {
-          from = last;
-          offset = 0;
-        }
+      /* Re-read the last second: a write can land with a clock a little behind the newest
+       * seen. Versions already taken in cost nothing. */
+      cursor->from = self->marks[index] > 0 ? MAX (0, self->marks[index] - G_USEC_PER_SEC) : 0;
+      cursor->offset = 0;
+      cursor->newest = self->marks[index];
+      cursor->running = TRUE;
     }
 
-  self->marks[index] = newest;
+  instant = wz_time_format_instant (cursor->from);
+  escaped = g_uri_escape_string (instant, NULL, FALSE);
+  /* The first load needs only the open Tasks; later ones see closures too. */
+  text = g_strdup_printf ("_lastUpdated=ge%s&_sort=_lastUpdated%s", escaped,
+                          self->marks[index] == 0 && index == 0 ? "&" OPEN_TASKS : "");
+  if ((query = wz_search_query_parse (type, text, error)) == NULL)
+    return FALSE;
+  query->count = page;
+  query->offset = cursor->offset;
+  if ((result = wz_store_search (self->store, query, error)) == NULL)
+    {
+      cursor->running = FALSE;
+      return FALSE;
+    }
+
+  for (guint i = 0; i < result->resources->len; i++)
+    {
+      WzStoredResource *stored = g_ptr_array_index (result->resources, i);
+      gsize length;
+      const char *data = g_bytes_get_data (stored->json, &length);
+
+      wz_followup_ingest (self->view, type, stored->id, stored->version_id, stored->status,
+                          data, length);
+      cursor->newest = MAX (cursor->newest, stored->last_updated);
+    }
+
+  if (result->resources->len < page)
+    {
+      self->marks[index] = cursor->newest;
+      cursor->running = FALSE;
+      *out_done = TRUE;
+      return TRUE;
+    }
+
+  /* Next page from the last row seen; the search speaks milliseconds, so a page that ends
+   * within the millisecond it started at moves on by offset instead. */
+  last = ((WzStoredResource *) g_ptr_array_index (result->resources,
+                                                  result->resources->len - 1))->last_updated;
+  if (last / 1000 == cursor->from / 1000)
+    cursor->offset += page;
+  else
+    {
+      cursor->from = last;
+      cursor->offset = 0;
+    }
+  *out_done = FALSE;
   return TRUE;
 }
 
+static void
+ensure_view (WzFollowupRoutes *self)
+{
+  if (self->view != NULL)
+    return;
+  self->view = wz_followup_new ();
+  memset (self->marks, 0, sizeof self->marks);
+  memset (self->cursors, 0, sizeof self->cursors);
+  /* Patients are read when a worklist first needs them; only their later changes are synced. */
+  self->marks[G_N_ELEMENTS (sync_types) - 1] = wz_time_now_us ();
+}
+
+/* Catches the view up with the store and reads the names PRACTITIONER's worklist lacks. */
 static gboolean
 refresh_view (WzFollowupRoutes  *self,
               const char        *practitioner,
@@ -393,16 +436,15 @@ refresh_view (WzFollowupRoutes  *self,
 {
   g_autoptr(GPtrArray) missing = NULL;
 
-  if (self->view == NULL)
-    {
-      self->view = wz_followup_new ();
-      /* Patients are read when the worklist first needs them; only later changes are synced. */
-      self->marks[G_N_ELEMENTS (sync_types) - 1] = wz_time_now_us ();
-    }
-
+  ensure_view (self);
   for (guint i = 0; i < G_N_ELEMENTS (sync_types); i++)
-    if (!sync_type (self, i, error))
-      return FALSE;
+    {
+      gboolean done = FALSE;
+
+      while (!done)
+        if (!sync_page (self, i, SYNC_PAGE, &done, error))
+          return FALSE;
+    }
 
   missing = wz_followup_missing_patients (self->view, practitioner);
   for (guint i = 0; i < missing->len; i++)
@@ -431,17 +473,96 @@ refresh_view (WzFollowupRoutes  *self,
 
 /* ---- /followup ---------------------------------------------------------------------------- */
 
+/* A worklist asked for while the view was still loading, answered when it is. */
+typedef struct
+{
+  WzFollowupRoutes  *self;
+  SoupServerMessage *msg;
+  char              *agent;
+  WzDay              today;
+  char              *zone;
+  char              *lang;
+} Waiting;
+
+static void
+waiting_free (Waiting *waiting)
+{
+  g_object_unref (waiting->msg);
+  g_free (waiting->agent);
+  g_free (waiting->zone);
+  g_free (waiting->lang);
+  g_free (waiting);
+}
+
+static void
+answer_worklist (WzFollowupRoutes  *self,
+                 SoupServerMessage *msg,
+                 const char        *agent,
+                 WzDay              today,
+                 const char        *zone,
+                 const char        *lang)
+{
+  Request req = { self, msg, NULL, (char *) agent, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *entity = NULL;
+  char buf[16];
+
+  if (!refresh_view (self, agent, &error))
+    {
+      fail (&req, error, "E", "followup/worklist", NULL);
+      return;
+    }
+  body = wz_followup_worklist (self->view, agent, today, zone, lang);
+  respond_plain_json (msg, body);
+  entity = g_strconcat ("followup/worklist?date=", wz_day_format_buf (today, buf), NULL);
+  audit_and_send (&req, "E", entity, NULL);
+}
+
+static gboolean
+warm_step (gpointer user_data)
+{
+  WzFollowupRoutes *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean done = FALSE;
+  Waiting *waiting;
+
+  if (!sync_page (self, self->warm_type, WARM_PAGE, &done, &error))
+    {
+      g_warning ("Loading the follow-up worklist view failed, trying again at the next "
+                 "request: %s", error->message);
+      g_clear_object (&self->view);
+    }
+  else if (!done || ++self->warm_type < G_N_ELEMENTS (sync_types))
+    return G_SOURCE_CONTINUE;
+
+  self->warm_source = 0;
+  while ((waiting = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      if (soup_server_message_get_socket (waiting->msg) != NULL)
+        answer_worklist (self, waiting->msg, waiting->agent, waiting->today, waiting->zone,
+                         waiting->lang);
+      waiting_free (waiting);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_warm_up (WzFollowupRoutes *self)
+{
+  ensure_view (self);
+  self->warm_type = 0;
+  self->warm_source = g_idle_add_full (G_PRIORITY_LOW, warm_step, self, NULL);
+}
+
 static void
 handle_worklist (Request *req)
 {
   WzFollowupRoutes *self = req->self;
   g_autoptr(GTimeZone) tz = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autofree char *entity = NULL;
   const char *zone = NULL;
   WzDay today;
-  char buf[16];
 
   if (!is_doctor (req->session))
     {
@@ -450,17 +571,28 @@ handle_worklist (Request *req)
       return;
     }
   if ((tz = request_zone (req, NULL, &zone, &error)) == NULL ||
-      !request_today (req, tz, &today, &error) ||
-      !refresh_view (self, req->agent, &error))
+      !request_today (req, tz, &today, &error))
     {
       fail (req, error, "E", "followup/worklist", NULL);
       return;
     }
 
-  body = wz_followup_worklist (self->view, req->agent, today, zone, request_lang (req));
-  respond_plain_json (req->msg, body);
-  entity = g_strconcat ("followup/worklist?date=", wz_day_format_buf (today, buf), NULL);
-  audit_and_send (req, "E", entity, NULL);
+  if (self->warm_source != 0)
+    {
+      Waiting *waiting = g_new0 (Waiting, 1);
+
+      waiting->self = self;
+      waiting->msg = g_object_ref (req->msg);
+      waiting->agent = g_strdup (req->agent);
+      waiting->today = today;
+      waiting->zone = g_strdup (zone);
+      waiting->lang = g_strdup (request_lang (req));
+      g_queue_push_tail (&self->waiting, waiting);
+      soup_server_message_pause (req->msg);
+      return;
+    }
+
+  answer_worklist (self, req->msg, req->agent, today, zone, request_lang (req));
 }
 
 static void
@@ -1330,6 +1462,8 @@ wz_followup_routes_dispose (GObject *object)
 {
   WzFollowupRoutes *self = WZ_FOLLOWUP_ROUTES (object);
 
+  g_clear_handle_id (&self->warm_source, g_source_remove);
+  g_queue_clear_full (&self->waiting, (GDestroyNotify) waiting_free);
   g_clear_object (&self->store);
   g_clear_object (&self->auth);
   g_clear_object (&self->audit);
@@ -1410,6 +1544,7 @@ wz_followup_routes_setup (SoupServer *server,
   soup_server_add_handler (server, "/followup", followup_handler, g_object_ref (self),
                            g_object_unref);
   g_signal_connect_object (server, "request-read", G_CALLBACK (on_request_read), self, 0);
+  start_warm_up (self);
   g_object_set_data_full (G_OBJECT (server), "wz-followup-routes", g_steal_pointer (&self),
                           g_object_unref);
 }
