@@ -471,6 +471,10 @@ wz_audit_dispose (GObject *object)
     {
       g_async_queue_push (self->queue, &stop_row);
       g_thread_join (g_steal_pointer (&self->writer));
+      /* Rows per commit tells whether the disk's fsync or the request rate set the pace
+       * (G_MESSAGES_DEBUG=wz-audit; bench/server-read prints it). */
+      g_debug ("%" G_GUINT64_FORMAT " rows in %" G_GUINT64_FORMAT " commits", self->n_written,
+               self->n_commits);
     }
 
   G_OBJECT_CLASS (wz_audit_parent_class)->dispose (object);

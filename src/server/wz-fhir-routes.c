@@ -95,7 +95,7 @@ audit_and_send (Request    *req,
 
   soup_server_message_pause (req->msg);
   wz_audit_record (req->self->audit, action, outcome, agent, entity, patient,
-                   soup_server_message_get_remote_host (req->msg), on_audit_done,
+                   wz_http_peer (req->msg), on_audit_done,
                    g_object_ref (req->msg));
 }
 

@@ -27,6 +27,9 @@ gboolean  wz_http_parse_etag        (const char        *value,
 void      wz_http_set_version_headers (SoupServerMessage *msg,
                                        gint64             version_id,
                                        gint64             last_updated_us);
+/* The client's address as text (soup_server_message_get_remote_host), formatted once per
+ * connection rather than once per request; NULL when unknown. */
+const char *wz_http_peer            (SoupServerMessage *msg);
 /* "scheme://host:port" of the request, as clients reach this server. */
 char     *wz_http_base_url          (SoupServerMessage *msg);
 /* Refuses request bodies over MAX_BYTES on PATHS (413) without buffering them; installed as an
