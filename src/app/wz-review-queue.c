@@ -211,6 +211,7 @@ show_review (WzReviewQueue *self)
   g_autoptr(GPtrArray) provenances = NULL;
   g_autofree char *name = NULL;
   g_autofree char *meta = NULL;
+  g_autofree char *signed_at = NULL;
   JsonObject *task;
   JsonObject *verdict = NULL;
   gboolean verified;
@@ -233,14 +234,22 @@ show_review (WzReviewQueue *self)
 
   name = patients->len ? name_of (g_ptr_array_index (patients, 0)) : g_strdup ("");
   gtk_label_set_text (self->patient_label, name);
-  meta = g_strdup_printf (_("Signed %s · %s · born %s"),
-                          provenances->len ? string_of (g_ptr_array_index (provenances, 0), "recorded") : "",
+  if (provenances->len && string_of (g_ptr_array_index (provenances, 0), "recorded") != NULL)
+    {
+      g_autoptr(GDateTime) utc = g_date_time_new_from_iso8601 (string_of (g_ptr_array_index (provenances, 0),
+                                                                        "recorded"), NULL);
+      g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
+
+      signed_at = local ? g_date_time_format (local, "%Y-%m-%d %H:%M") : NULL;
+    }
+  meta = g_strdup_printf (_("Signed %s · %s · born %s"), signed_at ? signed_at : "",
                           patients->len ? string_of (g_ptr_array_index (patients, 0), "gender") ?: "" : "",
                           patients->len ? string_of (g_ptr_array_index (patients, 0), "birthDate") ?: "" : "");
   gtk_label_set_text (self->meta_label, meta);
 
+  /* The verdict on the signature is the review's one OperationOutcome. */
   for (guint i = 0; i < outcomes->len; i++)
-    if (g_strcmp0 (string_of (g_ptr_array_index (outcomes, i), "id"), "signature") == 0)
+    if (verdict == NULL || g_strcmp0 (string_of (g_ptr_array_index (outcomes, i), "id"), "signature") == 0)
       verdict = g_ptr_array_index (outcomes, i);
   verified = verdict != NULL &&
              g_strcmp0 (string_of (element (array_of (verdict, "issue"), 0), "severity"), "information") == 0;
@@ -292,9 +301,10 @@ show_review (WzReviewQueue *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->approve_button), verified);
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
   gtk_stack_set_visible_child_name (self->detail_stack, "detail");
-  wz_test_report ("review-shown task=%s patient=%s lines=%u findings=%s signature=%s",
+  wz_test_report ("review-shown task=%s patient=%s lines=%u findings=%s signature=%s%s%s",
                   self->shown_task, name, requests->len, findings->str,
-                  verified ? "verified" : "failed");
+                  verified ? "verified" : "failed", verified ? "" : " reason=",
+                  verified ? "" : string_of (element (array_of (verdict, "issue"), 0), "diagnostics"));
   g_string_free (findings, TRUE);
 }
 
@@ -452,6 +462,7 @@ on_decided (GObject      *object,
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
+          wz_test_report ("review-error message=%s", error->message);
           gtk_label_set_text (self->error_label, error->message);
           gtk_widget_set_visible (GTK_WIDGET (self->error_label), TRUE);
         }

@@ -222,7 +222,7 @@ field (const char *label_text,
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *label = gtk_label_new (label_text);
+  GtkWidget *label = gtk_label_new_with_mnemonic (label_text);
 
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_widget_add_css_class (label, "caption-heading");
@@ -712,6 +712,9 @@ wz_rx_line_row_set_editable (WzRxLineRow *self,
   gtk_widget_set_sensitive (GTK_WIDGET (self->frequency_drop), editable);
   gtk_widget_set_sensitive (GTK_WIDGET (self->days_spin), editable);
   gtk_widget_set_sensitive (GTK_WIDGET (self->instructions_entry), editable);
+  /* A signed line shows instructions only when there are some. */
+  gtk_widget_set_visible (GTK_WIDGET (self->instructions_entry),
+                          editable || gtk_entry_get_text_length (self->instructions_entry) > 0);
   gtk_widget_set_visible (GTK_WIDGET (self->remove_button), editable);
 }
 

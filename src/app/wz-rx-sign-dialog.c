@@ -278,7 +278,7 @@ wz_rx_sign_dialog_new (GtkWindow  *parent,
 {
   WzRxSignDialog *self = g_object_new (WZ_TYPE_RX_SIGN_DIALOG, "modal", TRUE,
                                        "transient-for", parent, "default-width", 560,
-                                       "default-height", 620,
+                                       "default-height", 560,
                                        "title", _("Sign Prescription"), NULL);
   GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   GtkWidget *header = adw_header_bar_new ();
