@@ -74,7 +74,6 @@ int            wz_queue_item_get_allergy_count   (WzQueueItem   *self);
 const char    *wz_queue_item_get_allergies       (WzQueueItem   *self);
 gboolean       wz_queue_item_get_awaiting_pharmacist (WzQueueItem *self);
 const WzQueueKey *wz_queue_item_get_key         (WzQueueItem   *self);
-const char    *wz_queue_item_get_last_updated    (WzQueueItem   *self);
 
 char          *wz_queue_item_format_waiting      (WzQueueItem   *self,
                                                   gint64         now_us);

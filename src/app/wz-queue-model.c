@@ -7,6 +7,9 @@
 
 #include <string.h>
 #include <glib/gi18n.h>
+#ifdef __GLIBC__
+# include <malloc.h>
+#endif
 
 #include "wz-test-report.h"
 #include "wz-time.h"
@@ -358,38 +361,43 @@ wz_queue_model_find (WzQueueModel *self,
   return item;
 }
 
+/* The index borrows its keys from the items: the first item of a patient provides the key,
+ * and hands it on when it leaves. Patients rarely have two visits a day, so the value is a list. */
 static void
 index_patient (WzQueueModel *self,
-               WzQueueItem  *item,
-               const char   *patient_id)
+               WzQueueItem  *item)
 {
-  GPtrArray *items;
+  const char *patient_id = wz_queue_item_get_patient_id (item);
+  GSList *items;
 
   if (patient_id == NULL)
     return;
 
   items = g_hash_table_lookup (self->by_patient, patient_id);
   if (items == NULL)
-    {
-      items = g_ptr_array_new ();
-      g_hash_table_insert (self->by_patient, g_strdup (patient_id), items);
-    }
-  g_ptr_array_add (items, item);
+    g_hash_table_insert (self->by_patient, (gpointer) patient_id, g_slist_prepend (NULL, item));
+  else
+    /* The head stays, so the key (the head's string) stays valid. */
+    items->next = g_slist_prepend (items->next, item);
 }
 
 static void
 unindex_patient (WzQueueModel *self,
-                 WzQueueItem  *item,
-                 const char   *patient_id)
+                 WzQueueItem  *item)
 {
-  GPtrArray *items = patient_id != NULL ? g_hash_table_lookup (self->by_patient, patient_id) : NULL;
+  const char *patient_id = wz_queue_item_get_patient_id (item);
+  gpointer key = NULL, value = NULL;
+  GSList *items;
 
-  if (items == NULL)
+  if (patient_id == NULL
+      || !g_hash_table_lookup_extended (self->by_patient, patient_id, &key, &value))
     return;
 
-  g_ptr_array_remove_fast (items, item);
-  if (items->len == 0)
-    g_hash_table_remove (self->by_patient, patient_id);
+  items = g_slist_remove (value, item);
+  g_hash_table_steal (self->by_patient, key);
+  if (items != NULL)
+    g_hash_table_insert (self->by_patient,
+                         (gpointer) wz_queue_item_get_patient_id (items->data), items);
 }
 
 static void
@@ -402,7 +410,7 @@ remove_item (WzQueueModel *self,
     return;
 
   count_status (self, wz_queue_item_get_status (item), -1);
-  unindex_patient (self, item, wz_queue_item_get_patient_id (item));
+  unindex_patient (self, item);
   g_hash_table_remove (self->by_encounter, wz_queue_item_get_encounter_id (item));
   g_ptr_array_remove_index (self->items, position);
   g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
@@ -447,7 +455,7 @@ append_items (WzQueueModel *self,
 
       g_ptr_array_add (self->items, g_object_ref (item));
       g_hash_table_insert (self->by_encounter, (gpointer) wz_queue_item_get_encounter_id (item), item);
-      index_patient (self, item, wz_queue_item_get_patient_id (item));
+      index_patient (self, item);
       count_status (self, wz_queue_item_get_status (item), +1);
     }
 
@@ -540,14 +548,12 @@ apply_encounters (WzQueueModel *self,
       if (item != NULL)
         {
           WzQueueStatus old_status = wz_queue_item_get_status (item);
-          g_autofree char *old_patient = g_strdup (wz_queue_item_get_patient_id (item));
-          gboolean changed = wz_queue_item_apply_encounter (item, encounter);
+          gboolean changed;
 
-          if (g_strcmp0 (old_patient, wz_queue_item_get_patient_id (item)) != 0)
-            {
-              unindex_patient (self, item, old_patient);
-              index_patient (self, item, wz_queue_item_get_patient_id (item));
-            }
+          /* The subject could change, and with it the index key the item lends. */
+          unindex_patient (self, item);
+          changed = wz_queue_item_apply_encounter (item, encounter);
+          index_patient (self, item);
 
           patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
           if (patient != NULL && wz_queue_item_set_patient (item, patient))
@@ -621,12 +627,10 @@ apply_patients (WzQueueModel *self,
   g_hash_table_iter_init (&iter, patients);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      GPtrArray *items = g_hash_table_lookup (self->by_patient, key);
-
-      for (guint i = 0; items != NULL && i < items->len; i++)
-        if (wz_queue_item_set_patient (items->pdata[i], value))
+      for (GSList *l = g_hash_table_lookup (self->by_patient, key); l != NULL; l = l->next)
+        if (wz_queue_item_set_patient (l->data, value))
           {
-            guint position = position_of (self, items->pdata[i]);
+            guint position = position_of (self, l->data);
 
             if (position != G_MAXUINT)
               g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 1);
@@ -757,6 +761,12 @@ finish_load (Load   *load,
   if (error == NULL)
     wz_test_report ("queue-load kind=%s items=%u", load->seen != NULL ? "full" : "catch-up",
                     self->items->len);
+
+#ifdef __GLIBC__
+  /* A large load parsed megabytes of JSON on worker threads; give the freed heap back. */
+  if (error == NULL && load->seen != NULL && self->items->len > 1000)
+    malloc_trim (0);
+#endif
 
   if (error == NULL && !self->loaded)
     {
@@ -1310,10 +1320,9 @@ on_allergies_read (GObject      *object,
     while (g_hash_table_iter_next (&iter, &key, &value))
       {
         PatientAllergies *allergies = value;
-        GPtrArray *items = g_hash_table_lookup (self->by_patient, key);
 
-        for (guint i = 0; items != NULL && i < items->len; i++)
-          wz_queue_item_set_allergies (items->pdata[i], allergies->count,
+        for (GSList *l = g_hash_table_lookup (self->by_patient, key); l != NULL; l = l->next)
+          wz_queue_item_set_allergies (l->data, allergies->count,
                                        allergies->names->len > 0 ? allergies->names->str : NULL);
       }
   }
@@ -1863,8 +1872,8 @@ wz_queue_model_init (WzQueueModel *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->by_encounter = g_hash_table_new (g_str_hash, g_str_equal);
-  self->by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                            (GDestroyNotify) g_ptr_array_unref);
+  self->by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify) g_slist_free);
   self->waiting_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->open_approvals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->retry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
