@@ -243,7 +243,7 @@ show_review (WzReviewQueue *self)
       signed_at = local ? g_date_time_format (local, "%Y-%m-%d %H:%M") : NULL;
     }
   meta = g_strdup_printf (_("Signed %s · %s · born %s"), signed_at ? signed_at : "",
-                          patients->len ? string_of (g_ptr_array_index (patients, 0), "gender") ?: "" : "",
+                          wz_rx_gender_label (patients->len ? string_of (g_ptr_array_index (patients, 0), "gender") : NULL),
                           patients->len ? string_of (g_ptr_array_index (patients, 0), "birthDate") ?: "" : "");
   gtk_label_set_text (self->meta_label, meta);
 

@@ -36,7 +36,6 @@ struct _WzRxEditor
   JsonObject          *patient;
   GPtrArray           *conditions;      /* JsonObject, the patient's usable diagnoses */
   GPtrArray           *rows;            /* WzRxLineRow, in order */
-  GPtrArray           *pending;         /* JsonObject MedicationRequests whose drug is loading */
   JsonObject          *local_draft;
   GPtrArray           *issues;          /* JsonObject DetectedIssue of the last check */
   GPtrArray           *violations;      /* JsonObject violation parameter of the last check */
@@ -1223,7 +1222,7 @@ print_data (WzRxEditor *self)
 
   data->hospital = g_strdup (_("Wenzhen Internet Hospital"));
   data->patient = patient_name (self->patient);
-  data->patient_details = g_strdup_printf ("%s · %s", string_of (self->patient, "gender") ?: "",
+  data->patient_details = g_strdup_printf ("%s · %s", wz_rx_gender_label (string_of (self->patient, "gender")),
                                            string_of (self->patient, "birthDate") ?: "");
   if (selected < self->conditions->len)
     data->diagnosis = g_strdup (concept_text (object_of (g_ptr_array_index (self->conditions, selected),
@@ -1730,7 +1729,6 @@ wz_rx_editor_dispose (GObject *object)
   g_clear_pointer (&self->local_draft, json_object_unref);
   g_clear_pointer (&self->conditions, g_ptr_array_unref);
   g_clear_pointer (&self->rows, g_ptr_array_unref);
-  g_clear_pointer (&self->pending, g_ptr_array_unref);
   g_clear_pointer (&self->issues, g_ptr_array_unref);
   g_clear_pointer (&self->violations, g_ptr_array_unref);
   g_clear_pointer (&self->patient_id, g_free);
@@ -1784,7 +1782,6 @@ wz_rx_editor_init (WzRxEditor *self)
 
   self->conditions = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   self->rows = g_ptr_array_new_with_free_func (g_object_unref);
-  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   self->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   self->violations = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_signal_connect (self, "map", G_CALLBACK (on_map), NULL);

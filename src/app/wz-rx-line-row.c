@@ -58,6 +58,18 @@ wz_rx_prefers_chinese (void)
 }
 
 const char *
+wz_rx_gender_label (const char *gender)
+{
+  if (g_strcmp0 (gender, "male") == 0)
+    return _("male");
+  if (g_strcmp0 (gender, "female") == 0)
+    return _("female");
+  if (g_strcmp0 (gender, "other") == 0)
+    return _("other gender");
+  return _("gender unknown");
+}
+
+const char *
 wz_rx_frequency_text (const char *code)
 {
   const WzRxFrequency *frequency = code ? wz_rx_frequency_lookup (code) : NULL;
@@ -317,6 +329,7 @@ wz_rx_line_row_init (WzRxLineRow *self)
   gtk_editable_set_width_chars (GTK_EDITABLE (self->days_spin), 3);
   self->quantity_label = GTK_LABEL (gtk_label_new (NULL));
   gtk_widget_set_valign (GTK_WIDGET (self->quantity_label), GTK_ALIGN_END);
+  gtk_widget_set_halign (GTK_WIDGET (self->quantity_label), GTK_ALIGN_START);
   gtk_widget_set_margin_bottom (GTK_WIDGET (self->quantity_label), 8);
   gtk_widget_add_css_class (GTK_WIDGET (self->quantity_label), "numeric");
 

@@ -50,6 +50,8 @@ void         wz_rx_line_row_focus_dose       (WzRxLineRow *self);
 
 /* Plain-language text of a frequency code in the user's language. */
 const char  *wz_rx_frequency_text            (const char  *code);
+/* A FHIR administrative gender as the user reads it. */
+const char  *wz_rx_gender_label              (const char  *gender);
 /* Whether the user reads Chinese (the zh texts of the tables are shown then). */
 gboolean     wz_rx_prefers_chinese           (void);
 

@@ -11,6 +11,8 @@
 #                              in, sees the prescription with the finding, the reason and a
 #                              verified signature, and approves it: the lines become active
 #                              (screenshots of editor, sign dialog, signed view and review in LANG)
+#   run-rx-test.sh reject      signed as in flow, rejected by the pharmacist over HTTP with a
+#                              reason: the doctor's page says so and offers a new draft
 #   run-rx-test.sh draft       a line added, the app killed -9, restarted: the line is back
 #   run-rx-test.sh conflict    the draft line changed behind the app's back: the app's next save
 #                              gets 412, says so, and keeps the doctor's value on screen
@@ -257,7 +259,53 @@ add_amoxicillin() {
   echo "$line"
 }
 
+sign_with_override() {
+  xdotool key alt+s
+  wait_for '^sign-dialog new-key=1' 10 >/dev/null
+  sleep 0.6
+  xdotool type --delay 20 "Rash in childhood, tolerated amoxicillin in 2023 without reaction"
+  xdotool key Return
+  xdotool type --delay 20 "correct horse battery"
+  xdotool key Return
+  xdotool type --delay 20 "correct horse battery"
+  sleep 0.4
+  [ -z "${1:-}" ] || screenshot "$1"
+  xdotool key Return
+  wait_for '^sign-key-open new=1 overrides=1' 20 >/dev/null
+  wait_for '^rx-signed ' 20 >/dev/null
+  wait_for '^rx-loaded state=awaiting lines=1' 20 >/dev/null
+}
+
 case "$mode" in
+  reject)
+    start_server
+    sign_in doctor
+    wait_for '^queue=list' 20 >/dev/null
+    open_rx
+    add_amoxicillin
+    wait_for '^rx-checked lines=1 findings=.*high:allergy' 15 >/dev/null
+    wait_for '^rx-saved id=' 15 >/dev/null
+    sign_with_override
+    token=$(token_for pharmacist)
+    task=$(api GET '/fhir/Task/$review-queue' | jq -r '.entry[0].resource.id')
+    [ -n "$task" ] && [ "$task" != null ] || fail "the signed prescription is not in the review queue"
+    api POST "/fhir/Task/$task/\$reject" -H 'Content-Type: application/fhir+json' \
+      -d '{"resourceType":"Parameters","parameter":[{"name":"reason","valueString":"Choose a non-penicillin antibiotic"}]}' \
+      >/dev/null || fail "the pharmacist could not reject"
+    quit_app
+    sign_in doctor
+    wait_for '^queue=list' 20 >/dev/null
+    open_patient zxy 张秀英
+    line=$(wait_for '^rx-loaded state=rejected lines=0 ' 30)
+    echo "$line"
+    xdotool key alt+3
+    sleep 0.8
+    screenshot "rx-rejected.png"
+    quit_app
+    check_log
+    echo "ok: the rejection and its reason reach the doctor; a new draft can be written"
+    ;;
+
   flow)
     lang=${2:-en}
     if [ "$lang" != en ]; then
@@ -277,20 +325,7 @@ case "$mode" in
     screenshot "rx-editor-$lang.png"
 
     # Sign: the allergy needs a reason; the first signature makes the key.
-    xdotool key alt+s
-    wait_for '^sign-dialog new-key=1' 10 >/dev/null
-    sleep 0.6
-    xdotool type --delay 20 "Rash in childhood, tolerated amoxicillin in 2023 without reaction"
-    xdotool key Return
-    xdotool type --delay 20 "correct horse battery"
-    xdotool key Return
-    xdotool type --delay 20 "correct horse battery"
-    sleep 0.4
-    screenshot "rx-sign-dialog-$lang.png"
-    xdotool key Return
-    wait_for '^sign-key-open new=1 overrides=1' 20 >/dev/null
-    wait_for '^rx-signed ' 20 >/dev/null
-    wait_for '^rx-loaded state=awaiting lines=1' 20 >/dev/null
+    sign_with_override "rx-sign-dialog-$lang.png"
     key_file=$(ls "$XDG_DATA_HOME"/wenzhen/keys/*.key)
     [ "$(stat -c %a "$key_file")" = 600 ] || fail "the signing key is readable by others"
     grep -q '^wenzhen-signing-key-1:' "$key_file" || fail "the key file is not a protected key"
