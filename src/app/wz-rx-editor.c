@@ -24,6 +24,7 @@
 #define CHECK_DELAY_MS 400
 #define SAVE_DELAY_MS  700
 #define RX_STATE_SYSTEM "https://wenzhen.github.io/fhir/CodeSystem/rx-state"
+#define REJECTED_PREFIX "Rejected by the pharmacist: "
 
 struct _WzRxEditor
 {
@@ -1359,8 +1360,9 @@ finish_load (WzRxEditor *self,
           approved |= g_strcmp0 (status, "active") == 0;
           if (g_strcmp0 (status, "cancelled") == 0 && reason != NULL)
             {
-              if (strstr (reason, "Rejected by the pharmacist") != NULL)
-                rejection = reason;
+              /* The server prefixes the pharmacist's words in both languages. */
+              if (strstr (reason, REJECTED_PREFIX) != NULL)
+                rejection = strstr (reason, REJECTED_PREFIX) + strlen (REJECTED_PREFIX);
               else
                 cancel_reason = reason;
             }
@@ -1441,6 +1443,7 @@ finish_load (WzRxEditor *self,
                               ? g_strdup_printf (_("The pharmacist rejected the previous prescription: %s"), rejection)
                               : g_strdup_printf (_("The previous prescription was cancelled: %s"), cancel_reason);
       show_banner (self, text);
+      set_status (self, rejection ? _("Rejected by the pharmacist") : _("Cancelled"));
     }
   if (restored > 0)
     {

@@ -312,6 +312,7 @@ case "$mode" in
       export LANGUAGE="$lang" LANG="$lang.UTF-8"
       export PANGO_LANGUAGE="${lang//_/-}"
     fi
+    export WZ_TEST_RX_PDF="$shots/rx-signed-$lang.pdf"
     start_server
     sign_in doctor
     wait_for '^queue=list' 20 >/dev/null
@@ -332,6 +333,17 @@ case "$mode" in
     [ ! -e "$XDG_DATA_HOME"/wenzhen/drafts/rx-*.json ] || fail "the local draft outlived the signature"
     sleep 0.6
     screenshot "rx-signed-$lang.png"
+    if [ "$lang" = en ]; then
+      # Export PDF (the first button of the signed prescription's header; the test seam names
+      # the file instead of the desktop's file chooser), then look at it.
+      xdotool mousemove 881 197 click 1
+      wait_for '^rx-pdf path=' 10 >/dev/null
+      pdftoppm -png -r 60 -singlefile "$WZ_TEST_RX_PDF" "$shots/rx-signed-pdf"
+      ink=$(convert "$shots/rx-signed-pdf.png" -colorspace Gray -threshold 50% -format '%[fx:1-mean]' info:)
+      awk -v ink="$ink" 'BEGIN { exit !(ink > 0.02 && ink < 0.5) }' \
+        || fail "the exported PDF looks blank or black (dark share $ink)"
+      echo "exported PDF: dark share $ink"
+    fi
     quit_app
 
     # The pharmacist reviews it in the same app.
