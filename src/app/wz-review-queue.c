@@ -550,6 +550,8 @@ on_reject_clicked (WzReviewQueue *self)
   adw_message_dialog_set_response_appearance (dialog, "reject", ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_response_enabled (dialog, "reject", FALSE);
   adw_message_dialog_set_close_response (dialog, "keep");
+  adw_message_dialog_set_default_response (dialog, "reject");
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
   g_object_set_data (G_OBJECT (dialog), "wz-entry", entry);
   g_signal_connect (entry, "changed", G_CALLBACK (on_reason_changed), dialog);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_reject_response), self, 0);

@@ -1207,6 +1207,8 @@ on_cancel_clicked (WzRxEditor *self)
   adw_message_dialog_set_response_appearance (dialog, "cancel-rx", ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_response_enabled (dialog, "cancel-rx", FALSE);
   adw_message_dialog_set_close_response (dialog, "keep");
+  adw_message_dialog_set_default_response (dialog, "cancel-rx");
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
   g_object_set_data (G_OBJECT (dialog), "wz-entry", entry);
   g_signal_connect (entry, "changed", G_CALLBACK (on_reason_changed), dialog);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_cancel_response), self, 0);

@@ -13,6 +13,8 @@
 #                              (screenshots of editor, sign dialog, signed view and review in LANG)
 #   run-rx-test.sh reject      signed as in flow, rejected by the pharmacist over HTTP with a
 #                              reason: the doctor's page says so and offers a new draft
+#   run-rx-test.sh cancel      signed as in flow, then cancelled by the doctor with a reason:
+#                              the lines are cancelled on the server, the page offers a new draft
 #   run-rx-test.sh draft       a line added, the app killed -9, restarted: the line is back
 #   run-rx-test.sh conflict    the draft line changed behind the app's back: the app's next save
 #                              gets 412, says so, and keeps the doctor's value on screen
@@ -277,6 +279,40 @@ sign_with_override() {
 }
 
 case "$mode" in
+  cancel)
+    start_server
+    sign_in doctor
+    wait_for '^queue=list' 20 >/dev/null
+    open_rx
+    add_amoxicillin
+    wait_for '^rx-checked lines=1 findings=.*high:allergy' 15 >/dev/null
+    wait_for '^rx-saved id=' 15 >/dev/null
+    sign_with_override
+    sleep 0.5
+    # Cancel Prescription…, at the right of the signed prescription's header.
+    xdotool mousemove 1053 197 click 1
+    sleep 0.8
+    xdotool type --delay 20 "Patient reports a new rash"
+    sleep 0.3
+    screenshot "rx-cancel-dialog.png"
+    xdotool key Return
+    wait_for '^rx-cancelled' 15 >/dev/null
+    line=$(wait_for '^rx-loaded state=draft lines=0 ' 15)
+    echo "$line"
+    token=$(token_for doctor)
+    patient=$(api GET '/fhir/Patient?name=张秀英' | jq -r '.entry[0].resource.id')
+    cancelled=$(api GET "/fhir/MedicationRequest?subject=Patient/$patient&status=cancelled" | jq -r '.total')
+    [ "$cancelled" = 1 ] || fail "the signed line is not cancelled on the server ($cancelled)"
+    reason=$(api GET "/fhir/MedicationRequest?subject=Patient/$patient&status=cancelled" \
+             | jq -r '.entry[0].resource.statusReason.text')
+    grep -q "Patient reports a new rash" <<<"$reason" || fail "the reason is not recorded: $reason"
+    sleep 0.5
+    screenshot "rx-cancelled.png"
+    quit_app
+    check_log
+    echo "ok: the signed prescription was cancelled with the doctor's reason"
+    ;;
+
   reject)
     start_server
     sign_in doctor
