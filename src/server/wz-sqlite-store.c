@@ -1683,8 +1683,21 @@ wz_sqlite_store_is_on_care_team (WzStore     *store,
   if (!pairs_current (self, error))
     return FALSE;
 
-  cacheable = practitioner_ref != NULL && patient_ref != NULL &&
-              g_snprintf (key, sizeof key, "%s\x1f%s", practitioner_ref, patient_ref) < (int) sizeof key;
+  cacheable = practitioner_ref != NULL && patient_ref != NULL;
+  if (cacheable)
+    {
+      gsize a = strlen (practitioner_ref);
+      gsize b = strlen (patient_ref);
+
+      /* "PRACTITIONER\x1fPATIENT"; references are short, longer ones are simply asked. */
+      cacheable = a + b + 2 <= sizeof key;
+      if (cacheable)
+        {
+          memcpy (key, practitioner_ref, a);
+          key[a] = '\x1f';
+          memcpy (key + a + 1, patient_ref, b + 1);
+        }
+    }
   if (cacheable && (answer = g_hash_table_lookup (self->pairs, key)) != NULL)
     return GPOINTER_TO_INT (answer) == 1;
 
