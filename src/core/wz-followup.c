@@ -6,6 +6,7 @@
 #include "wz-followup.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wz-careplan-template.h"
@@ -480,7 +481,7 @@ append_escaped (GString    *out,
     {
       guchar c = *p;
 
-      if (c >= 0x20 && c != '"' && c != '\\')
+      if (G_LIKELY (c >= 0x20 && c != '"' && c != '\\'))
         continue;
       g_string_append_len (out, run, p - run);
       switch (c)
@@ -1025,7 +1026,16 @@ typedef struct
   WzDay       due;
   WzDay       window_end;
   WzCareplanTarget *target;  /* measurement Tasks: what the readings are judged against */
+  GSequenceIter *iters[2];   /* in the owner's and the requester's Person.by_due */
 } TaskEntry;
+
+/* What one practitioner's worklist starts from. */
+typedef struct
+{
+  GSequence  *by_due;     /* their open TaskEntry, by due date */
+  GHashTable *patients;   /* patient ref → number of their open Tasks */
+  GHashTable *measured;   /* patient ref → number of their open measurement Tasks */
+} Person;
 
 typedef struct
 {
@@ -1054,7 +1064,9 @@ struct _WzFollowup
   GStringChunk *strings;
   GHashTable   *tasks;              /* id → TaskEntry (open follow-up Tasks only) */
   GHashTable   *closed;             /* id → version of follow-up Tasks seen closed */
-  GHashTable   *tasks_by_person;    /* owner/requester ref → TaskEntry set */
+  GHashTable   *tasks_by_person;    /* owner/requester ref → Person */
+  const char   *kind_measurement;   /* interned, compared by address */
+  const char   *kind_education;
   GHashTable   *observations;       /* id → version taken in */
   GHashTable   *patients;           /* ref → PatientEntry */
 };
@@ -1080,6 +1092,17 @@ patient_entry_free (gpointer data)
   g_clear_pointer (&entry->latest, g_hash_table_unref);
   g_clear_pointer (&entry->measurements, g_hash_table_unref);
   g_free (entry);
+}
+
+static void
+person_free (gpointer data)
+{
+  Person *person = data;
+
+  g_sequence_free (person->by_due);
+  g_hash_table_unref (person->patients);
+  g_hash_table_unref (person->measured);
+  g_free (person);
 }
 
 static void
@@ -1111,8 +1134,9 @@ wz_followup_init (WzFollowup *self)
   self->strings = g_string_chunk_new (64 * 1024);
   self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, task_entry_free);
   self->closed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->tasks_by_person = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                                 (GDestroyNotify) g_hash_table_unref);
+  self->tasks_by_person = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, person_free);
+  self->kind_measurement = g_string_chunk_insert_const (self->strings, "measurement");
+  self->kind_education = g_string_chunk_insert_const (self->strings, "education");
   self->observations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->patients = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, patient_entry_free);
 }
@@ -1182,33 +1206,71 @@ patient_entry (WzFollowup *self,
   return entry;
 }
 
-static void
-index_add (GHashTable *by,
-           const char *key,
-           gpointer    entry)
+static gint
+compare_due (gconstpointer a,
+             gconstpointer b,
+             gpointer      user_data)
 {
-  GHashTable *set;
+  const TaskEntry *x = a, *y = b;
 
-  if (key == NULL)
-    return;
-  set = g_hash_table_lookup (by, key);
-  if (set == NULL)
-    {
-      set = g_hash_table_new (NULL, NULL);
-      g_hash_table_insert (by, (gpointer) key, set);
-    }
-  g_hash_table_add (set, entry);
+  if (x->due != y->due)
+    return x->due < y->due ? -1 : 1;
+  return x < y ? -1 : x > y;
 }
 
 static void
-index_remove (GHashTable *by,
-              const char *key,
-              gpointer    entry)
+count (GHashTable *counts,
+       const char *key,
+       gint        delta)
 {
-  GHashTable *set = key ? g_hash_table_lookup (by, key) : NULL;
+  gint n = GPOINTER_TO_INT (g_hash_table_lookup (counts, key)) + delta;
 
-  if (set != NULL)
-    g_hash_table_remove (set, entry);
+  if (n > 0)
+    g_hash_table_insert (counts, (gpointer) key, GINT_TO_POINTER (n));
+  else
+    g_hash_table_remove (counts, key);
+}
+
+static void
+index_add (WzFollowup *self,
+           const char *ref,
+           TaskEntry  *entry,
+           guint       slot)
+{
+  Person *person;
+
+  if (ref == NULL)
+    return;
+  person = g_hash_table_lookup (self->tasks_by_person, ref);
+  if (person == NULL)
+    {
+      person = g_new0 (Person, 1);
+      person->by_due = g_sequence_new (NULL);
+      person->patients = g_hash_table_new (g_str_hash, g_str_equal);
+      person->measured = g_hash_table_new (g_str_hash, g_str_equal);
+      g_hash_table_insert (self->tasks_by_person, (gpointer) ref, person);
+    }
+  entry->iters[slot] = g_sequence_insert_sorted (person->by_due, entry, compare_due, NULL);
+  count (person->patients, entry->patient, 1);
+  if (entry->target != NULL)
+    count (person->measured, entry->patient, 1);
+}
+
+static void
+index_remove (WzFollowup *self,
+              const char *ref,
+              TaskEntry  *entry,
+              guint       slot)
+{
+  Person *person = ref ? g_hash_table_lookup (self->tasks_by_person, ref) : NULL;
+
+  if (person == NULL || entry->iters[slot] == NULL)
+    return;
+  g_sequence_remove (entry->iters[slot]);
+  entry->iters[slot] = NULL;
+  count (person->patients, entry->patient, -1);
+  if (entry->target != NULL)
+    count (person->measured, entry->patient, -1);
 }
 
 static void
@@ -1219,8 +1281,8 @@ remove_task (WzFollowup *self,
 
   if (entry == NULL)
     return;
-  index_remove (self->tasks_by_person, entry->owner, entry);
-  index_remove (self->tasks_by_person, entry->requester, entry);
+  index_remove (self, entry->owner, entry, 0);
+  index_remove (self, entry->requester, entry, 1);
   if (entry->target != NULL)
     {
       PatientEntry *patient = g_hash_table_lookup (self->patients, entry->patient);
@@ -1346,9 +1408,9 @@ ingest_task (WzFollowup *self,
     }
 
   g_hash_table_insert (self->tasks, entry->id, entry);
-  index_add (self->tasks_by_person, entry->owner, entry);
+  index_add (self, entry->owner, entry, 0);
   if (entry->requester != entry->owner)
-    index_add (self->tasks_by_person, entry->requester, entry);
+    index_add (self, entry->requester, entry, 1);
 }
 
 static gint64
@@ -1613,19 +1675,13 @@ wz_followup_missing_patients (WzFollowup *self,
                               const char *practitioner_ref)
 {
   GPtrArray *missing = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
-  GHashTable *tasks = g_hash_table_lookup (self->tasks_by_person, practitioner_ref);
+  Person *person = g_hash_table_lookup (self->tasks_by_person, practitioner_ref);
   GHashTableIter iter;
   gpointer key;
 
-  if (tasks != NULL)
-    {
-      g_hash_table_iter_init (&iter, tasks);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
-        g_hash_table_add (seen, (gpointer) ((TaskEntry *) key)->patient);
-    }
-
-  g_hash_table_iter_init (&iter, seen);
+  if (person == NULL)
+    return missing;
+  g_hash_table_iter_init (&iter, person->patients);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     {
       /* Known to the view now, so that its Patient updates are taken in from here on. */
@@ -1680,19 +1736,21 @@ row_for (GHashTable   *rows,
 static const Latest *
 latest_for (PatientEntry           *patient,
             const WzCareplanTarget *target,
-            GHashTable             *loinc_counts,
+            gboolean                loinc_unique,
             const char             *question)
 {
-  g_autofree char *by_id = question ? g_strconcat ("m:", target->id, ".", question, NULL)
-                                    : g_strconcat ("m:", target->id, NULL);
-  const Latest *mine = g_hash_table_lookup (patient->latest, by_id);
-  const Latest *by_loinc = NULL;
+  char key[256];
+  const Latest *mine, *by_loinc = NULL;
 
-  if (question == NULL && target->loinc != NULL &&
-      GPOINTER_TO_UINT (g_hash_table_lookup (loinc_counts, target->loinc)) == 1)
+  if (question != NULL)
+    g_snprintf (key, sizeof key, "m:%s.%s", target->id, question);
+  else
+    g_snprintf (key, sizeof key, "m:%s", target->id);
+  mine = g_hash_table_lookup (patient->latest, key);
+
+  if (question == NULL && target->loinc != NULL && loinc_unique)
     {
-      g_autofree char *key = g_strconcat ("l:", target->loinc, NULL);
-
+      g_snprintf (key, sizeof key, "l:%s", target->loinc);
       by_loinc = g_hash_table_lookup (patient->latest, key);
     }
   if (mine == NULL || (by_loinc != NULL && by_loinc->effective_us > mine->effective_us))
@@ -1721,7 +1779,8 @@ compare_tasks (gconstpointer a,
   return strcmp (x->id, y->id);
 }
 
-/* The patient's open measurements requested by PRACTITIONER, each with its latest reading. */
+/* The patient's open measurements requested by PRACTITIONER, each with its latest reading. A
+ * patient has a handful, so plain arrays beat hash tables here. */
 static GArray *
 judge_patient (PatientEntry *patient,
                const char   *practitioner,
@@ -1729,42 +1788,42 @@ judge_patient (PatientEntry *patient,
                gint         *out_worst)
 {
   GArray *judged = g_array_new (FALSE, TRUE, sizeof (Judged));
-  g_autoptr(GHashTable) loinc_counts = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) mine = g_ptr_array_new ();
+  TaskEntry *mine[64];
+  guint n = 0;
   GHashTableIter iter;
   gpointer key;
 
   *out_worst = 0;
   g_hash_table_iter_init (&iter, patient->measurements);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  while (g_hash_table_iter_next (&iter, &key, NULL) && n < G_N_ELEMENTS (mine))
     {
       TaskEntry *task = key;
 
-      if (g_strcmp0 (task->requester, practitioner) != 0 &&
-          g_strcmp0 (task->owner, practitioner) != 0)
-        continue;
-      g_ptr_array_add (mine, task);
-      if (task->target->loinc != NULL)
-        g_hash_table_insert (loinc_counts, task->target->loinc,
-                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (loinc_counts,
-                                                                                      task->target->loinc)) + 1));
+      /* PRACTITIONER is the index's interned copy: addresses compare. */
+      if (task->requester == practitioner || task->owner == practitioner)
+        mine[n++] = task;
     }
-  g_ptr_array_sort (mine, compare_tasks);
+  qsort (mine, n, sizeof mine[0], compare_tasks);
 
-  for (guint i = 0; i < mine->len; i++)
+  for (guint i = 0; i < n; i++)
     {
-      TaskEntry *task = g_ptr_array_index (mine, i);
-      const WzCareplanTarget *target = task->target;
+      const WzCareplanTarget *target = mine[i]->target;
       Judged entry = { target, NULL, WZ_FOLLOWUP_FLAG_NONE, NULL, FALSE };
       guint interval = wz_careplan_target_interval_days (target);
+      gboolean shown = FALSE;
+      guint same_loinc = 0;
 
       /* Two plans measuring the same thing show it once. */
-      if (g_hash_table_contains (seen, target->id))
+      for (guint j = 0; j < judged->len && !shown; j++)
+        shown = strcmp (g_array_index (judged, Judged, j).target->id, target->id) == 0;
+      if (shown)
         continue;
-      g_hash_table_add (seen, target->id);
+      for (guint j = 0; j < n && target->loinc != NULL; j++)
+        if (g_strcmp0 (mine[j]->target->loinc, target->loinc) == 0 &&
+            strcmp (mine[j]->target->id, target->id) != 0)
+          same_loinc++;
 
-      entry.latest = latest_for (patient, target, loinc_counts, NULL);
+      entry.latest = latest_for (patient, target, same_loinc == 0, NULL);
       if (entry.latest != NULL && !entry.latest->is_answer &&
           g_strcmp0 (entry.latest->unit, target->unit) == 0)
         entry.flag = wz_careplan_target_flag (target, entry.latest->value);
@@ -1773,7 +1832,7 @@ judge_patient (PatientEntry *patient,
 
       for (guint q = 0; target->questions != NULL && target->questions[q] != NULL; q++)
         {
-          const Latest *answer = latest_for (patient, target, loinc_counts, target->questions[q]);
+          const Latest *answer = latest_for (patient, target, FALSE, target->questions[q]);
           WzFollowupFlag flag;
 
           if (answer == NULL || !answer->is_answer)
@@ -1791,7 +1850,7 @@ judge_patient (PatientEntry *patient,
 
       if (interval > 0)
         {
-          WzDay since = entry.latest ? entry.latest->day : task->due;
+          WzDay since = entry.latest ? entry.latest->day : mine[i]->due;
 
           entry.stale = since != WZ_DAY_NONE && today > since + interval;
         }
@@ -1871,8 +1930,6 @@ build_measurement (WzJsonWriter *builder,
       wz_json_writer_member (builder, "highInclusive");
       wz_json_writer_boolean (builder, TRUE);
     }
-  if (wz_text_get (&t->target_text, lang) != NULL)
-    add_string (builder, "text", wz_text_get (&t->target_text, lang));
   wz_json_writer_end_object (builder);
 
   wz_json_writer_member (builder, "latest");
@@ -1923,7 +1980,7 @@ build_measurement (WzJsonWriter *builder,
  *                      "description", "due", "windowEnd", "timing": "due" | "overdue",
  *                      "owner", "carePlan" } ],
  *         "measurements": [ { "id", "name", "unit",
- *                             "target": { "low", "high", "highInclusive", "text" },
+ *                             "target": { "low", "high", "highInclusive" },
  *                             "latest": { "value" | "answer", "unit", "date", "observation" }
  *                                       or null,
  *                             "flag": "none" | "low" | "high" | "abnormal" | "urgent-low" |
@@ -1946,7 +2003,7 @@ wz_followup_worklist (WzFollowup *self,
   g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
   WzJsonWriter writer;
   WzJsonWriter *builder = &writer;
-  GHashTable *tasks;
+  Person *person;
   GHashTableIter iter;
   gpointer key;
   guint n_due = 0, n_overdue = 0, n_flagged = 0, n_urgent = 0;
@@ -1954,24 +2011,32 @@ wz_followup_worklist (WzFollowup *self,
 
   g_return_val_if_fail (WZ_IS_FOLLOWUP (self), NULL);
 
-  tasks = g_hash_table_lookup (self->tasks_by_person, practitioner_ref);
-  if (tasks != NULL)
+  /* The index's own copy of the reference, so Tasks' owners compare by address below. */
+  if (g_hash_table_lookup_extended (self->tasks_by_person, practitioner_ref, &key,
+                                    (gpointer *) &person))
+    practitioner_ref = key;
+  else
+    person = NULL;
+  if (person != NULL)
     {
-      g_hash_table_iter_init (&iter, tasks);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
+      /* Only what is due by today, from the front of the due-date order. */
+      for (GSequenceIter *it = g_sequence_get_begin_iter (person->by_due);
+           !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it))
         {
-          TaskEntry *task = key;
+          TaskEntry *task = g_sequence_get (it);
           WzFollowupTiming timing;
           Row *row;
 
+          if (task->due > today)
+            break;
           /* Measurements run for the whole plan (their readings are shown instead) and
            * education is for the patient to read; a check-in the patient owns matters to the
            * doctor once it was missed. */
-          if (strcmp (task->kind, "measurement") == 0 || strcmp (task->kind, "education") == 0)
+          if (task->kind == self->kind_measurement || task->kind == self->kind_education)
             continue;
           timing = wz_followup_timing (task->due, task->window_end, today);
           if (timing == WZ_FOLLOWUP_UPCOMING ||
-              (timing == WZ_FOLLOWUP_DUE && g_strcmp0 (task->owner, practitioner_ref) != 0))
+              (timing == WZ_FOLLOWUP_DUE && task->owner != practitioner_ref))
             continue;
           row = row_for (rows, patient_entry (self, task->patient));
           g_ptr_array_add (row->tasks, task);
@@ -1985,25 +2050,16 @@ wz_followup_worklist (WzFollowup *self,
           else
             n_due++;
         }
-    }
 
-  /* Every patient with one of the doctor's measurements is judged; a flagged value brings the
-   * patient onto the list even with nothing due. */
-  if (tasks != NULL)
-    {
-      g_hash_table_iter_init (&iter, tasks);
+      /* Every patient with one of the doctor's measurements is judged; a flagged value brings
+       * the patient onto the list even with nothing due. */
+      g_hash_table_iter_init (&iter, person->measured);
       while (g_hash_table_iter_next (&iter, &key, NULL))
         {
-          TaskEntry *task = key;
-          PatientEntry *patient;
+          PatientEntry *patient = patient_entry (self, key);
           GArray *values;
           gint worst;
 
-          if (task->target == NULL)
-            continue;
-          patient = patient_entry (self, task->patient);
-          if (g_hash_table_contains (judged, patient))
-            continue;
           values = judge_patient (patient, practitioner_ref, today, &worst);
           g_hash_table_insert (judged, patient, values);
           if (worst > 0)
