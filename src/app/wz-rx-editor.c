@@ -624,7 +624,8 @@ show_checks (WzRxEditor *self)
 
   gtk_widget_set_visible (self->checks_box, whole > 0);
   update_sign_button (self);
-  wz_test_report ("rx-checked lines=%u findings=%s", self->rows->len, summary->str);
+  wz_test_report ("rx-checked lines=%u findings=%s can-sign=%d", self->rows->len, summary->str,
+                  gtk_widget_get_sensitive (GTK_WIDGET (self->sign_button)));
   g_string_free (summary, TRUE);
 }
 

@@ -15,6 +15,8 @@
 #                              reason: the doctor's page says so and offers a new draft
 #   run-rx-test.sh cancel      signed as in flow, then cancelled by the doctor with a reason:
 #                              the lines are cancelled on the server, the page offers a new draft
+#   run-rx-test.sh rules       tramadol (controlled) for 张秀英: the rule is explained at the line
+#                              and Sign stays off
 #   run-rx-test.sh draft       a line added, the app killed -9, restarted: the line is back
 #   run-rx-test.sh conflict    the draft line changed behind the app's back: the app's next save
 #                              gets 412, says so, and keeps the doctor's value on screen
@@ -279,6 +281,28 @@ sign_with_override() {
 }
 
 case "$mode" in
+  rules)
+    start_server
+    sign_in doctor
+    wait_for '^queue=list' 20 >/dev/null
+    open_rx
+    # Tramadol is a controlled (psychotropic) drug: never prescribed online, no override.
+    xdotool type --delay 60 "qmd"
+    wait_for '^formulary-results query=qmd n=[1-9] first=WZ0149' 10 >/dev/null
+    xdotool key Return
+    wait_for '^rx-line-added code=WZ0149 ' 10 >/dev/null
+    line=$(wait_for '^rx-checked lines=1 ' 15)
+    echo "$line"
+    grep -q 'rule:controlled-substance' <<<"$line" \
+      || fail "the controlled-substance rule is not explained: $line"
+    grep -q 'can-sign=0' <<<"$line" || fail "Sign is offered despite a rule that cannot be overridden"
+    sleep 0.6
+    screenshot "rx-rules.png"
+    quit_app
+    check_log
+    echo "ok: a controlled drug cannot be prescribed online, and the page says why"
+    ;;
+
   cancel)
     start_server
     sign_in doctor
