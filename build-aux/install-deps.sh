@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 packages=(
   # toolchain and build
-  build-essential meson ninja-build pkg-config gettext itstool git
+  build-essential meson ninja-build pkg-config gettext itstool git locales
   # libraries
   libglib2.0-dev libglib2.0-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
   libjson-glib-dev libsqlite3-dev libsodium-dev libpq-dev liboath-dev libqrencode-dev
@@ -40,6 +40,19 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The Chinese and English locales, so `LANG=zh_CN.UTF-8 wenzhen --demo` shows the zh_CN catalogue
+# (gettext falls back to English when the locale itself does not exist).
+for loc in zh_CN.UTF-8 en_US.UTF-8; do
+  if ! locale -a 2>/dev/null | grep -qix "${loc/UTF-8/utf8}"; then
+    sed -i "s/^# *\(${loc} UTF-8\)/\1/" /etc/locale.gen
+    grep -q "^${loc} UTF-8" /etc/locale.gen || echo "${loc} UTF-8" >> /etc/locale.gen
+    need_locale_gen=1
+  fi
+done
+if [ -n "${need_locale_gen:-}" ]; then
+  locale-gen
 fi
 
 # Browser-test driver: playwright-core only, which drives Debian's chromium (no browser download).
