@@ -15,115 +15,12 @@
 set -euo pipefail
 
 mode=${1:?mode}
-build=${WZ_BUILD:?WZ_BUILD must point at the build tree}
-app="$build/src/app/wenzhen"
-shots="$build/tests/ui"
-mkdir -p "$shots"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/wz-queue-test-XXXXXX")
-report="$work/report.txt"
+source "$(dirname "$0")/ui-test-lib.sh"
+ui_test_init queue
 notifications="$work/notifications.txt"
 notifyd="$build/tests/ui/wz-fake-notifyd"
-xvfb_pid=""
-app_pid=""
-
-cleanup() {
-  if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then
-    for child in $(pgrep -P "$app_pid" || true); do
-      for grandchild in $(pgrep -P "$child" || true); do
-        kill -KILL "$grandchild" 2>/dev/null || true
-      done
-      kill -KILL "$child" 2>/dev/null || true
-    done
-    kill -KILL "$app_pid" 2>/dev/null || true
-  fi
-  local dir
-  dir=$(sed -nE 's/^demo-server .* data-dir=([^ ]+) .*/\1/p' "$report" 2>/dev/null | head -n1)
-  case "$dir" in
-    */wenzhen-demo-*) rm -rf "$dir" ;;
-  esac
-  if [ -n "$xvfb_pid" ]; then
-    kill "$xvfb_pid" 2>/dev/null || true
-    wait "$xvfb_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -s "$report" ]; then
-    echo "--- app report" >&2
-    cat "$report" >&2
-  fi
-  if [ -s "$work/app.log" ]; then
-    echo "--- app output (last 40 lines)" >&2
-    tail -n 40 "$work/app.log" >&2
-  fi
-  exit 1
-}
-
-start_xvfb() {
-  local n=$((140 + $$ % 50)) tries=0
-  while [ $tries -lt 50 ]; do
-    if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
-      Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-      xvfb_pid=$!
-      for _ in $(seq 50); do
-        if [ -e "/tmp/.X11-unix/X$n" ]; then
-          export DISPLAY=":$n"
-          return 0
-        fi
-        kill -0 "$xvfb_pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill "$xvfb_pid" 2>/dev/null || true
-      wait "$xvfb_pid" 2>/dev/null || true
-      xvfb_pid=""
-    fi
-    n=$((n + 1))
-    tries=$((tries + 1))
-  done
-  fail "no free X display for Xvfb"
-}
-
-# The app on a private session bus, with a notification server there that records what the
-# desktop would show.
-start_app() {
-  : >"$report"
-  : >"$notifications"
-  env WZ_TEST_REPORT_FILE="$report" GDK_BACKEND=x11 GTK_A11Y=none G_DEBUG=gc-friendly,fatal-criticals \
-    dbus-run-session -- sh -c '"$0" "$1" & shift; exec "$@"' "$notifyd" "$notifications" \
-    "$app" "$@" >"$work/app.log" 2>&1 &
-  app_pid=$!
-}
-
-real_app_pid() {
-  local pid=""
-  for _ in $(seq 50); do
-    pid=$(pgrep -P "$app_pid" -x wenzhen || true)
-    [ -n "$pid" ] && { echo "$pid"; return 0; }
-    sleep 0.1
-  done
-  fail "cannot find the wenzhen process"
-}
-
-# wait_for REGEX SECONDS: waits until the report has a matching line; prints the last such line.
-wait_for() {
-  local pattern=$1 seconds=$2 line
-  for _ in $(seq $((seconds * 10))); do
-    line=$(grep -E -- "$pattern" "$report" 2>/dev/null | tail -n1 || true)
-    if [ -n "$line" ]; then
-      printf '%s\n' "$line"
-      return 0
-    fi
-    if ! kill -0 "$app_pid" 2>/dev/null; then
-      fail "the app exited while waiting for “$pattern”"
-    fi
-    sleep 0.1
-  done
-  fail "timed out after ${seconds}s waiting for “$pattern”"
-}
+# The app's session has a notification server that records what the desktop would show.
+app_session_prefix=(sh -c '"$0" "$1" & shift; exec "$@"' "$notifyd" "$notifications")
 
 # The queue as last reported: after the report file has had no new line for a moment.
 settled_queue_line() {
@@ -137,36 +34,9 @@ settled_queue_line() {
   grep -E '^queue=' "$report" | tail -n1
 }
 
-field() { sed -nE "s/.* $1=([^ ]*).*/\1/p" <<<"$2"; }
-
-screenshot() {
-  import -window root "$shots/$1"
-  [ -s "$shots/$1" ] || fail "screenshot $1 is empty"
-  echo "screenshot: $shots/$1"
-}
-
-translated() {
-  TEXTDOMAINDIR="${WZ_LOCALEDIR:-$build/po}" gettext -d wenzhen "$1"
-}
-
-check_log() {
-  if grep -E "(Gtk|GLib|GLib-GObject|GLib-GIO|Adwaita|wz-[a-z-]+)-(WARNING|CRITICAL)|runtime error:" "$work/app.log" >&2; then
-    fail "the app logged warnings"
-  fi
-}
-
-quit_app() {
-  kill -TERM "$(real_app_pid)"
-  for _ in $(seq 200); do
-    kill -0 "$app_pid" 2>/dev/null || { wait "$app_pid" || fail "the app exited with an error"; return 0; }
-    sleep 0.1
-  done
-  fail "the app did not exit"
-}
-
 # --- the second client ------------------------------------------------------------------------
 
-api() {
+client_api() {
   local method=$1 path=$2 body=${3:-} extra=${4:-}
   local args=(-sS -X "$method" -H "Authorization: Bearer $token" -H "Content-Type: application/fhir+json")
   [ -n "$extra" ] && args+=(-H "$extra")
@@ -187,7 +57,7 @@ login_second_client() {
 # Encounter id.
 new_visit() {
   local family=$1 given=$2 id_number=$3 phone=$4 patient encounter now
-  patient=$(api POST /fhir/Patient "$(jq -nc --arg f "$family" --arg g "$given" --arg id "$id_number" \
+  patient=$(client_api POST /fhir/Patient "$(jq -nc --arg f "$family" --arg g "$given" --arg id "$id_number" \
     --arg p "$phone" --arg gp "$practitioner" '{
       resourceType: "Patient",
       identifier: [{system: "urn:oid:2.16.156.10011.1.1", value: $id}],
@@ -197,7 +67,7 @@ new_visit() {
       generalPractitioner: [{reference: $gp}]}')" | jq -r .id)
   [ -n "$patient" ] && [ "$patient" != null ] || fail "could not create the patient"
   now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  encounter=$(api POST /fhir/Encounter "$(jq -nc --arg pt "Patient/$patient" --arg gp "$practitioner" \
+  encounter=$(client_api POST /fhir/Encounter "$(jq -nc --arg pt "Patient/$patient" --arg gp "$practitioner" \
     --arg now "$now" '{
       resourceType: "Encounter", status: "arrived",
       class: {system: "http://terminology.hl7.org/CodeSystem/v3-ActCode", code: "VR"},
@@ -212,9 +82,9 @@ new_visit() {
 # set_status ENCOUNTER STATUS: a status change as another client makes it, with If-Match.
 set_status() {
   local current version
-  current=$(api GET "/fhir/Encounter/$1")
+  current=$(client_api GET "/fhir/Encounter/$1")
   version=$(jq -r .meta.versionId <<<"$current")
-  api PUT "/fhir/Encounter/$1" "$(jq -c --arg s "$2" '.status = $s | del(.meta)' <<<"$current")" \
+  client_api PUT "/fhir/Encounter/$1" "$(jq -c --arg s "$2" '.status = $s | del(.meta)' <<<"$current")" \
     "If-Match: W/\"$version\"" | jq -e '.resourceType == "Encounter"' >/dev/null \
     || fail "could not set Encounter/$1 to $2"
 }
@@ -224,7 +94,7 @@ server_counts() {
   local start end
   start=$(date -u -d "$(date +%Y-%m-%d) 00:00" +%Y-%m-%dT%H:%M:%SZ)
   end=$(date -u -d "$(date +%Y-%m-%d) 00:00 tomorrow" +%Y-%m-%dT%H:%M:%SZ)
-  api GET "/fhir/Encounter?practitioner=$practitioner&date=ge$start&date=lt$end&_count=200" | jq -r '
+  client_api GET "/fhir/Encounter?practitioner=$practitioner&date=ge$start&date=lt$end&_count=200" | jq -r '
     [.entry[]?.resource.status] as $s
     | "waiting=\([$s[] | select(. == "arrived" or . == "triaged")] | length)"
       + " in-consultation=\([$s[] | select(. == "in-progress")] | length)"
@@ -232,9 +102,10 @@ server_counts() {
 }
 
 start_demo() {
-  [ -x "${WZ_SERVER_BINARY:-}" ] || fail "wenzhen-server is not built at ${WZ_SERVER_BINARY:-?}"
-  command -v xdotool >/dev/null || fail "xdotool is not installed (build-aux/install-deps.sh)"
+  require_server_binary
+  require_xdotool
   command -v jq >/dev/null || fail "jq is not installed"
+  : >"$notifications"
   start_app --demo
   url=$(field url "$(wait_for '^demo-server ' 60)")
   [ -n "$url" ] || fail "no demo server address"
@@ -243,16 +114,13 @@ start_demo() {
   login_second_client
 }
 
-[ -x "$app" ] || fail "$app is not built"
-start_xvfb
+require_app
+start_xvfb 140
 
 case "$mode" in
   live)
     lang=${2:-en}
-    if [ "$lang" != en ]; then
-      export LANGUAGE="$lang" LANG="$lang.UTF-8"
-      export PANGO_LANGUAGE="${lang//_/-}"
-    fi
+    use_language "$lang"
     start_demo
 
     # Statuses and their counts are the server's.

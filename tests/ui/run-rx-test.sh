@@ -24,225 +24,20 @@
 set -euo pipefail
 
 mode=${1:?mode}
-build=${WZ_BUILD:?WZ_BUILD must point at the build tree}
-app="$build/src/app/wenzhen"
-server_bin=${WZ_SERVER_BINARY:-$build/src/server/wenzhen-server}
-shots="$build/tests/ui"
-mkdir -p "$shots"
+source "$(dirname "$0")/ui-test-lib.sh"
+ui_test_init rx
+fail_report_lines=60
+# GTK 4.8 warns “GtkText - did not receive a focus-out event” when the sign-in page, with the
+# focus in its password field, gives way to the workspace (only the typed sign-in of these tests
+# gets there; the demo signs in by itself); check_log lets that one pass.
+check_log_ignore="GtkText - did not receive a focus-out event"
+use_private_xdg_dirs
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/wz-rx-test-XXXXXX")
-report="$work/report.txt"
-xvfb_pid=""
-app_pid=""
-server_pid=""
-
-kill_app() {
-  if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then
-    for child in $(pgrep -P "$app_pid" || true); do
-      for grandchild in $(pgrep -P "$child" || true); do
-        kill -KILL "$grandchild" 2>/dev/null || true
-      done
-      kill -KILL "$child" 2>/dev/null || true
-    done
-    kill -KILL "$app_pid" 2>/dev/null || true
-    wait "$app_pid" 2>/dev/null || true
-  fi
-  app_pid=""
-}
-
-cleanup() {
-  kill_app
-  local dir
-  dir=$(sed -nE 's/^demo-server .* data-dir=([^ ]+) .*/\1/p' "$report" 2>/dev/null | head -n1 || true)
-  case "$dir" in
-    */wenzhen-demo-*) rm -rf "$dir" ;;
-  esac
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [ -n "$xvfb_pid" ]; then
-    kill "$xvfb_pid" 2>/dev/null || true
-    wait "$xvfb_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -s "$report" ]; then
-    echo "--- app report (last 60 lines)" >&2
-    tail -n 60 "$report" >&2
-  fi
-  if [ -s "$work/app.log" ]; then
-    echo "--- app output (last 40 lines)" >&2
-    tail -n 40 "$work/app.log" >&2
-  fi
-  exit 1
-}
-
-start_xvfb() {
-  local n=$((140 + $$ % 50)) tries=0
-  while [ $tries -lt 50 ]; do
-    if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
-      Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-      xvfb_pid=$!
-      for _ in $(seq 50); do
-        if [ -e "/tmp/.X11-unix/X$n" ]; then
-          export DISPLAY=":$n"
-          return 0
-        fi
-        kill -0 "$xvfb_pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill "$xvfb_pid" 2>/dev/null || true
-      wait "$xvfb_pid" 2>/dev/null || true
-      xvfb_pid=""
-    fi
-    n=$((n + 1))
-    tries=$((tries + 1))
-  done
-  fail "no free X display for Xvfb"
-}
-
-# Drafts and other user data of this run stay in the test's own folder, across restarts.
-export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run"
-mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
-
-start_app() {
-  : >"$report"
-  env WZ_TEST_REPORT_FILE="$report" GDK_BACKEND=x11 GTK_A11Y=none G_DEBUG=gc-friendly,fatal-criticals \
-    dbus-run-session -- "$app" "$@" >>"$work/app.log" 2>&1 &
-  app_pid=$!
-}
-
-real_app_pid() {
-  local pid=""
-  for _ in $(seq 50); do
-    pid=$(pgrep -P "$app_pid" -x wenzhen || true)
-    [ -n "$pid" ] && { echo "$pid"; return 0; }
-    sleep 0.1
-  done
-  fail "cannot find the wenzhen process"
-}
-
-# wait_for REGEX SECONDS: waits until the report has a matching line; prints the last one.
-wait_for() {
-  local pattern=$1 seconds=$2 line
-  for _ in $(seq $((seconds * 10))); do
-    line=$(grep -E -- "$pattern" "$report" 2>/dev/null | tail -n1 || true)
-    if [ -n "$line" ]; then
-      printf '%s\n' "$line"
-      return 0
-    fi
-    if ! kill -0 "$app_pid" 2>/dev/null; then
-      fail "the app exited while waiting for “$pattern”"
-    fi
-    sleep 0.1
-  done
-  fail "timed out after ${seconds}s waiting for “$pattern”"
-}
-
-# Lines appear again after a reset of the report (e.g. a second visit to the same patient).
-mark_report() {
-  : >"$report"
-}
-
-screenshot() {
-  import -window root "$shots/$1"
-  [ -s "$shots/$1" ] || fail "screenshot $1 is empty"
-  echo "screenshot: $shots/$1"
-}
-
-translated() {
-  TEXTDOMAINDIR="${WZ_LOCALEDIR:-$build/po}" gettext -d wenzhen "$1"
-}
-
-# GTK and GLib warnings in the app's output are bugs, even when the screen looks right. One is
-# left out: GTK 4.8 warns “GtkText - did not receive a focus-out event” when the sign-in page,
-# with the focus in its password field, gives way to the workspace (only the typed sign-in of
-# these tests gets there; the demo signs in by itself).
-check_log() {
-  if grep -E "(Gtk|GLib|GLib-GObject|GLib-GIO|Adwaita|wz-[a-z0-9-]+)-(WARNING|CRITICAL)|runtime error:" "$work/app.log" \
-     | grep -v "GtkText - did not receive a focus-out event" >&2; then
-    fail "the app logged warnings"
-  fi
-}
-
-quit_app() {
-  kill -TERM "$(real_app_pid)"
-  for _ in $(seq 200); do
-    kill -0 "$app_pid" 2>/dev/null || { wait "$app_pid" || fail "the app exited with an error"; app_pid=""; return 0; }
-    sleep 0.1
-  done
-  fail "the app did not quit"
-}
-
-# A server of our own, so its data outlives the app (the demo's server dies with the app).
-start_server() {
-  local data="$work/server"
-  WZ_DEMO_PASSWORD=demo "$server_bin" demo-data --data-dir "$data" >"$work/demo-data.log" 2>&1 \
-    || fail "demo-data failed: $(cat "$work/demo-data.log")"
-  "$server_bin" serve --data-dir "$data" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.log" &
-  server_pid=$!
-  for _ in $(seq 100); do
-    url=$(sed -nE 's/^listening on (http:[^ ]+).*/\1/p' "$work/server.out")
-    [ -n "$url" ] && return 0
-    kill -0 "$server_pid" 2>/dev/null || fail "the server did not start: $(cat "$work/server.log")"
-    sleep 0.1
-  done
-  fail "the server did not say where it listens"
-}
-
-token_for() {
-  curl -sf -X POST "$url/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"username\":\"$1\",\"password\":\"demo\"}" | jq -r .access_token
-}
-
-api() {
-  local method=$1 path=$2
-  shift 2
-  curl -sf -X "$method" "$url$path" -H "Authorization: Bearer $token" "$@"
-}
-
-sign_in() {
-  local user=${1:-doctor}
-  start_app --server "$url"
-  wait_for '^state=login-shown' 20 >/dev/null
-  wait_for '^server-check=ok' 20 >/dev/null
-  # The user name and password rows of the sign-in form (the window sits at the top left).
-  xdotool mousemove 560 487 click 1
-  sleep 0.3
-  xdotool type --delay 30 "$user"
-  xdotool mousemove 560 542 click 1
-  sleep 0.3
-  xdotool type --delay 30 "demo"
-  xdotool key Return
-  wait_for '^state=workspace-shown' 60 >/dev/null
-}
-
-# open_patient PINYIN NAME: search the queue by pinyin initials and open the first match.
-open_patient() {
-  local initials=$1 name=$2
-  xdotool key ctrl+f
-  xdotool key ctrl+a BackSpace
-  xdotool type --delay 40 "$initials"
-  wait_for "^queue=list .* search=$initials first=$name\$" 15 >/dev/null
-  xdotool key Down
-  wait_for "^state=patient-shown .* name=$name\$" 15 >/dev/null
-}
-
-field() {
-  sed -E "s/.* $1=([^ ]*).*/\1/" <<<"$2"
-}
-
-[ -x "$app" ] || fail "$app is not built"
-command -v xdotool >/dev/null || fail "xdotool is not installed (build-aux/install-deps.sh)"
+require_app
+require_xdotool
 # The test's signing key is made with argon2id's minimum limits.
 export WZ_PWHASH_FAST=1
-start_xvfb
+start_xvfb 140
 
 open_rx() {
   open_patient zxy 张秀英
@@ -368,10 +163,7 @@ case "$mode" in
 
   flow)
     lang=${2:-en}
-    if [ "$lang" != en ]; then
-      export LANGUAGE="$lang" LANG="$lang.UTF-8"
-      export PANGO_LANGUAGE="${lang//_/-}"
-    fi
+    use_language "$lang"
     export WZ_TEST_RX_PDF="$shots/rx-signed-$lang.pdf"
     start_server
     sign_in doctor

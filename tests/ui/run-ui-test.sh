@@ -14,165 +14,22 @@
 set -euo pipefail
 
 mode=${1:?mode}
-build=${WZ_BUILD:?WZ_BUILD must point at the build tree}
-app="$build/src/app/wenzhen"
-shots="$build/tests/ui"
-mkdir -p "$shots"
+source "$(dirname "$0")/ui-test-lib.sh"
+ui_test_init ui
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/wz-ui-test-XXXXXX")
-report="$work/report.txt"
-xvfb_pid=""
-app_pid=""
-
-cleanup() {
-  if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then
-    for child in $(pgrep -P "$app_pid" || true); do
-      kill -KILL "$child" 2>/dev/null || true
-    done
-    kill -KILL "$app_pid" 2>/dev/null || true
-  fi
-  # A demo directory left behind by an app this script had to kill.
-  local dir
-  dir=$(sed -nE 's/^demo-server .* data-dir=([^ ]+) .*/\1/p' "$report" 2>/dev/null | head -n1)
-  case "$dir" in
-    */wenzhen-demo-*) rm -rf "$dir" ;;
-  esac
-  if [ -n "$xvfb_pid" ]; then
-    kill "$xvfb_pid" 2>/dev/null || true
-    wait "$xvfb_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -s "$report" ]; then
-    echo "--- app report" >&2
-    cat "$report" >&2
-  fi
-  if [ -s "$work/app.log" ]; then
-    echo "--- app output (last 40 lines)" >&2
-    tail -n 40 "$work/app.log" >&2
-  fi
-  exit 1
-}
-
-start_xvfb() {
-  local n=$((90 + $$ % 50)) tries=0
-  while [ $tries -lt 50 ]; do
-    if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
-      Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-      xvfb_pid=$!
-      for _ in $(seq 50); do
-        if [ -e "/tmp/.X11-unix/X$n" ]; then
-          export DISPLAY=":$n"
-          return 0
-        fi
-        kill -0 "$xvfb_pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill "$xvfb_pid" 2>/dev/null || true
-      wait "$xvfb_pid" 2>/dev/null || true
-      xvfb_pid=""
-    fi
-    n=$((n + 1))
-    tries=$((tries + 1))
-  done
-  fail "no free X display for Xvfb"
-}
-
-# Starts the app in the background with a private session bus, so it registers its application
-# id without meeting any other instance, and nothing of the host's session leaks in.
-start_app() {
-  : >"$report"
-  env WZ_TEST_REPORT_FILE="$report" GDK_BACKEND=x11 GTK_A11Y=none G_DEBUG=gc-friendly,fatal-criticals \
-    dbus-run-session -- "$app" "$@" >"$work/app.log" 2>&1 &
-  app_pid=$!
-}
-
-# The wenzhen process itself (start_app's pid is its dbus-run-session).
-real_app_pid() {
-  local pid=""
-  for _ in $(seq 50); do
-    pid=$(pgrep -P "$app_pid" -x wenzhen || true)
-    [ -n "$pid" ] && { echo "$pid"; return 0; }
-    sleep 0.1
-  done
-  fail "cannot find the wenzhen process"
-}
-
-# wait_for REGEX SECONDS: waits until the report has a matching line; prints it.
+# wait_for REGEX SECONDS: waits until the report has a matching line; prints the first one.
 wait_for() {
-  local pattern=$1 seconds=$2 line
-  for _ in $(seq $((seconds * 10))); do
-    line=$(grep -E -m1 -- "$pattern" "$report" 2>/dev/null || true)
-    if [ -n "$line" ]; then
-      printf '%s\n' "$line"
-      return 0
-    fi
-    if ! kill -0 "$app_pid" 2>/dev/null; then
-      fail "the app exited while waiting for “$pattern”"
-    fi
-    sleep 0.1
-  done
-  fail "timed out after ${seconds}s waiting for “$pattern”"
+  wait_for_line first "$@"
 }
 
-screenshot() {
-  import -window root "$shots/$1"
-  [ -s "$shots/$1" ] || fail "screenshot $1 is empty"
-  echo "screenshot: $shots/$1"
-}
-
-# The sentence the app must show, as the compiled catalogue translates it for this run.
-translated() {
-  TEXTDOMAINDIR="${WZ_LOCALEDIR:-$build/po}" gettext -d wenzhen "$1"
-}
-
-wait_exit() {
-  local seconds=$1
-  for _ in $(seq $((seconds * 10))); do
-    kill -0 "$app_pid" 2>/dev/null || { wait "$app_pid"; return $?; }
-    sleep 0.1
-  done
-  fail "the app did not exit within ${seconds}s"
-}
-
-process_gone() {
-  local pid=$1 seconds=$2
-  for _ in $(seq $((seconds * 10))); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      return 0
-    fi
-    # A zombie has exited; only its parent has not collected it yet.
-    if [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = "Z" ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# GTK and GLib warnings in the app's output are bugs, even when the screen looks right.
-check_log() {
-  if grep -E "(Gtk|GLib|GLib-GObject|GLib-GIO|Adwaita|wz-[a-z-]+)-(WARNING|CRITICAL)|runtime error:" "$work/app.log" >&2; then
-    fail "the app logged warnings"
-  fi
-}
-
-[ -x "$app" ] || fail "$app is not built"
-start_xvfb
+require_app
+start_xvfb 90
 
 case "$mode" in
   demo)
     lang=${2:-en}
-    if [ "$lang" != en ]; then
-      export LANGUAGE="$lang" LANG="$lang.UTF-8"
-      # Pick the Chinese forms of Han characters even though the C locale is active.
-      export PANGO_LANGUAGE="${lang//_/-}"
-    fi
-    [ -x "${WZ_SERVER_BINARY:-}" ] || fail "wenzhen-server is not built at ${WZ_SERVER_BINARY:-?}"
+    use_language "$lang"
+    require_server_binary
     start_app --demo
     wait_for '^state=login-shown|^state=demo-starting' 10 >/dev/null
     server=$(wait_for '^demo-server ' 60)
@@ -210,7 +67,7 @@ case "$mode" in
     ;;
 
   demo-killed)
-    [ -x "${WZ_SERVER_BINARY:-}" ] || fail "wenzhen-server is not built at ${WZ_SERVER_BINARY:-?}"
+    require_server_binary
     start_app --demo
     server=$(wait_for '^demo-server ' 60)
     server_pid=$(sed -E 's/.* pid=([0-9]+).*/\1/' <<<"$server")
@@ -248,15 +105,14 @@ case "$mode" in
     echo "$line"
     grep -q "^login-error=$kind " <<<"$line" || fail "expected a $kind error"
     screenshot "screenshot-login-$kind.png"
-    kill -TERM "$(real_app_pid)"
-    wait_exit 20 || fail "the app exited with an error"
+    quit_app
     check_log
     echo "ok: $kind error shown"
     ;;
 
   keyboard)
-    [ -x "${WZ_SERVER_BINARY:-}" ] || fail "wenzhen-server is not built at ${WZ_SERVER_BINARY:-?}"
-    command -v xdotool >/dev/null || fail "xdotool is not installed (build-aux/install-deps.sh)"
+    require_server_binary
+    require_xdotool
     start_app --demo
     wait_for '^state=workspace-shown' 60 >/dev/null
     # Without a window manager, keyboard focus follows the pointer.
@@ -284,8 +140,7 @@ case "$mode" in
     sleep 0.3
     xdotool key Down Return
     wait_for '^status=busy' 10
-    kill -TERM "$(real_app_pid)"
-    wait_exit 20 || fail "the app exited with an error"
+    quit_app
     check_log
     echo "ok: searched, opened $name and went busy with the keyboard"
     ;;
