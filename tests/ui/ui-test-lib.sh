@@ -128,7 +128,10 @@ start_xvfb() {
       Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
       xvfb_pid=$!
       for _ in $(seq 50); do
-        if [ -e "/tmp/.X11-unix/X$n" ]; then
+        # Ours only if the lock names our Xvfb: when two tests race for one display number, the
+        # loser's socket check would otherwise find the winner's socket.
+        if [ -e "/tmp/.X11-unix/X$n" ] && kill -0 "$xvfb_pid" 2>/dev/null &&
+           [ "$(tr -d ' \n' <"/tmp/.X$n-lock" 2>/dev/null)" = "$xvfb_pid" ]; then
           export DISPLAY=":$n"
           return 0
         fi
