@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "wz-careplan-template.h"
+#include "wz-json.h"
 
 #include <string.h>
 
@@ -2042,36 +2043,6 @@ wz_careplan_instance_set_plan (WzCareplanInstance *instance,
 
 /* ---- Reading targets back and judging values ----------------------------------------------- */
 
-static const char *
-object_string (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-object_member (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static JsonArray *
-array_member (JsonObject *object,
-              const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-}
-
 static JsonObject *
 array_object (JsonArray *array,
               guint      i)
@@ -2085,14 +2056,14 @@ static gboolean
 read_target_extension (JsonObject       *extension,
                        WzCareplanTarget *t)
 {
-  JsonArray *parts = array_member (extension, "extension");
+  JsonArray *parts = wz_json_get_array (extension, "extension");
   g_autoptr(GStrvBuilder) questions = g_strv_builder_new ();
   gboolean any_question = FALSE;
 
   for (guint i = 0; parts != NULL && i < json_array_get_length (parts); i++)
     {
       JsonObject *part = array_object (parts, i);
-      const char *url = object_string (part, "url");
+      const char *url = wz_json_get_string (part, "url");
       JsonNode *decimal = part ? json_object_get_member (part, "valueDecimal") : NULL;
       JsonNode *integer = part ? json_object_get_member (part, "valueInteger") : NULL;
       JsonNode *boolean = part ? json_object_get_member (part, "valueBoolean") : NULL;
@@ -2105,9 +2076,9 @@ read_target_extension (JsonObject       *extension,
       if (url == NULL)
         continue;
       if (strcmp (url, "unit") == 0)
-        t->unit = g_strdup (object_string (part, "valueCode"));
+        t->unit = g_strdup (wz_json_get_string (part, "valueCode"));
       else if (strcmp (url, "frequency") == 0)
-        t->per = g_strdup (object_string (part, "valueString"));
+        t->per = g_strdup (wz_json_get_string (part, "valueString"));
       else if (strcmp (url, "times") == 0 && wz_json_number (integer, &number))
         t->times = number;
       else if (strcmp (url, "low") == 0)
@@ -2128,9 +2099,9 @@ read_target_extension (JsonObject       *extension,
         t->flag_if_any_yes = yes;
       else if (strcmp (url, "urgentIfAnyYes") == 0)
         t->urgent_if_any_yes = yes;
-      else if (strcmp (url, "question") == 0 && object_string (part, "valueCode") != NULL)
+      else if (strcmp (url, "question") == 0 && wz_json_get_string (part, "valueCode") != NULL)
         {
-          g_strv_builder_add (questions, object_string (part, "valueCode"));
+          g_strv_builder_add (questions, wz_json_get_string (part, "valueCode"));
           any_question = TRUE;
         }
       else if (strcmp (url, "targetText") == 0)
@@ -2149,31 +2120,31 @@ GPtrArray *
 wz_careplan_targets_from_json (JsonObject *careplan)
 {
   GPtrArray *targets = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_careplan_target_free);
-  JsonArray *activities = array_member (careplan, "activity");
-  gboolean is_task = g_strcmp0 (object_string (careplan, "resourceType"), "Task") == 0;
+  JsonArray *activities = wz_json_get_array (careplan, "activity");
+  gboolean is_task = g_strcmp0 (wz_json_get_string (careplan, "resourceType"), "Task") == 0;
   guint n = is_task ? 1 : activities != NULL ? json_array_get_length (activities) : 0;
 
   for (guint i = 0; i < n; i++)
     {
       JsonObject *detail = is_task ? careplan
-                                   : object_member (array_object (activities, i), "detail");
-      JsonArray *extensions = array_member (detail, "extension");
-      JsonObject *code = object_member (detail, "code");
-      JsonArray *codings = array_member (code, "coding");
+                                   : wz_json_get_object (array_object (activities, i), "detail");
+      JsonArray *extensions = wz_json_get_array (detail, "extension");
+      JsonObject *code = wz_json_get_object (detail, "code");
+      JsonArray *codings = wz_json_get_array (code, "coding");
 
       for (guint e = 0; extensions != NULL && e < json_array_get_length (extensions); e++)
         {
           JsonObject *extension = array_object (extensions, e);
           g_autoptr(WzCareplanTarget) t = NULL;
 
-          if (g_strcmp0 (object_string (extension, "url"), WZ_CAREPLAN_TARGET_EXTENSION) != 0)
+          if (g_strcmp0 (wz_json_get_string (extension, "url"), WZ_CAREPLAN_TARGET_EXTENSION) != 0)
             continue;
           t = g_new0 (WzCareplanTarget, 1);
           for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
             {
               JsonObject *coding = array_object (codings, c);
-              const char *system = object_string (coding, "system");
-              const char *value = object_string (coding, "code");
+              const char *system = wz_json_get_string (coding, "system");
+              const char *value = wz_json_get_string (coding, "code");
 
               if (g_strcmp0 (system, WZ_FOLLOWUP_MEASUREMENT_SYSTEM) == 0 && t->id == NULL)
                 t->id = g_strdup (value);
@@ -2206,7 +2177,7 @@ target_for_code (GPtrArray  *targets,
                  JsonObject *code,
                  char      **out_question)
 {
-  JsonArray *codings = array_member (code, "coding");
+  JsonArray *codings = wz_json_get_array (code, "coding");
   const WzCareplanTarget *by_loinc = NULL;
   guint n_loinc = 0;
 
@@ -2214,8 +2185,8 @@ target_for_code (GPtrArray  *targets,
   for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
     {
       JsonObject *coding = array_object (codings, c);
-      const char *system = object_string (coding, "system");
-      const char *value = object_string (coding, "code");
+      const char *system = wz_json_get_string (coding, "system");
+      const char *value = wz_json_get_string (coding, "code");
 
       if (g_strcmp0 (system, WZ_FOLLOWUP_MEASUREMENT_SYSTEM) == 0 && value != NULL)
         {
@@ -2244,8 +2215,8 @@ target_for_code (GPtrArray  *targets,
 
       for (guint t = 0; t < targets->len; t++)
         if (wz_careplan_target_matches (g_ptr_array_index (targets, t),
-                                        object_string (coding, "system"),
-                                        object_string (coding, "code")))
+                                        wz_json_get_string (coding, "system"),
+                                        wz_json_get_string (coding, "code")))
           {
             if (by_loinc != g_ptr_array_index (targets, t))
               n_loinc++;
@@ -2260,10 +2231,10 @@ judge_value (GPtrArray  *targets,
              JsonObject *holder,
              GArray     *readings)
 {
-  JsonObject *quantity = object_member (holder, "valueQuantity");
+  JsonObject *quantity = wz_json_get_object (holder, "valueQuantity");
   JsonNode *boolean = json_object_get_member (holder, "valueBoolean");
   g_autofree char *question = NULL;
-  const WzCareplanTarget *target = target_for_code (targets, object_member (holder, "code"),
+  const WzCareplanTarget *target = target_for_code (targets, wz_json_get_object (holder, "code"),
                                                     &question);
   WzCareplanReading reading = { target, NULL, };
 
@@ -2272,10 +2243,10 @@ judge_value (GPtrArray  *targets,
 
   if (quantity != NULL)
     {
-      const char *unit = object_string (quantity, "code");
+      const char *unit = wz_json_get_string (quantity, "code");
 
       if (unit == NULL)
-        unit = object_string (quantity, "unit");
+        unit = wz_json_get_string (quantity, "unit");
       if (!wz_json_number (json_object_get_member (quantity, "value"), &reading.value) ||
           g_strcmp0 (unit, target->unit) != 0 || question != NULL)
         return;
@@ -2301,8 +2272,8 @@ wz_careplan_evaluate_observation (GPtrArray  *targets,
                                   JsonObject *observation)
 {
   GArray *readings = g_array_new (FALSE, TRUE, sizeof (WzCareplanReading));
-  JsonArray *components = array_member (observation, "component");
-  const char *status = object_string (observation, "status");
+  JsonArray *components = wz_json_get_array (observation, "component");
+  const char *status = wz_json_get_string (observation, "status");
 
   g_array_set_clear_func (readings, reading_clear);
   if (g_strcmp0 (status, "entered-in-error") == 0 || g_strcmp0 (status, "cancelled") == 0)

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "wz-followup.h"
+#include "wz-json.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -319,18 +320,6 @@ wz_json_add_text (JsonBuilder  *builder,
   json_builder_end_object (builder);
 }
 
-static const char *
-object_string (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 /* The language of a text written without a tag: Chinese when it has CJK characters. */
 static gboolean
 looks_chinese (const char *text)
@@ -350,7 +339,7 @@ wz_json_get_text (JsonObject *object,
                   const char *member,
                   WzText     *out_text)
 {
-  const char *main_text = object_string (object, member);
+  const char *main_text = wz_json_get_string (object, member);
   g_autofree char *underscore = g_strconcat ("_", member, NULL);
   JsonNode *extra = json_object_get_member (object, underscore);
   JsonArray *extensions;
@@ -385,7 +374,7 @@ wz_json_get_text (JsonObject *object,
       if (!JSON_NODE_HOLDS_OBJECT (element))
         continue;
       extension = json_node_get_object (element);
-      if (g_strcmp0 (object_string (extension, "url"), WZ_FOLLOWUP_TRANSLATION_EXTENSION) != 0)
+      if (g_strcmp0 (wz_json_get_string (extension, "url"), WZ_FOLLOWUP_TRANSLATION_EXTENSION) != 0)
         continue;
       parts_node = json_object_get_member (extension, "extension");
       if (parts_node == NULL || !JSON_NODE_HOLDS_ARRAY (parts_node))
@@ -398,10 +387,10 @@ wz_json_get_text (JsonObject *object,
           if (!JSON_NODE_HOLDS_OBJECT (part))
             continue;
           part_object = json_node_get_object (part);
-          if (g_strcmp0 (object_string (part_object, "url"), "lang") == 0)
-            lang = object_string (part_object, "valueCode");
-          else if (g_strcmp0 (object_string (part_object, "url"), "content") == 0)
-            content = object_string (part_object, "valueString");
+          if (g_strcmp0 (wz_json_get_string (part_object, "url"), "lang") == 0)
+            lang = wz_json_get_string (part_object, "valueCode");
+          else if (g_strcmp0 (wz_json_get_string (part_object, "url"), "content") == 0)
+            content = wz_json_get_string (part_object, "valueString");
         }
       if (lang == NULL || content == NULL)
         continue;
@@ -1186,7 +1175,7 @@ static const char *
 reference_of (JsonObject *object,
               const char *member)
 {
-  return object_string (get_object (object, member), "reference");
+  return wz_json_get_string (get_object (object, member), "reference");
 }
 
 static PatientEntry *
@@ -1310,8 +1299,8 @@ followup_kind (JsonObject *task)
     {
       JsonObject *coding = element_object (codings, i);
 
-      if (g_strcmp0 (object_string (coding, "system"), WZ_FOLLOWUP_TASK_SYSTEM) == 0)
-        return object_string (coding, "code");
+      if (g_strcmp0 (wz_json_get_string (coding, "system"), WZ_FOLLOWUP_TASK_SYSTEM) == 0)
+        return wz_json_get_string (coding, "code");
     }
   return NULL;
 }
@@ -1329,15 +1318,15 @@ task_due (JsonObject *task,
     {
       JsonObject *extension = element_object (extensions, i);
 
-      if (g_strcmp0 (object_string (extension, "url"), WZ_FOLLOWUP_DUE_EXTENSION) == 0)
-        wz_day_parse (object_string (extension, "valueDate"), &due);
+      if (g_strcmp0 (wz_json_get_string (extension, "url"), WZ_FOLLOWUP_DUE_EXTENSION) == 0)
+        wz_day_parse (wz_json_get_string (extension, "valueDate"), &due);
     }
   /* Window edges are dates here; a dateTime is read on its UTC date. */
   if (period != NULL)
     {
-      wz_day_parse_in_zone (object_string (period, "end"), utc, &end);
+      wz_day_parse_in_zone (wz_json_get_string (period, "end"), utc, &end);
       if (due == WZ_DAY_NONE)
-        wz_day_parse_in_zone (object_string (period, "start"), utc, &due);
+        wz_day_parse_in_zone (wz_json_get_string (period, "start"), utc, &due);
     }
   if (due == WZ_DAY_NONE)
     due = end;
@@ -1353,7 +1342,7 @@ ingest_task (WzFollowup *self,
 {
   TaskEntry *old = g_hash_table_lookup (self->tasks, id);
   const char *kind = followup_kind (task);
-  const char *status = object_string (task, "status");
+  const char *status = wz_json_get_string (task, "status");
   const char *patient = reference_of (task, "for");
   TaskEntry *entry;
   WzText title;
@@ -1385,7 +1374,7 @@ ingest_task (WzFollowup *self,
     JsonArray *based_on = get_array (task, "basedOn");
 
     if (based_on != NULL && json_array_get_length (based_on) > 0)
-      entry->careplan = intern (self, object_string (element_object (based_on, 0), "reference"));
+      entry->careplan = intern (self, wz_json_get_string (element_object (based_on, 0), "reference"));
   }
   wz_json_get_text (task, "description", &title);
   if (title.en == NULL && title.zh == NULL)
@@ -1417,9 +1406,9 @@ static gint64
 effective_us (JsonObject *observation,
               WzDay      *out_day)
 {
-  const char *texts[] = { object_string (observation, "effectiveDateTime"),
-                          object_string (get_object (observation, "effectivePeriod"), "start"),
-                          object_string (observation, "issued") };
+  const char *texts[] = { wz_json_get_string (observation, "effectiveDateTime"),
+                          wz_json_get_string (get_object (observation, "effectivePeriod"), "start"),
+                          wz_json_get_string (observation, "issued") };
 
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     {
@@ -1481,11 +1470,11 @@ take_values (WzFollowup   *self,
 
   if (quantity != NULL)
     {
-      const char *unit = object_string (quantity, "code");
+      const char *unit = wz_json_get_string (quantity, "code");
 
       if (!wz_json_number (json_object_get_member (quantity, "value"), &reading.value))
         return;
-      reading.unit = intern (self, unit ? unit : object_string (quantity, "unit"));
+      reading.unit = intern (self, unit ? unit : wz_json_get_string (quantity, "unit"));
     }
   else if (boolean != NULL && JSON_NODE_HOLDS_VALUE (boolean) &&
            json_node_get_value_type (boolean) == G_TYPE_BOOLEAN)
@@ -1499,8 +1488,8 @@ take_values (WzFollowup   *self,
   for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
     {
       JsonObject *coding = element_object (codings, i);
-      const char *system = object_string (coding, "system");
-      const char *code = object_string (coding, "code");
+      const char *system = wz_json_get_string (coding, "system");
+      const char *code = wz_json_get_string (coding, "code");
       g_autofree char *key = NULL;
 
       if (code == NULL)
@@ -1521,7 +1510,7 @@ ingest_observation (WzFollowup *self,
                     JsonObject *observation)
 {
   const char *patient_ref = reference_of (observation, "subject");
-  const char *status = object_string (observation, "status");
+  const char *status = wz_json_get_string (observation, "status");
   g_autofree char *ref = g_strconcat ("Observation/", id, NULL);
   JsonArray *components = get_array (observation, "component");
   PatientEntry *patient;
@@ -1558,9 +1547,9 @@ display_name (JsonObject *patient)
   if (names == NULL || json_array_get_length (names) == 0 ||
       (name = element_object (names, 0)) == NULL)
     return NULL;
-  if (object_string (name, "text") != NULL)
-    return g_strdup (object_string (name, "text"));
-  family = object_string (name, "family");
+  if (wz_json_get_string (name, "text") != NULL)
+    return g_strdup (wz_json_get_string (name, "text"));
+  family = wz_json_get_string (name, "family");
   given = get_array (name, "given");
   if (given != NULL && json_array_get_length (given) > 0)
     first = json_array_get_string_element (given, 0);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "wz-nip-schedule.h"
+#include "wz-json.h"
 
 #include <string.h>
 
@@ -1777,53 +1778,23 @@ wz_nip_status_to_string (WzNipStatus status)
 
 /* ---- Immunization history --------------------------------------------------------------- */
 
-static const char *
-member_string (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-member_object (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static JsonArray *
-member_array (JsonObject *object,
-              const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-}
-
 static const WzNipVaccine *
 programme_vaccine (WzNipSchedule *self,
                    JsonObject    *immunization)
 {
-  JsonArray *codings = member_array (member_object (immunization, "vaccineCode"), "coding");
+  JsonArray *codings = wz_json_get_array (wz_json_get_object (immunization, "vaccineCode"), "coding");
   const WzNipVaccine *loose = NULL;
 
   for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
     {
       JsonNode *node = json_array_get_element (codings, i);
       JsonObject *coding = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      const char *code = member_string (coding, "code");
+      const char *code = wz_json_get_string (coding, "code");
       const WzNipVaccine *vaccine = code ? g_hash_table_lookup (self->by_code, code) : NULL;
 
       if (vaccine == NULL)
         continue;
-      if (g_strcmp0 (member_string (coding, "system"), WZ_NIP_VACCINE_SYSTEM) == 0)
+      if (g_strcmp0 (wz_json_get_string (coding, "system"), WZ_NIP_VACCINE_SYSTEM) == 0)
         return vaccine;
       if (loose == NULL)
         loose = vaccine;
@@ -1834,7 +1805,7 @@ programme_vaccine (WzNipSchedule *self,
 static gboolean
 counted_by_doctor (JsonObject *immunization)
 {
-  JsonArray *extensions = member_array (immunization, "extension");
+  JsonArray *extensions = wz_json_get_array (immunization, "extension");
 
   for (guint i = 0; extensions != NULL && i < json_array_get_length (extensions); i++)
     {
@@ -1842,7 +1813,7 @@ counted_by_doctor (JsonObject *immunization)
       JsonObject *extension = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       JsonNode *value = extension ? json_object_get_member (extension, "valueBoolean") : NULL;
 
-      if (g_strcmp0 (member_string (extension, "url"), WZ_NIP_COUNTED_EXTENSION) == 0 &&
+      if (g_strcmp0 (wz_json_get_string (extension, "url"), WZ_NIP_COUNTED_EXTENSION) == 0 &&
           value != NULL && JSON_NODE_HOLDS_VALUE (value) &&
           json_node_get_value_type (value) == G_TYPE_BOOLEAN && json_node_get_boolean (value))
         return TRUE;
@@ -1860,13 +1831,13 @@ take_immunization (WzNipSchedule *self,
   const char *id, *occurrence;
   WzNipDose dose = { 0, };
 
-  if (g_strcmp0 (member_string (resource, "resourceType"), "Immunization") != 0 ||
-      g_strcmp0 (member_string (resource, "status"), "completed") != 0 ||
+  if (g_strcmp0 (wz_json_get_string (resource, "resourceType"), "Immunization") != 0 ||
+      g_strcmp0 (wz_json_get_string (resource, "status"), "completed") != 0 ||
       (vaccine = programme_vaccine (self, resource)) == NULL)
     return;
 
-  id = member_string (resource, "id");
-  occurrence = member_string (resource, "occurrenceDateTime");
+  id = wz_json_get_string (resource, "id");
+  occurrence = wz_json_get_string (resource, "occurrenceDateTime");
   if (!wz_day_parse_in_zone (occurrence, tz, &dose.date))
     {
       g_ptr_array_add (history->skipped,
@@ -1911,15 +1882,15 @@ wz_nip_history_from_json (WzNipSchedule *self,
     {
       JsonObject *object = json_node_get_object (root);
 
-      if (g_strcmp0 (member_string (object, "resourceType"), "Bundle") == 0)
+      if (g_strcmp0 (wz_json_get_string (object, "resourceType"), "Bundle") == 0)
         {
-          JsonArray *entries = member_array (object, "entry");
+          JsonArray *entries = wz_json_get_array (object, "entry");
 
           for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
             {
               JsonNode *entry = json_array_get_element (entries, i);
               JsonObject *resource = JSON_NODE_HOLDS_OBJECT (entry)
-                                     ? member_object (json_node_get_object (entry), "resource")
+                                     ? wz_json_get_object (json_node_get_object (entry), "resource")
                                      : NULL;
 
               if (resource != NULL)

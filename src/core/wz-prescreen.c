@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "wz-prescreen.h"
+#include "wz-json.h"
 
 #include <string.h>
 
@@ -216,18 +217,6 @@ wz_prescreen_result_free (WzPrescreenResult *result)
   g_free (result);
 }
 
-static const char *
-member_string (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 typedef struct
 {
   WzNipSchedule *schedule;
@@ -254,7 +243,7 @@ read_items (Answers     *answers,
       if (!JSON_NODE_HOLDS_OBJECT (node))
         return g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s is not an object", inner), FALSE;
       item = json_node_get_object (node);
-      if ((link_id = member_string (item, "linkId")) == NULL)
+      if ((link_id = wz_json_get_string (item, "linkId")) == NULL)
         return g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s.linkId is missing", inner),
                FALSE;
       answer_node = json_object_get_member (item, "answer");
@@ -275,7 +264,7 @@ read_items (Answers     *answers,
                                       ? json_object_get_member (json_node_get_object (answer),
                                                                 "valueCoding") : NULL;
               const char *code = coding_node && JSON_NODE_HOLDS_OBJECT (coding_node)
-                                 ? member_string (json_node_get_object (coding_node), "code")
+                                 ? wz_json_get_string (json_node_get_object (coding_node), "code")
                                  : NULL;
               const WzNipVaccine *vaccine = wz_nip_schedule_get_vaccine (answers->schedule, code);
 
@@ -291,7 +280,7 @@ read_items (Answers     *answers,
           JsonNode *answer = answer_array && json_array_get_length (answer_array) > 0
                              ? json_array_get_element (answer_array, 0) : NULL;
           const char *text = answer && JSON_NODE_HOLDS_OBJECT (answer)
-                             ? member_string (json_node_get_object (answer), "valueString") : NULL;
+                             ? wz_json_get_string (json_node_get_object (answer), "valueString") : NULL;
 
           if (text != NULL)
             {
@@ -351,13 +340,13 @@ wz_prescreen_evaluate (WzNipSchedule      *schedule,
   g_autoptr(WzPrescreenResult) result = g_new0 (WzPrescreenResult, 1);
   Answers answers = { schedule, table, planned, NULL };
   GPtrArray *all = wz_nip_schedule_get_vaccines (schedule);
-  const char *questionnaire = member_string (response, "questionnaire");
+  const char *questionnaire = wz_json_get_string (response, "questionnaire");
   JsonNode *items = json_object_get_member (response, "item");
-  const char *status = member_string (response, "status");
+  const char *status = wz_json_get_string (response, "status");
 
   g_return_val_if_fail (WZ_IS_NIP_SCHEDULE (schedule), NULL);
 
-  if (g_strcmp0 (member_string (response, "resourceType"), "QuestionnaireResponse") != 0 ||
+  if (g_strcmp0 (wz_json_get_string (response, "resourceType"), "QuestionnaireResponse") != 0 ||
       questionnaire == NULL ||
       !(strcmp (questionnaire, WZ_PRESCREEN_QUESTIONNAIRE_URL) == 0 ||
         g_str_has_prefix (questionnaire, WZ_PRESCREEN_QUESTIONNAIRE_URL "|")))

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Typed member look-ups that answer NULL for a missing member, a NULL object or a member of
+ * another JSON type, so readers of untrusted documents never trip json-glib's assertions. */
+const char *wz_json_get_string (JsonObject *object,
+                                const char *member);
+JsonObject *wz_json_get_object (JsonObject *object,
+                                const char *member);
+JsonArray  *wz_json_get_array  (JsonObject *object,
+                                const char *member);
+
+G_END_DECLS
