@@ -337,26 +337,6 @@ wz_careplan_template_init (WzCareplanTemplate *self)
 }
 
 static gboolean
-invalid (GError     **error,
-         const char  *format,
-         ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-invalid (GError     **error,
-         const char  *format,
-         ...)
-{
-  va_list args;
-  g_autofree char *message = NULL;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID, message);
-  return FALSE;
-}
-
-static gboolean
 is_null (JsonObject *object,
          const char *member)
 {
@@ -380,7 +360,7 @@ check_keys (JsonObject         *object,
   json_object_iter_init (&iter, object);
   while (json_object_iter_next (&iter, &name, &node))
     if (!g_strv_contains (allowed, name))
-      return invalid (error, "%s.%s is not a member this version understands", where, name);
+      return wz_error_set_invalid (error, "%s.%s is not a member this version understands", where, name);
   return TRUE;
 }
 
@@ -402,7 +382,7 @@ load_prefixes (JsonObject  *object,
       const char *prefix = json_array_get_string_element (array, i);
 
       if (prefix == NULL || !g_ascii_isupper (prefix[0]) || strlen (prefix) < 2)
-        return invalid (error, "%s.icd10_prefixes[%u] is not an ICD-10 code prefix", where, i);
+        return wz_error_set_invalid (error, "%s.icd10_prefixes[%u] is not an ICD-10 code prefix", where, i);
       g_strv_builder_add (builder, prefix);
     }
   *out_prefixes = g_strv_builder_end (builder);
@@ -426,7 +406,7 @@ load_questions (JsonArray   *array,
       const char *id, *kind;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", inner);
+        return wz_error_set_invalid (error, "%s is not an object", inner);
       object = json_node_get_object (node);
       question = g_new0 (Question, 1);
       g_ptr_array_add (out, question);
@@ -436,7 +416,7 @@ load_questions (JsonArray   *array,
           !wz_json_req_text (object, "text", inner, &question->text, error))
         return FALSE;
       if (!g_strv_contains ((const char *[]) { "yes_no", "number", "choice", NULL }, kind))
-        return invalid (error, "%s.kind is “%s”; expected yes_no, number or choice", inner, kind);
+        return wz_error_set_invalid (error, "%s.kind is “%s”; expected yes_no, number or choice", inner, kind);
       question->id = g_strdup (id);
       question->kind = g_strdup (kind);
     }
@@ -492,18 +472,18 @@ load_measurement (WzCareplanTemplate  *self,
 
   for (guint i = 0; i < self->measurements->len - 1; i++)
     if (strcmp (((Measurement *) g_ptr_array_index (self->measurements, i))->base.id, id) == 0)
-      return invalid (error, "%s.id “%s” is used twice in the template", where, id);
+      return wz_error_set_invalid (error, "%s.id “%s” is used twice in the template", where, id);
   if (strchr (id, '.') != NULL)
-    return invalid (error, "%s.id “%s” must not contain a dot", where, id);
+    return wz_error_set_invalid (error, "%s.id “%s” must not contain a dot", where, id);
   t->id = g_strdup (id);
   t->unit = g_strdup (unit);
   t->times = times;
   t->per = g_strdup (per);
   if (!g_strv_contains ((const char *[]) { "day", "week", "month", "year", "visit", NULL }, per))
-    return invalid (error, "%s.per is “%s”; expected day, week, month, year or visit",
+    return wz_error_set_invalid (error, "%s.per is “%s”; expected day, week, month, year or visit",
                     frequency_where, per);
   if (t->has_low && t->has_high && t->low >= t->high)
-    return invalid (error, "%s: low %g is not below high %g", target_where, t->low, t->high);
+    return wz_error_set_invalid (error, "%s: low %g is not below high %g", target_where, t->low, t->high);
 
   if (!is_null (object, "loinc"))
     {
@@ -512,7 +492,7 @@ load_measurement (WzCareplanTemplate  *self,
       if (loinc == NULL)
         return FALSE;
       if (strchr (loinc, '-') == NULL)
-        return invalid (error, "%s.loinc “%s” is not a LOINC code (NNNN-N)", where, loinc);
+        return wz_error_set_invalid (error, "%s.loinc “%s” is not a LOINC code (NNNN-N)", where, loinc);
       t->loinc = g_strdup (loinc);
     }
 
@@ -531,7 +511,7 @@ load_measurement (WzCareplanTemplate  *self,
           gboolean ok;
 
           if (!JSON_NODE_HOLDS_OBJECT (node))
-            return invalid (error, "%s is not an object", inner);
+            return wz_error_set_invalid (error, "%s is not an object", inner);
           variant_object = json_node_get_object (node);
           ok = check_keys (variant_object, inner, variant_keys, error) &&
                wz_json_req_text (variant_object, "when", inner, &variant.when, error) &&
@@ -547,10 +527,10 @@ load_measurement (WzCareplanTemplate  *self,
           if (!ok)
             return FALSE;
           if (variant.icd10_prefixes == NULL && variant.min_age_years < 0)
-            return invalid (error, "%s says neither icd10_prefixes nor min_age_years: it would "
+            return wz_error_set_invalid (error, "%s says neither icd10_prefixes nor min_age_years: it would "
                             "apply to everyone", inner);
           if (!variant.has_low && !variant.has_high)
-            return invalid (error, "%s changes neither low nor high", inner);
+            return wz_error_set_invalid (error, "%s changes neither low nor high", inner);
         }
     }
 
@@ -573,10 +553,10 @@ load_measurement (WzCareplanTemplate  *self,
     return FALSE;
 
   if (t->has_urgent_high && t->has_high && t->urgent_high < t->high)
-    return invalid (error, "%s.urgent_high %g is below the target's high %g", alert_where,
+    return wz_error_set_invalid (error, "%s.urgent_high %g is below the target's high %g", alert_where,
                     t->urgent_high, t->high);
   if (t->has_urgent_low && t->has_low && t->urgent_low > t->low)
-    return invalid (error, "%s.urgent_low %g is above the target's low %g", alert_where,
+    return wz_error_set_invalid (error, "%s.urgent_low %g is above the target's low %g", alert_where,
                     t->urgent_low, t->low);
 
   if (json_object_has_member (alert, "questions"))
@@ -593,14 +573,14 @@ load_measurement (WzCareplanTemplate  *self,
           Question *question = g_ptr_array_index (measurement->questions, i);
 
           if (strcmp (question->kind, "yes_no") != 0)
-            return invalid (error, "%s[%u].kind must be yes_no for an alert question",
+            return wz_error_set_invalid (error, "%s[%u].kind must be yes_no for an alert question",
                             questions_where, i);
           g_strv_builder_add (builder, question->id);
         }
       t->questions = g_strv_builder_end (builder);
     }
   if ((t->flag_if_any_yes || t->urgent_if_any_yes) && t->questions == NULL)
-    return invalid (error, "%s flags “any yes” but has no questions", alert_where);
+    return wz_error_set_invalid (error, "%s flags “any yes” but has no questions", alert_where);
 
   return TRUE;
 }
@@ -643,13 +623,13 @@ load_revisits (WzCareplanTemplate  *self,
       !wz_json_req_period (revisits, "repeat_every", inner, TRUE, &self->repeat_every, error))
     return FALSE;
   if (self->has_repeat && self->repeat_every.value == 0)
-    return invalid (error, "%s.repeat_every must be longer than 0", inner);
+    return wz_error_set_invalid (error, "%s.repeat_every must be longer than 0", inner);
   if ((self->has_not_at_target = !is_null (revisits, "if_not_at_target_every")) &&
       !wz_json_req_period (revisits, "if_not_at_target_every", inner, TRUE,
                            &self->not_at_target_every, error))
     return FALSE;
   if (self->has_repeat && !self->has_window)
-    return invalid (error, "%s repeats but gives no window_days for the repeats", inner);
+    return wz_error_set_invalid (error, "%s repeats but gives no window_days for the repeats", inner);
 
   if (json_object_has_member (revisits, "annual_review"))
     {
@@ -672,7 +652,7 @@ load_revisits (WzCareplanTemplate  *self,
       Revisit *revisit;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", item_where);
+        return wz_error_set_invalid (error, "%s is not an object", item_where);
       item = json_node_get_object (node);
       revisit = g_new0 (Revisit, 1);
       g_ptr_array_add (self->revisits, revisit);
@@ -690,12 +670,12 @@ load_revisits (WzCareplanTemplate  *self,
           !wz_json_req_period (item, "repeat_every", item_where, TRUE, &revisit->repeat, error))
         return FALSE;
       if (revisit->has_repeat && (!revisit->has_until || revisit->repeat.value == 0))
-        return invalid (error, "%s repeats, so it needs an until and a repeat longer than 0",
+        return wz_error_set_invalid (error, "%s repeats, so it needs an until and a repeat longer than 0",
                         item_where);
       if (revisit->has_window && revisit->has_until)
-        return invalid (error, "%s gives both window_days and until; give one", item_where);
+        return wz_error_set_invalid (error, "%s gives both window_days and until; give one", item_where);
       if (!revisit->has_window && !revisit->has_until && !self->has_window)
-        return invalid (error, "%s gives no window_days or until, and the revisits give no "
+        return wz_error_set_invalid (error, "%s gives no window_days or until, and the revisits give no "
                         "window_days either", item_where);
     }
 
@@ -723,7 +703,7 @@ load_checkins (WzCareplanTemplate  *self,
       !wz_json_req_period (checkins, "every", inner, TRUE, &self->checkin_every, error))
     return FALSE;
   if (self->has_checkin_every && self->checkin_every.value == 0)
-    return invalid (error, "%s.every must be longer than 0", inner);
+    return wz_error_set_invalid (error, "%s.every must be longer than 0", inner);
   if ((self->has_checkin_until = json_object_has_member (checkins, "until")) &&
       !wz_json_req_period (checkins, "until", inner, TRUE, &self->checkin_until, error))
     return FALSE;
@@ -745,9 +725,9 @@ load_checkins (WzCareplanTemplate  *self,
         }
     }
   if (self->has_checkin_every == (self->checkin_schedule->len > 0))
-    return invalid (error, "%s needs exactly one of every and schedule", inner);
+    return wz_error_set_invalid (error, "%s needs exactly one of every and schedule", inner);
   if (self->checkin_questions->len == 0)
-    return invalid (error, "%s.questions is empty", inner);
+    return wz_error_set_invalid (error, "%s.questions is empty", inner);
 
   return TRUE;
 }
@@ -773,7 +753,7 @@ load_education (WzCareplanTemplate  *self,
       const char *id;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", inner);
+        return wz_error_set_invalid (error, "%s is not an object", inner);
       object = json_node_get_object (node);
       education = g_new0 (Education, 1);
       g_ptr_array_add (self->education, education);
@@ -785,7 +765,7 @@ load_education (WzCareplanTemplate  *self,
         return FALSE;
       for (guint k = 0; k + 1 < self->education->len; k++)
         if (strcmp (((Education *) g_ptr_array_index (self->education, k))->id, id) == 0)
-          return invalid (error, "%s.id “%s” is used twice in the template", inner, id);
+          return wz_error_set_invalid (error, "%s.id “%s” is used twice in the template", inner, id);
       education->id = g_strdup (id);
     }
   return TRUE;
@@ -830,14 +810,14 @@ load_template (JsonObject         *object,
   self->id = g_strdup (id);
   if (!g_strv_contains (anchors, anchor))
     {
-      invalid (error, "%s.anchor is “%s”; expected plan_start, procedure_date, "
+      wz_error_set_invalid (error, "%s.anchor is “%s”; expected plan_start, procedure_date, "
                "last_menstrual_period or birth_date", where, anchor);
       return NULL;
     }
   self->anchor = g_strdup (anchor);
   if (json_array_get_length (sources) == 0 && strcmp (id, "custom") != 0)
     {
-      invalid (error, "%s.sources is empty: name the guideline the template follows", where);
+      wz_error_set_invalid (error, "%s.sources is empty: name the guideline the template follows", where);
       return NULL;
     }
 
@@ -856,7 +836,7 @@ load_template (JsonObject         *object,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          invalid (error, "%s is not an object", inner);
+          wz_error_set_invalid (error, "%s is not an object", inner);
           return NULL;
         }
       if (!load_measurement (self, json_node_get_object (node), inner, error))
@@ -906,12 +886,12 @@ wz_careplan_template_load_data (const char  *data,
     goto fail;
   if (format_version != 1)
     {
-      invalid (error, "_meta.format_version is %d; this version reads format 1", format_version);
+      wz_error_set_invalid (error, "_meta.format_version is %d; this version reads format 1", format_version);
       goto fail;
     }
   if (conventions.plan_length.value == 0)
     {
-      invalid (error, "conventions.default_plan_length must be longer than 0");
+      wz_error_set_invalid (error, "conventions.default_plan_length must be longer than 0");
       goto fail;
     }
 
@@ -923,7 +903,7 @@ wz_careplan_template_load_data (const char  *data,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          invalid (error, "%s is not an object", where);
+          wz_error_set_invalid (error, "%s is not an object", where);
           goto fail;
         }
       template = load_template (json_node_get_object (node), where, &conventions, error);
@@ -931,7 +911,7 @@ wz_careplan_template_load_data (const char  *data,
         goto fail;
       if (wz_careplan_template_find (templates, template->id) != NULL)
         {
-          invalid (error, "%s.id “%s” is used twice", where, template->id);
+          wz_error_set_invalid (error, "%s.id “%s” is used twice", where, template->id);
           g_object_unref (template);
           goto fail;
         }

@@ -51,3 +51,18 @@ wz_error_from_http_status (guint status)
 
   return status >= 500 ? WZ_ERROR_UNAVAILABLE : WZ_ERROR_INVALID;
 }
+
+gboolean
+wz_error_set_invalid (GError     **error,
+                      const char  *format,
+                      ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID, message);
+  return FALSE;
+}

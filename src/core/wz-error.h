@@ -31,5 +31,10 @@ typedef enum
 GQuark   wz_error_quark           (void);
 guint    wz_error_to_http_status  (const GError *error);
 WzError  wz_error_from_http_status (guint status);
+/* Sets a WZ_ERROR_INVALID error with a formatted message and returns FALSE, for validators that
+ * report the first problem and stop. */
+gboolean wz_error_set_invalid     (GError     **error,
+                                   const char  *format,
+                                   ...) G_GNUC_PRINTF (2, 3);
 
 G_END_DECLS

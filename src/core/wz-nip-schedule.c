@@ -185,26 +185,6 @@ wz_nip_schedule_init (WzNipSchedule *self)
   self->by_code = g_hash_table_new (g_str_hash, g_str_equal);
 }
 
-static gboolean
-invalid (GError     **error,
-         const char  *format,
-         ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-invalid (GError     **error,
-         const char  *format,
-         ...)
-{
-  va_list args;
-  g_autofree char *message = NULL;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID, message);
-  return FALSE;
-}
-
 /* The code must compute what the file's worked examples say, or the file and the code disagree
  * on the calendar rule and nothing computed from it can be trusted. */
 static gboolean
@@ -226,7 +206,7 @@ load_date_rules (JsonObject  *rules,
 
   if (strcmp (month_addition, "calendar") != 0 ||
       strcmp (missing_day, "roll_forward_to_first_of_next_month") != 0)
-    return invalid (error, "rules.date_arithmetic: month_addition “%s” with missing_day “%s” is "
+    return wz_error_set_invalid (error, "rules.date_arithmetic: month_addition “%s” with missing_day “%s” is "
                     "not the rule this version computes (calendar, "
                     "roll_forward_to_first_of_next_month)", month_addition, missing_day);
 
@@ -241,17 +221,17 @@ load_date_rules (JsonObject  *rules,
       char buf[16];
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", where);
+        return wz_error_set_invalid (error, "%s is not an object", where);
       example = json_node_get_object (node);
       if ((birth_text = wz_json_req_string (example, "birth_date", where, error)) == NULL ||
           (result_text = wz_json_req_string (example, "result", where, error)) == NULL ||
           !wz_json_req_period (example, "add", where, FALSE, &add, error))
         return FALSE;
       if (!wz_day_parse (birth_text, &birth) || !wz_day_parse (result_text, &expected))
-        return invalid (error, "%s: dates must be YYYY-MM-DD", where);
+        return wz_error_set_invalid (error, "%s: dates must be YYYY-MM-DD", where);
       computed = wz_day_add (birth, &add);
       if (computed != expected)
-        return invalid (error, "%s: %s plus the offset gives %s here, but the file says %s",
+        return wz_error_set_invalid (error, "%s: %s plus the offset gives %s here, but the file says %s",
                         where, birth_text, wz_day_format_buf (computed, buf), result_text);
     }
 
@@ -285,7 +265,7 @@ load_rules (WzNipSchedule  *self,
     return FALSE;
 
   if ((tz = wz_followup_time_zone (zone)) == NULL)
-    return invalid (error, "rules.timezone_default “%s” is not a time zone this system knows", zone);
+    return wz_error_set_invalid (error, "rules.timezone_default “%s” is not a time zone this system knows", zone);
   self->default_zone = g_strdup (zone);
 
   for (guint i = 0; i < json_array_get_length (live); i++)
@@ -294,10 +274,10 @@ load_rules (WzNipSchedule  *self,
       WzNipVaccine *vaccine = id ? g_hash_table_lookup (self->by_code, id) : NULL;
 
       if (vaccine == NULL)
-        return invalid (error, "rules.simultaneous_and_spacing.injectable_live_vaccines[%u] is "
+        return wz_error_set_invalid (error, "rules.simultaneous_and_spacing.injectable_live_vaccines[%u] is "
                         "not a vaccine id of vaccines[]", i);
       if (!vaccine->live)
-        return invalid (error, "rules.simultaneous_and_spacing.injectable_live_vaccines[%u] "
+        return wz_error_set_invalid (error, "rules.simultaneous_and_spacing.injectable_live_vaccines[%u] "
                         "“%s” is not marked live in vaccines[]", i, id);
       vaccine->injectable_live = TRUE;
     }
@@ -324,12 +304,12 @@ load_questions (WzNipSchedule  *self,
       const char *id, *sex = NULL;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", where);
+        return wz_error_set_invalid (error, "%s is not an object", where);
       object = json_node_get_object (node);
       if ((id = wz_json_req_string (object, "id", where, error)) == NULL)
         return FALSE;
       if (wz_nip_schedule_get_question (self, id) != NULL)
-        return invalid (error, "%s: id “%s” is used twice", where, id);
+        return wz_error_set_invalid (error, "%s: id “%s” is used twice", where, id);
 
       question = g_new0 (WzNipQuestion, 1);
       question->id = g_strdup (id);
@@ -346,7 +326,7 @@ load_questions (WzNipSchedule  *self,
             !wz_json_opt_string (applies, "sex", inner, &sex, error))
           return FALSE;
         if (sex != NULL && strcmp (sex, "female") != 0 && strcmp (sex, "male") != 0)
-          return invalid (error, "%s.sex is “%s”; expected female or male", inner, sex);
+          return wz_error_set_invalid (error, "%s.sex is “%s”; expected female or male", inner, sex);
         question->sex = g_strdup (sex);
         if ((question->has_min_age = json_object_has_member (applies, "min_age")) &&
             !wz_json_req_period (applies, "min_age", inner, FALSE, &question->min_age, error))
@@ -380,11 +360,11 @@ load_vaccine (WzNipSchedule  *self,
       !wz_json_req_text (object, "name", where, &vaccine->name, error))
     return FALSE;
   if (!json_object_has_member (object, "live"))
-    return invalid (error, "%s.live is missing; expected true or false", where);
+    return wz_error_set_invalid (error, "%s.live is missing; expected true or false", where);
   if (!wz_json_opt_boolean (object, "live", where, &live, error))
     return FALSE;
   if (g_hash_table_contains (self->by_code, id) || g_hash_table_contains (self->by_code, abbr))
-    return invalid (error, "%s: id or abbreviation “%s” is used twice", where, id);
+    return wz_error_set_invalid (error, "%s: id or abbreviation “%s” is used twice", where, id);
 
   vaccine->id = g_strdup (id);
   vaccine->abbr = g_strdup (abbr);
@@ -407,7 +387,7 @@ load_vaccine (WzNipSchedule  *self,
       g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", inner);
+        return wz_error_set_invalid (error, "%s is not an object", inner);
       contra_object = json_node_get_object (node);
       contra = g_new0 (WzNipContraindication, 1);
       g_ptr_array_add (vaccine->contraindications, contra);
@@ -425,17 +405,17 @@ load_vaccine (WzNipSchedule  *self,
       else if (strcmp (kind, "defer") == 0)
         contra->kind = WZ_NIP_DEFER;
       else
-        return invalid (error, "%s.kind is “%s”; expected contraindication, precaution or defer",
+        return wz_error_set_invalid (error, "%s.kind is “%s”; expected contraindication, precaution or defer",
                         inner, kind);
       if (json_array_get_length (questions) == 0)
-        return invalid (error, "%s.screening_questions is empty: nothing would ever flag it",
+        return wz_error_set_invalid (error, "%s.screening_questions is empty: nothing would ever flag it",
                         inner);
       for (guint q = 0; q < json_array_get_length (questions); q++)
         {
           const char *question = json_array_get_string_element (questions, q);
 
           if (question == NULL || wz_nip_schedule_get_question (self, question) == NULL)
-            return invalid (error, "%s.screening_questions[%u] is not an id of "
+            return wz_error_set_invalid (error, "%s.screening_questions[%u] is not an id of "
                             "screening_questions[]", inner, q);
           g_strv_builder_add (builder, question);
         }
@@ -451,7 +431,7 @@ load_vaccine (WzNipSchedule  *self,
       gint day, from, to;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", inner);
+        return wz_error_set_invalid (error, "%s is not an object", inner);
       check_object = json_node_get_object (node);
       check = g_new0 (WzNipReactionCheck, 1);
       g_ptr_array_add (vaccine->reaction_checks, check);
@@ -461,7 +441,7 @@ load_vaccine (WzNipSchedule  *self,
           !wz_json_req_text (check_object, "seek_care_if", inner, &check->seek_care_if, error))
         return FALSE;
       if (from > day || day > to)
-        return invalid (error, "%s: day %d is outside its window [%d, %d]", inner, day, from, to);
+        return wz_error_set_invalid (error, "%s: day %d is outside its window [%d, %d]", inner, day, from, to);
       check->day = day;
       check->window_from = from;
       check->window_to = to;
@@ -483,7 +463,7 @@ load_interval (JsonObject  *object,
       !wz_json_req_period (object, "min", where, FALSE, &out->min, error))
     return FALSE;
   if ((guint) from >= dose_number)
-    return invalid (error, "%s.from_dose %d is not an earlier dose", where, from);
+    return wz_error_set_invalid (error, "%s.from_dose %d is not an earlier dose", where, from);
   out->from_dose = from;
   out->has_max = json_object_has_member (object, "max");
   if (out->has_max && !wz_json_req_period (object, "max", where, FALSE, &out->max, error))
@@ -502,12 +482,12 @@ product_of_series (WzNipSchedule  *self,
 
   if (vaccine == NULL)
     {
-      invalid (error, "%s “%s” is not a vaccine id of vaccines[]", where, id ? id : "");
+      wz_error_set_invalid (error, "%s “%s” is not a vaccine id of vaccines[]", where, id ? id : "");
       return NULL;
     }
   if (series != NULL && !g_ptr_array_find (series->products, vaccine, NULL))
     {
-      invalid (error, "%s “%s” is not one of the series' products", where, id);
+      wz_error_set_invalid (error, "%s “%s” is not one of the series' products", where, id);
       return NULL;
     }
   return vaccine;
@@ -576,7 +556,7 @@ load_catch_up (WzNipSchedule  *self,
   gint n_under_4 = -1, n_from_4 = -1;
 
   if (!json_object_has_member (catch_up, "text"))
-    return invalid (error, "%s.text is missing; every catch-up rule is written out for people", where);
+    return wz_error_set_invalid (error, "%s.text is missing; every catch-up rule is written out for people", where);
 
   json_object_iter_init (&iter, catch_up);
   while (json_object_iter_next (&iter, &name, &node))
@@ -613,7 +593,7 @@ load_catch_up (WzNipSchedule  *self,
           if (!wz_json_period_from_node (node, inner, FALSE, &before, error))
             return FALSE;
           if (!json_object_has_member (catch_up, "tuberculin_test_required_from"))
-            return invalid (error, "%s needs tuberculin_test_required_from beside it", inner);
+            return wz_error_set_invalid (error, "%s needs tuberculin_test_required_from beside it", inner);
         }
       else if (strcmp (name, "counts_any_product") == 0)
         {
@@ -671,12 +651,12 @@ load_catch_up (WzNipSchedule  *self,
           series->complete_with_after = after;
         }
       else
-        return invalid (error, "%s is not a catch-up rule this version understands; add the rule "
+        return wz_error_set_invalid (error, "%s is not a catch-up rule this version understands; add the rule "
                         "to the code before using it in the file", inner);
     }
 
   if ((n_under_4 >= 0) != (n_from_4 >= 0))
-    return invalid (error, "%s: doses_required_under_4_years and doses_required_from_4_years go "
+    return wz_error_set_invalid (error, "%s: doses_required_under_4_years and doses_required_from_4_years go "
                     "together", where);
   if (n_from_4 >= 0)
     {
@@ -694,7 +674,7 @@ load_catch_up (WzNipSchedule  *self,
             under++;
         }
       if ((gint) series->doses->len != n_from_4 || under != n_under_4)
-        return invalid (error, "%s: the dose list gives %d doses before 4 years and %u in all, "
+        return wz_error_set_invalid (error, "%s: the dose list gives %d doses before 4 years and %u in all, "
                         "but the rule says %d and %d", where, under, series->doses->len,
                         n_under_4, n_from_4);
     }
@@ -740,7 +720,7 @@ load_series (WzNipSchedule  *self,
     }
 
   if (json_array_get_length (doses) == 0 || json_array_get_length (doses) > MAX_SLOTS)
-    return invalid (error, "%s.doses must list 1 to %d doses", where, MAX_SLOTS);
+    return wz_error_set_invalid (error, "%s.doses must list 1 to %d doses", where, MAX_SLOTS);
 
   for (guint i = 0; i < json_array_get_length (doses); i++)
     {
@@ -752,7 +732,7 @@ load_series (WzNipSchedule  *self,
       gint number;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, "%s is not an object", inner);
+        return wz_error_set_invalid (error, "%s is not an object", inner);
       dose_object = json_node_get_object (node);
       dose = g_new0 (Dose, 1);
       dose->intervals = g_array_new (FALSE, TRUE, sizeof (Interval));
@@ -763,7 +743,7 @@ load_series (WzNipSchedule  *self,
           (intervals = wz_json_req_array (dose_object, "min_intervals", inner, error)) == NULL)
         return FALSE;
       if ((guint) number != i + 1)
-        return invalid (error, "%s.dose is %d; doses must be numbered 1, 2, 3… in order", inner,
+        return wz_error_set_invalid (error, "%s.dose is %d; doses must be numbered 1, 2, 3… in order", inner,
                         number);
       dose->number = number;
       {
@@ -787,7 +767,7 @@ load_series (WzNipSchedule  *self,
           Interval interval = { 0, };
 
           if (!JSON_NODE_HOLDS_OBJECT (interval_node))
-            return invalid (error, "%s is not an object", interval_where);
+            return wz_error_set_invalid (error, "%s is not an object", interval_where);
           if (!load_interval (json_node_get_object (interval_node), interval_where, number,
                               &interval, error))
             return FALSE;
@@ -802,7 +782,7 @@ load_series (WzNipSchedule  *self,
       return FALSE;
   }
   if (series->has_dt_rules && series->limited_product == NULL)
-    return invalid (error, "%s.catch_up.dt_catch_up needs dtap_until_exclusive beside it", where);
+    return wz_error_set_invalid (error, "%s.catch_up.dt_catch_up needs dtap_until_exclusive beside it", where);
 
   return TRUE;
 }
@@ -844,7 +824,7 @@ wz_nip_schedule_new_from_data (const char  *data,
     goto fail;
   if (format_version != 1)
     {
-      invalid (error, "_meta.format_version is %d; this version reads format 1", format_version);
+      wz_error_set_invalid (error, "_meta.format_version is %d; this version reads format 1", format_version);
       goto fail;
     }
 
@@ -858,7 +838,7 @@ wz_nip_schedule_new_from_data (const char  *data,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          invalid (error, "%s is not an object", where);
+          wz_error_set_invalid (error, "%s is not an object", where);
           goto fail;
         }
       if (!load_vaccine (self, json_node_get_object (node), where, error))
@@ -875,7 +855,7 @@ wz_nip_schedule_new_from_data (const char  *data,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          invalid (error, "%s is not an object", where);
+          wz_error_set_invalid (error, "%s is not an object", where);
           goto fail;
         }
       if (!load_series (self, json_node_get_object (node), where, error))
@@ -889,7 +869,7 @@ wz_nip_schedule_new_from_data (const char  *data,
       for (guint j = 0; j < i; j++)
         if (strcmp (s->id, ((Series *) g_ptr_array_index (self->series, j))->id) == 0)
           {
-            invalid (error, "series[%u]: id “%s” is used twice", i, s->id);
+            wz_error_set_invalid (error, "series[%u]: id “%s” is used twice", i, s->id);
             goto fail;
           }
       if (s->alternative_id == NULL)
@@ -898,14 +878,14 @@ wz_nip_schedule_new_from_data (const char  *data,
       if (s->alternative == NULL || s->alternative == s ||
           g_strcmp0 (s->alternative->alternative_id, s->id) != 0)
         {
-          invalid (error, "series[%u].alternative_to “%s” must name a series that names this "
+          wz_error_set_invalid (error, "series[%u].alternative_to “%s” must name a series that names this "
                    "one back", i, s->alternative_id);
           goto fail;
         }
       if (s->complete_with != NULL &&
           !g_ptr_array_find (s->alternative->products, s->complete_with, NULL))
         {
-          invalid (error, "series[%u].catch_up.complete_with_alternative.product is not a "
+          wz_error_set_invalid (error, "series[%u].catch_up.complete_with_alternative.product is not a "
                    "product of the alternative series", i);
           goto fail;
         }
