@@ -948,6 +948,7 @@ function render (focus) {
   }
   if (state.result)
     renderEmergency();
+  mountModules();
 
   if (focus) {
     const target = document.querySelector('#emergency:not([hidden]) h1') || view().querySelector('.field-error') ||
@@ -958,6 +959,55 @@ function render (focus) {
       target.focus({ preventScroll: false });
     }
     window.scrollTo(0, 0);
+  }
+}
+
+/* ---- Visit home: feature modules (chat, call, records) ------------------------------------ */
+
+/* Each feature file registers { id, order, mount(container, ctx) } on window.wzVisitModules; once
+ * the pre-consultation is done they are mounted below it, once each, and told when the language
+ * changes. They live outside #view so a re-render of the thank-you card never destroys them. */
+const langListeners = [];
+let modulesMounted = false;
+
+function moduleContext () {
+  return {
+    session: state.session,
+    api,
+    HttpError,
+    lang: () => lang,
+    onLang: (callback) => langListeners.push(callback),
+    el,
+  };
+}
+
+function mountModules () {
+  const host = document.getElementById('visit-panels');
+  host.hidden = state.view !== 'done';
+  if (modulesMounted || state.view !== 'done')
+    return;
+  modulesMounted = true;
+  const modules = [...(window.wzVisitModules || [])].sort((a, b) => (a.order || 0) - (b.order || 0));
+  for (const module of modules) {
+    const section = el('section', { class: 'card panel', id: 'panel-' + module.id });
+    host.append(section);
+    try {
+      module.mount(section, moduleContext());
+    } catch (error) {
+      /* One broken feature must not take the others (or the thank-you card) down with it. */
+      console.error('module ' + module.id + ' failed to start', error);
+      section.remove();
+    }
+  }
+}
+
+function notifyLanguage () {
+  for (const callback of langListeners) {
+    try {
+      callback(lang);
+    } catch (error) {
+      console.error('language change failed in a module', error);
+    }
   }
 }
 
@@ -1234,6 +1284,7 @@ function init () {
       lang = lang === 'zh' ? 'en' : 'zh';
       storePreference('wz-lang', lang);
       render(false);
+      notifyLanguage();
     });
   }
   for (const [className, key] of [['large-text', 'wz-large-text'], ['high-contrast', 'wz-high-contrast']]) {
