@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "wz-audited-response.h"
 #include "wz-bundle.h"
 #include "wz-capability.h"
 #include "wz-error.h"
@@ -56,27 +57,6 @@ typedef struct
   const char        *id;
 } Request;
 
-static void
-on_audit_done (const GError *error,
-               gpointer      user_data)
-{
-  SoupServerMessage *msg = user_data;
-
-  if (error != NULL)
-    {
-      g_warning ("Audit row could not be written, withholding the response: %s", error->message);
-      wz_http_respond_problem (msg, WZ_ERROR_UNAVAILABLE,
-                               "The access could not be written to the audit log, so it was not "
-                               "answered; try again");
-    }
-
-  /* The client may have gone away while the row was written; libsoup drops the socket of a
-   * closed connection, and unpausing it then would be an error. */
-  if (soup_server_message_get_socket (msg) != NULL)
-    soup_server_message_unpause (msg);
-  g_object_unref (msg);
-}
-
 /* Holds the response (already set on the message) until the audit row is on disk. */
 static void
 audit_and_send (Request    *req,
@@ -84,8 +64,6 @@ audit_and_send (Request    *req,
                 const char *entity,
                 const char *patient)
 {
-  guint status = soup_server_message_get_status (req->msg);
-  const char *outcome = status < 400 ? "0" : status < 500 ? "4" : "8";
   g_autofree char *agent = NULL;
 
   if (req->session->practitioner_id != NULL)
@@ -93,10 +71,7 @@ audit_and_send (Request    *req,
   else
     agent = g_strdup (req->session->username);
 
-  soup_server_message_pause (req->msg);
-  wz_audit_record (req->self->audit, action, outcome, agent, entity, patient,
-                   wz_http_peer (req->msg), on_audit_done,
-                   g_object_ref (req->msg));
+  wz_audited_response_send (req->self->audit, req->msg, action, agent, entity, patient);
 }
 
 static void
