@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "wz-patient-item.h"
+#include "wz-json.h"
 
 #include <string.h>
 #include <glib/gi18n.h>
@@ -258,22 +259,6 @@ has_han (const char *text)
   return FALSE;
 }
 
-static const char *
-string_member (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node;
-
-  if (object == NULL || !json_object_has_member (object, member))
-    return NULL;
-
-  node = json_object_get_member (object, member);
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
 static JsonObject *
 pick_name (JsonObject *resource)
 {
@@ -296,7 +281,7 @@ pick_name (JsonObject *resource)
       name = json_node_get_object (element);
       if (first == NULL)
         first = name;
-      if (g_strcmp0 (string_member (name, "use"), "official") == 0)
+      if (g_strcmp0 (wz_json_get_string (name, "use"), "official") == 0)
         return name;
     }
 
@@ -322,11 +307,11 @@ wz_patient_name_from_resource (JsonObject *resource)
   if (name == NULL)
     return NULL;
 
-  text = string_member (name, "text");
+  text = wz_json_get_string (name, "text");
   if (text != NULL && *text != '\0')
     return g_strdup (text);
 
-  family = string_member (name, "family");
+  family = wz_json_get_string (name, "family");
   if (json_object_has_member (name, "given")
       && JSON_NODE_HOLDS_ARRAY (json_object_get_member (name, "given")))
     {
@@ -372,9 +357,9 @@ wz_patient_item_new_from_resource (JsonObject *resource,
   g_return_val_if_fail (resource != NULL, NULL);
   g_return_val_if_fail (today != NULL, NULL);
 
-  if (g_strcmp0 (string_member (resource, "resourceType"), "Patient") != 0)
+  if (g_strcmp0 (wz_json_get_string (resource, "resourceType"), "Patient") != 0)
     return NULL;
-  id = string_member (resource, "id");
+  id = wz_json_get_string (resource, "id");
   if (id == NULL || *id == '\0')
     return NULL;
 
@@ -383,8 +368,8 @@ wz_patient_item_new_from_resource (JsonObject *resource,
   self->name = wz_patient_name_from_resource (resource);
   if (self->name == NULL)
     self->name = g_strdup (_("Unnamed patient"));
-  self->gender = g_strdup (string_member (resource, "gender"));
-  self->birth_date = g_strdup (string_member (resource, "birthDate"));
+  self->gender = g_strdup (wz_json_get_string (resource, "gender"));
+  self->birth_date = g_strdup (wz_json_get_string (resource, "birthDate"));
   self->age_label = wz_patient_format_age (self->birth_date, today);
 
   gender_label = wz_patient_gender_label (self->gender);

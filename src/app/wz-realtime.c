@@ -10,6 +10,7 @@
 #include <libsoup/soup.h>
 
 #include "wz-test-report.h"
+#include "wz-json.h"
 
 /* The live connection to the server's `/ws`: resource events for the queue (and later chat and
  * call signaling). Authenticated with the session's token; a ping every 30 s keeps it honest
@@ -151,24 +152,12 @@ schedule_reconnect (WzRealtime *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Frames */
 
-static const char *
-string_member (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
 static void
 handle_frame (WzRealtime *self,
               JsonNode   *node)
 {
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  const char *type = string_member (object, "type");
+  const char *type = wz_json_get_string (object, "type");
 
   if (type == NULL)
     {
@@ -188,20 +177,20 @@ handle_frame (WzRealtime *self,
     }
   else if (g_str_equal (type, "resource"))
     {
-      const char *resource_type = string_member (object, "resourceType");
-      const char *id = string_member (object, "id");
+      const char *resource_type = wz_json_get_string (object, "resourceType");
+      const char *id = wz_json_get_string (object, "id");
 
       if (resource_type == NULL || id == NULL)
         return;
 
       g_signal_emit (self, signals[RESOURCE], g_quark_from_string (resource_type),
-                     resource_type, id, string_member (object, "versionId"),
-                     string_member (object, "patient"), string_member (object, "encounter"));
+                     resource_type, id, wz_json_get_string (object, "versionId"),
+                     wz_json_get_string (object, "patient"), wz_json_get_string (object, "encounter"));
     }
   else if (g_str_equal (type, "pong"))
     ;
   else if (g_str_equal (type, "error"))
-    g_debug ("The server refused a realtime frame: %s", string_member (object, "message"));
+    g_debug ("The server refused a realtime frame: %s", wz_json_get_string (object, "message"));
   else
     g_signal_emit (self, signals[MESSAGE], g_quark_from_string (type), type, node);
 }

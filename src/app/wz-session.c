@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "wz-error.h"
+#include "wz-json.h"
 
 /* What a successful sign-in gave us: the bearer token and who the server says we are. Immutable;
  * signing in again makes a new one. */
@@ -117,18 +118,6 @@ wz_session_init (WzSession *self)
 {
 }
 
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
 /**
  * wz_session_new_from_json:
  * @node: the body of a successful `POST /auth/login`
@@ -154,7 +143,7 @@ wz_session_new_from_json (JsonNode    *node,
     }
 
   object = json_node_get_object (node);
-  token = member_string (object, "access_token");
+  token = wz_json_get_string (object, "access_token");
   if (token == NULL || *token == '\0')
     {
       g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID,
@@ -168,9 +157,9 @@ wz_session_new_from_json (JsonNode    *node,
   self = g_object_new (WZ_TYPE_SESSION, NULL);
   self->access_token = g_strdup (token);
   self->username = g_strdup (username);
-  self->display_name = g_strdup (member_string (object, "display_name"));
-  self->role = g_strdup (member_string (object, "role"));
-  self->practitioner = g_strdup (member_string (object, "practitioner"));
+  self->display_name = g_strdup (wz_json_get_string (object, "display_name"));
+  self->role = g_strdup (wz_json_get_string (object, "role"));
+  self->practitioner = g_strdup (wz_json_get_string (object, "practitioner"));
   self->expires_at = expires_in > 0 ? g_get_real_time () / G_USEC_PER_SEC + expires_in : 0;
 
   return g_steal_pointer (&self);

@@ -10,6 +10,7 @@
 #include "wz-fhir.h"
 #include "wz-pinyin.h"
 #include "wz-time.h"
+#include "wz-json.h"
 
 static void
 token_free (gpointer data)
@@ -207,20 +208,6 @@ index_identifiers (WzFhirIndex *index,
       add_token (index, "identifier", g_strconcat (system, "|", value, NULL));
       add_token (index, "identifier:value", g_strdup (value));
     }
-}
-
-/* MEMBER of OBJECT when it is a string, else NULL (telecom is not validated on the way in). */
-static const char *
-string_member (JsonObject *object,
-               const char *member)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
 }
 
 /* Adds one line to a full-text column unless it is there already. */
@@ -447,8 +434,8 @@ index_telecom (WzFhirIndex *index,
       if (!JSON_NODE_HOLDS_OBJECT (element))
         continue;
       point = json_node_get_object (element);
-      system = string_member (point, "system");
-      value = string_member (point, "value");
+      system = wz_json_get_string (point, "system");
+      value = wz_json_get_string (point, "value");
       if (system == NULL)
         system = "phone";
       if ((strcmp (system, "phone") != 0 && strcmp (system, "sms") != 0) || value == NULL ||
@@ -484,9 +471,9 @@ collect_code (JsonNode *node,
     {
       JsonObject *coding = json_node_get_object (node);
 
-      if (string_member (coding, "system") != NULL)
-        system = string_member (coding, "system");
-      code = string_member (coding, "code");
+      if (wz_json_get_string (coding, "system") != NULL)
+        system = wz_json_get_string (coding, "system");
+      code = wz_json_get_string (coding, "code");
     }
   else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
     code = json_node_get_string (node);

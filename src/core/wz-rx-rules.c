@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "wz-rx-rules.h"
+#include "wz-json.h"
 
 #include <math.h>
 #include <string.h>
@@ -306,24 +307,6 @@ wz_rx_rules_evaluate (WzFormulary            *formulary,
 /* --- FHIR JSON ------------------------------------------------------------------------------ */
 
 static JsonObject *
-object_member (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static JsonArray *
-array_member (JsonObject *object,
-              const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-}
-
-static JsonObject *
 first_object (JsonArray *array)
 {
   JsonNode *node;
@@ -332,18 +315,6 @@ first_object (JsonArray *array)
     return NULL;
   node = json_array_get_element (array, 0);
   return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static const char *
-string_member (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
 }
 
 static double
@@ -375,8 +346,8 @@ static const char *const guardian_words[] = {
 static gboolean
 relationship_is_guardian (JsonObject *relationship)
 {
-  JsonArray *codings = array_member (relationship, "coding");
-  const char *text = string_member (relationship, "text");
+  JsonArray *codings = wz_json_get_array (relationship, "coding");
+  const char *text = wz_json_get_string (relationship, "text");
 
   for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
     {
@@ -384,7 +355,7 @@ relationship_is_guardian (JsonObject *relationship)
       const char *code;
 
       if (JSON_NODE_HOLDS_OBJECT (node) &&
-          (code = string_member (json_node_get_object (node), "code")) != NULL &&
+          (code = wz_json_get_string (json_node_get_object (node), "code")) != NULL &&
           g_strv_contains (guardian_roles, code))
         return TRUE;
     }
@@ -404,7 +375,7 @@ relationship_is_guardian (JsonObject *relationship)
 gboolean
 wz_rx_patient_has_guardian (JsonObject *patient)
 {
-  JsonArray *contacts = array_member (patient, "contact");
+  JsonArray *contacts = wz_json_get_array (patient, "contact");
 
   for (guint i = 0; contacts != NULL && i < json_array_get_length (contacts); i++)
     {
@@ -417,10 +388,10 @@ wz_rx_patient_has_guardian (JsonObject *patient)
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       contact = json_node_get_object (node);
-      name = object_member (contact, "name");
-      named = name != NULL && (string_member (name, "text") != NULL ||
-                               string_member (name, "family") != NULL);
-      relationships = array_member (contact, "relationship");
+      name = wz_json_get_object (contact, "name");
+      named = name != NULL && (wz_json_get_string (name, "text") != NULL ||
+                               wz_json_get_string (name, "family") != NULL);
+      relationships = wz_json_get_array (contact, "relationship");
       for (guint r = 0; named && relationships != NULL && r < json_array_get_length (relationships);
            r++)
         {
@@ -439,7 +410,7 @@ static const char *
 coding_code (JsonObject *concept,
              const char *preferred_system)
 {
-  JsonArray *codings = array_member (concept, "coding");
+  JsonArray *codings = wz_json_get_array (concept, "coding");
   const char *first = NULL;
 
   for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
@@ -451,10 +422,10 @@ coding_code (JsonObject *concept,
         continue;
       coding = json_node_get_object (node);
       if (preferred_system != NULL &&
-          g_strcmp0 (string_member (coding, "system"), preferred_system) == 0)
-        return string_member (coding, "code");
+          g_strcmp0 (wz_json_get_string (coding, "system"), preferred_system) == 0)
+        return wz_json_get_string (coding, "code");
       if (first == NULL)
-        first = string_member (coding, "code");
+        first = wz_json_get_string (coding, "code");
     }
 
   return first;
@@ -463,25 +434,25 @@ coding_code (JsonObject *concept,
 WzRxLine *
 wz_rx_line_from_medication_request (JsonObject *request)
 {
-  JsonObject *medication = object_member (request, "medicationCodeableConcept");
-  JsonObject *dosage = first_object (array_member (request, "dosageInstruction"));
-  JsonObject *dose_and_rate = first_object (array_member (dosage, "doseAndRate"));
-  JsonObject *quantity = object_member (dose_and_rate, "doseQuantity");
-  JsonObject *timing = object_member (dosage, "timing");
-  JsonObject *supply = object_member (object_member (request, "dispenseRequest"),
+  JsonObject *medication = wz_json_get_object (request, "medicationCodeableConcept");
+  JsonObject *dosage = first_object (wz_json_get_array (request, "dosageInstruction"));
+  JsonObject *dose_and_rate = first_object (wz_json_get_array (dosage, "doseAndRate"));
+  JsonObject *quantity = wz_json_get_object (dose_and_rate, "doseQuantity");
+  JsonObject *timing = wz_json_get_object (dosage, "timing");
+  JsonObject *supply = wz_json_get_object (wz_json_get_object (request, "dispenseRequest"),
                                       "expectedSupplyDuration");
   JsonNode *as_needed = dosage ? json_object_get_member (dosage, "asNeededBoolean") : NULL;
-  const char *unit = string_member (quantity, "unit");
-  const char *frequency = coding_code (object_member (timing, "code"), NULL);
-  const char *supply_unit = string_member (supply, "code");
-  const char *id = string_member (request, "id");
+  const char *unit = wz_json_get_string (quantity, "unit");
+  const char *frequency = coding_code (wz_json_get_object (timing, "code"), NULL);
+  const char *supply_unit = wz_json_get_string (supply, "code");
+  const char *id = wz_json_get_string (request, "id");
   double duration = number_member (supply, "value");
   WzRxLine *line;
 
   if (unit == NULL)
-    unit = string_member (quantity, "code");
+    unit = wz_json_get_string (quantity, "code");
   if (supply_unit == NULL)
-    supply_unit = string_member (supply, "unit");
+    supply_unit = wz_json_get_string (supply, "unit");
   if (g_strcmp0 (supply_unit, "wk") == 0)
     duration *= 7;
   else if (supply_unit != NULL && g_strcmp0 (supply_unit, "d") != 0 &&
@@ -494,13 +465,13 @@ wz_rx_line_from_medication_request (JsonObject *request)
 
   line = wz_rx_line_new (coding_code (medication, WZ_FORMULARY_SYSTEM),
                          number_member (quantity, "value"), unit, frequency, duration);
-  line->route = g_strdup (coding_code (object_member (dosage, "route"), NULL));
+  line->route = g_strdup (coding_code (wz_json_get_object (dosage, "route"), NULL));
   if (g_strcmp0 (frequency, "prn") == 0)
     {
-      JsonObject *repeat = object_member (timing, "repeat");
+      JsonObject *repeat = wz_json_get_object (timing, "repeat");
       double per = number_member (repeat, "period");
 
-      if (g_strcmp0 (string_member (repeat, "periodUnit"), "d") == 0 && per == 1)
+      if (g_strcmp0 (wz_json_get_string (repeat, "periodUnit"), "d") == 0 && per == 1)
         line->max_doses_per_day = number_member (repeat, "frequency");
     }
   if (id != NULL)
@@ -513,13 +484,13 @@ WzRxDiagnosis *
 wz_rx_diagnosis_from_condition (JsonObject *condition,
                                 const char *reference)
 {
-  JsonObject *code = object_member (condition, "code");
-  JsonArray *codings = array_member (code, "coding");
+  JsonObject *code = wz_json_get_object (condition, "code");
+  JsonArray *codings = wz_json_get_array (code, "coding");
   const char *system = NULL;
   const char *value = NULL;
-  const char *text = string_member (code, "text");
-  const char *recorded = string_member (condition, "recordedDate");
-  JsonObject *encounter = object_member (condition, "encounter");
+  const char *text = wz_json_get_string (code, "text");
+  const char *recorded = wz_json_get_string (condition, "recordedDate");
+  JsonObject *encounter = wz_json_get_object (condition, "encounter");
   WzRxDiagnosis *diagnosis;
 
   /* Prefer the ICD-10 coding: it is what the chronic list is keyed on. */
@@ -531,24 +502,24 @@ wz_rx_diagnosis_from_condition (JsonObject *condition,
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       coding = json_node_get_object (node);
-      if (value == NULL || g_strcmp0 (string_member (coding, "system"), ICD10) == 0)
+      if (value == NULL || g_strcmp0 (wz_json_get_string (coding, "system"), ICD10) == 0)
         {
-          system = string_member (coding, "system");
-          value = string_member (coding, "code");
+          system = wz_json_get_string (coding, "system");
+          value = wz_json_get_string (coding, "code");
           if (text == NULL)
-            text = string_member (coding, "display");
+            text = wz_json_get_string (coding, "display");
         }
     }
 
   diagnosis = wz_rx_diagnosis_new (reference, value, system, text);
-  diagnosis->clinical_status = g_strdup (coding_code (object_member (condition, "clinicalStatus"),
+  diagnosis->clinical_status = g_strdup (coding_code (wz_json_get_object (condition, "clinicalStatus"),
                                                       NULL));
-  diagnosis->verification = g_strdup (coding_code (object_member (condition, "verificationStatus"),
+  diagnosis->verification = g_strdup (coding_code (wz_json_get_object (condition, "verificationStatus"),
                                                    NULL));
   if (recorded == NULL)
-    recorded = string_member (condition, "onsetDateTime");
+    recorded = wz_json_get_string (condition, "onsetDateTime");
   diagnosis->recorded_date = g_strdup (recorded);
-  diagnosis->encounter = g_strdup (string_member (encounter, "reference"));
+  diagnosis->encounter = g_strdup (wz_json_get_string (encounter, "reference"));
 
   return diagnosis;
 }

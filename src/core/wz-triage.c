@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wz-error.h"
+#include "wz-json.h"
 
 /* Bit sets of symptoms and red flags live on the stack during an evaluation. */
 #define MAX_WORDS 8
@@ -256,17 +257,6 @@ node_integer (JsonNode *node,
 
   *out_value = json_node_get_int (node);
   return TRUE;
-}
-
-/* The string member NAME, or NULL when it is missing or not a string (never a warning: the
- * answers come from a patient's browser). */
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node_is_string (node) ? json_node_get_string (node) : NULL;
 }
 
 static JsonObject *
@@ -1305,7 +1295,7 @@ answer_code (JsonObject  *item,
   coding = json_node_get_object (value);
   if (!check_keys (coding, link_id, keys, error))
     return NULL;
-  if (g_strcmp0 (member_string (coding, "system"), system) != 0)
+  if (g_strcmp0 (wz_json_get_string (coding, "system"), system) != 0)
     {
       fail (error, link_id, "valueCoding.system must be %s", system);
       return NULL;
@@ -1509,7 +1499,7 @@ wz_triage_is_preconsult (JsonObject *response)
   if (response == NULL)
     return FALSE;
 
-  questionnaire = member_string (response, "questionnaire");
+  questionnaire = wz_json_get_string (response, "questionnaire");
   return g_strcmp0 (questionnaire, WZ_TRIAGE_QUESTIONNAIRE_URL) == 0 ||
          g_strcmp0 (questionnaire,
                     WZ_TRIAGE_QUESTIONNAIRE_URL "|" WZ_TRIAGE_QUESTIONNAIRE_VERSION) == 0;

@@ -14,6 +14,7 @@
 #include "wz-id.h"
 #include "wz-static-routes.h"
 #include "wz-time.h"
+#include "wz-json.h"
 
 #define AGENT             "wenzhen-server pre-consultation triage"
 #define ACT_PRIORITY      "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
@@ -134,43 +135,13 @@ wz_preconsult_get_triage (WzPreconsult *self)
 
 /* ---- Small JSON helpers (the stored JSON is trusted; the patient's is checked by the triage) -- */
 
-static const char *
-string_member (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-object_member (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static JsonArray *
-array_member (JsonObject *object,
-              const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-}
-
 /* "Type/ID" of the reference in OBJECT.NAME.reference, or NULL. */
 static char *
 reference_member (JsonObject *object,
                   const char *name,
                   const char *type)
 {
-  const char *reference = string_member (object_member (object, name), "reference");
+  const char *reference = wz_json_get_string (wz_json_get_object (object, name), "reference");
 
   return reference ? wz_fhir_index_reference (type, reference) : NULL;
 }
@@ -274,7 +245,7 @@ wz_preconsult_check (WzPreconsult  *self,
 
   g_return_val_if_fail (WZ_IS_PRECONSULT (self), FALSE);
 
-  if (g_strcmp0 (string_member (resource, "resourceType"), "QuestionnaireResponse") != 0 ||
+  if (g_strcmp0 (wz_json_get_string (resource, "resourceType"), "QuestionnaireResponse") != 0 ||
       !wz_triage_is_preconsult (resource))
     return TRUE;
 
@@ -283,7 +254,7 @@ wz_preconsult_check (WzPreconsult  *self,
   if (result == NULL)
     return FALSE;
 
-  authored = string_member (resource, "authored");
+  authored = wz_json_get_string (resource, "authored");
   if (authored == NULL || !wz_time_parse_instant (authored, &authored_us, NULL))
     {
       g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
@@ -343,14 +314,14 @@ priority_display (guint urgency)
 static gboolean
 has_triage_source (JsonObject *object)
 {
-  JsonArray *extensions = array_member (object, "extension");
+  JsonArray *extensions = wz_json_get_array (object, "extension");
 
   for (guint i = 0; extensions != NULL && i < json_array_get_length (extensions); i++)
     {
       JsonNode *node = json_array_get_element (extensions, i);
 
       if (JSON_NODE_HOLDS_OBJECT (node) &&
-          g_strcmp0 (string_member (json_node_get_object (node), "url"),
+          g_strcmp0 (wz_json_get_string (json_node_get_object (node), "url"),
                      WZ_TRIAGE_SOURCE_EXTENSION) == 0)
         return TRUE;
     }
@@ -395,8 +366,8 @@ change_encounter (WzPreconsult         *self,
                   const WzTriageResult *result,
                   const char           *complaint)
 {
-  const char *status = string_member (encounter, "status");
-  JsonObject *priority = object_member (encounter, "priority");
+  const char *status = wz_json_get_string (encounter, "status");
+  JsonObject *priority = wz_json_get_object (encounter, "priority");
   gboolean changed = FALSE;
 
   if (g_strcmp0 (status, "planned") != 0 && g_strcmp0 (status, "arrived") != 0 &&
@@ -429,11 +400,11 @@ change_encounter (WzPreconsult         *self,
     }
 
   /* Filling in the form is arriving: the queue orders by period.start. */
-  if (object_member (encounter, "period") == NULL ||
-      string_member (object_member (encounter, "period"), "start") == NULL)
+  if (wz_json_get_object (encounter, "period") == NULL ||
+      wz_json_get_string (wz_json_get_object (encounter, "period"), "start") == NULL)
     {
       g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
-      JsonObject *period = object_member (encounter, "period");
+      JsonObject *period = wz_json_get_object (encounter, "period");
 
       if (period == NULL)
         {
@@ -618,18 +589,18 @@ raise_flag (WzPreconsult        *self,
 static const char *
 complaint_of (JsonObject *response)
 {
-  JsonArray *items = array_member (response, "item");
+  JsonArray *items = wz_json_get_array (response, "item");
 
   for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
     {
       JsonObject *item = json_array_get_object_element (items, i);
       JsonArray *answers;
 
-      if (g_strcmp0 (string_member (item, "linkId"), WZ_TRIAGE_LINK_COMPLAINT) != 0)
+      if (g_strcmp0 (wz_json_get_string (item, "linkId"), WZ_TRIAGE_LINK_COMPLAINT) != 0)
         continue;
-      answers = array_member (item, "answer");
+      answers = wz_json_get_array (item, "answer");
       if (answers != NULL && json_array_get_length (answers) > 0)
-        return string_member (json_array_get_object_element (answers, 0), "valueString");
+        return wz_json_get_string (json_array_get_object_element (answers, 0), "valueString");
     }
 
   return NULL;
@@ -648,7 +619,7 @@ wz_preconsult_apply (WzPreconsult  *self,
   g_autofree char *encounter_ref = reference_member (response, "encounter", "Encounter");
   g_autofree char *on_date = NULL;
   g_autofree char *complaint = NULL;
-  const char *authored = string_member (response, "authored");
+  const char *authored = wz_json_get_string (response, "authored");
   WzTriagePatient facts = { NULL, NULL, NULL };
 
   g_return_val_if_fail (WZ_IS_PRECONSULT (self), FALSE);
@@ -666,8 +637,8 @@ wz_preconsult_apply (WzPreconsult  *self,
   patient_root = parse_stored (patient);
   if (patient_root != NULL && JSON_NODE_HOLDS_OBJECT (patient_root))
     {
-      facts.birth_date = string_member (json_node_get_object (patient_root), "birthDate");
-      facts.gender = string_member (json_node_get_object (patient_root), "gender");
+      facts.birth_date = wz_json_get_string (json_node_get_object (patient_root), "birthDate");
+      facts.gender = wz_json_get_string (json_node_get_object (patient_root), "gender");
     }
   /* The age that counts is the age on the day of the answers, in the patient's own time zone. */
   if (authored != NULL && strlen (authored) >= 10)
@@ -1029,10 +1000,10 @@ queue_handler (SoupServer        *server,
       wz_http_respond_problem (msg, WZ_ERROR_INTERNAL, "The visit could not be read");
       return;
     }
-  status = string_member (json_node_get_object (root), "status");
+  status = wz_json_get_string (json_node_get_object (root), "status");
 
   /* The doctor of the visit: the first participant who is a practitioner. */
-  participants = array_member (json_node_get_object (root), "participant");
+  participants = wz_json_get_array (json_node_get_object (root), "participant");
   for (guint i = 0; participants != NULL && i < json_array_get_length (participants) &&
                     practitioner == NULL; i++)
     practitioner = reference_member (json_array_get_object_element (participants, i),
@@ -1057,12 +1028,12 @@ queue_handler (SoupServer        *server,
           WzStoredResource *other = g_ptr_array_index (waiting->resources, i);
           g_autoptr(JsonNode) other_root = parse_stored (other);
           JsonObject *object = other_root ? json_node_get_object (other_root) : NULL;
-          JsonArray *codings = array_member (object_member (object, "priority"), "coding");
+          JsonArray *codings = wz_json_get_array (wz_json_get_object (object, "priority"), "coding");
           const char *code = codings && json_array_get_length (codings) > 0
-                             ? string_member (json_array_get_object_element (codings, 0), "code")
+                             ? wz_json_get_string (json_array_get_object_element (codings, 0), "code")
                              : NULL;
           guint urgency = wz_triage_urgency_for_priority (code);
-          g_autofree char *start = wz_time_normalize_date (string_member (object_member (object, "period"),
+          g_autofree char *start = wz_time_normalize_date (wz_json_get_string (wz_json_get_object (object, "period"),
                                                                           "start"));
           char **key = g_new0 (char *, 3);
 
