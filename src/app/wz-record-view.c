@@ -2156,22 +2156,31 @@ after_change (WzRecordView *self,
                   wz_json_string (encounter, "id"), wz_resource_version (encounter));
 }
 
+/* Ends an encounter change: the changed encounter, or NULL when it failed (already shown). */
+static JsonObject *
+finish_change (WzRecordView *self,
+               GObject      *object,
+               GAsyncResult *result)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *encounter = wz_encounter_actions_finish (WZ_ENCOUNTER_ACTIONS (object), result, &error);
+
+  set_busy (self, FALSE);
+  if (encounter == NULL)
+    handle_action_error (self, error);
+  return encounter;
+}
+
 static void
 on_started (GObject      *object,
             GAsyncResult *result,
             gpointer      user_data)
 {
   g_autoptr(WzRecordView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) encounter = wz_encounter_actions_finish (WZ_ENCOUNTER_ACTIONS (object), result,
-                                                                 &error);
+  g_autoptr(JsonObject) encounter = finish_change (self, object, result);
 
-  set_busy (self, FALSE);
   if (encounter == NULL)
-    {
-      handle_action_error (self, error);
-      return;
-    }
+    return;
 
   after_change (self, encounter, _("Consultation started"));
   adw_flap_set_reveal_flap (self->flap, TRUE);
@@ -2272,16 +2281,10 @@ on_finished (GObject      *object,
              gpointer      user_data)
 {
   g_autoptr(WzRecordView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) encounter = wz_encounter_actions_finish (WZ_ENCOUNTER_ACTIONS (object), result,
-                                                                 &error);
+  g_autoptr(JsonObject) encounter = finish_change (self, object, result);
 
   if (encounter == NULL)
-    {
-      set_busy (self, FALSE);
-      handle_action_error (self, error);
-      return;
-    }
+    return;
 
   after_change (self, encounter, _("Visit finished"));
   set_busy (self, TRUE);
@@ -2349,16 +2352,10 @@ on_no_show_done (GObject      *object,
                  gpointer      user_data)
 {
   g_autoptr(WzRecordView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) encounter = wz_encounter_actions_finish (WZ_ENCOUNTER_ACTIONS (object), result,
-                                                                 &error);
+  g_autoptr(JsonObject) encounter = finish_change (self, object, result);
 
-  set_busy (self, FALSE);
   if (encounter == NULL)
-    {
-      handle_action_error (self, error);
-      return;
-    }
+    return;
 
   after_change (self, encounter, _("Marked as a no-show"));
 }
@@ -2426,16 +2423,10 @@ on_urgency_changed (GObject      *object,
                     gpointer      user_data)
 {
   g_autoptr(WzRecordView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) encounter = wz_encounter_actions_finish (WZ_ENCOUNTER_ACTIONS (object), result,
-                                                                 &error);
+  g_autoptr(JsonObject) encounter = finish_change (self, object, result);
 
-  set_busy (self, FALSE);
   if (encounter == NULL)
-    {
-      handle_action_error (self, error);
-      return;
-    }
+    return;
 
   after_change (self, encounter, _("Urgency changed; the reason is recorded with the visit"));
   load_triage (self);
