@@ -1179,12 +1179,49 @@ op_check (Request *req)
 
 /* --- $sign ------------------------------------------------------------------------------------ */
 
-/* Validates RESOURCE as the FHIR routes would and stores it (create when ID is NULL). */
+/* Events for what an operation stored, told to /ws only once its transaction has committed: a
+ * client must never hear of a write that was then rolled back. */
+typedef struct
+{
+  WzStoredResource *stored;     /* borrowed from the operation's answer */
+  char             *encounter;
+} Announcement;
+
+static void
+announcement_clear (gpointer data)
+{
+  g_free (((Announcement *) data)->encounter);
+}
+
+static GArray *
+announcements_new (void)
+{
+  GArray *list = g_array_new (FALSE, FALSE, sizeof (Announcement));
+
+  g_array_set_clear_func (list, announcement_clear);
+  return list;
+}
+
+static void
+announce (WzRxRoutes *self,
+          GArray     *list)
+{
+  for (guint i = 0; i < list->len; i++)
+    {
+      Announcement *a = &g_array_index (list, Announcement, i);
+
+      wz_ws_hub_publish (self->hub, a->stored, a->encounter);
+    }
+}
+
+/* Validates RESOURCE as the FHIR routes would and stores it (create when ID is NULL), inside the
+ * caller's store transaction; its event goes on LIST for announce() after the commit. */
 static WzStoredResource *
 store_resource (WzRxRoutes  *self,
                 JsonObject  *resource,
                 const char  *id,
                 gint64       expected_version,
+                GArray      *list,
                 GError     **error)
 {
   g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
@@ -1205,11 +1242,21 @@ store_resource (WzRxRoutes  *self,
                               error);
   if (stored != NULL)
     {
-      const char *encounter = reference_of (resource, "encounter");
+      Announcement a = { stored, g_strdup (reference_of (resource, "encounter")) };
 
-      wz_ws_hub_publish (self->hub, stored, encounter);
+      g_array_append_val (list, a);
     }
   return stored;
+}
+
+/* Ends the operation's transaction after a failed step: nothing of it stays, and the client
+ * gets ERROR. */
+static void
+fail_rolled_back (Request *req,
+                  GError  *error)
+{
+  wz_store_rollback (req->self->store);
+  fail (req, error);
 }
 
 static void
@@ -1372,6 +1419,7 @@ op_sign (Request *req)
   g_autoptr(JsonObject) task = NULL;
   g_autoptr(WzStoredResource) stored_provenance = NULL;
   g_autoptr(WzStoredResource) stored_task = NULL;
+  g_autoptr(GArray) announcements = announcements_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *me = NULL;
   g_autofree char *key = NULL;
@@ -1454,8 +1502,14 @@ op_sign (Request *req)
       return;
     }
 
-  /* Store the drafts exactly as signed (marked signed), then the record of it. */
+  /* Store the drafts exactly as signed (marked signed), then the record of it: all of it or, if
+   * any write fails or the server dies half way, none of it. */
   now = wz_time_format_instant (now_us);
+  if (!wz_store_begin (self->store, &error))
+    {
+      fail (req, error);
+      return;
+    }
   for (guint i = 0; i < requests->len; i++)
     {
       JsonObject *request = g_ptr_array_index (requests, i);
@@ -1463,11 +1517,12 @@ op_sign (Request *req)
 
       set_signed_tag (request);
       stored = store_resource (self, request, string_member (request, "id"),
-                               g_array_index (versions, gint64, i), &error);
+                               g_array_index (versions, gint64, i), announcements, &error);
       if (stored == NULL)
         {
-          g_warning ("Signing stopped after %u of %u lines: %s", i, requests->len, error->message);
-          fail (req, error);
+          g_warning ("Signing stopped after %u of %u lines, nothing stored: %s", i,
+                     requests->len, error->message);
+          fail_rolled_back (req, error);
           return;
         }
       g_ptr_array_add (targets, g_strdup_printf ("MedicationRequest/%s/_history/%" G_GINT64_FORMAT,
@@ -1476,9 +1531,10 @@ op_sign (Request *req)
     }
 
   provenance = wz_signature_provenance_new (targets, me, signature, key, now_us);
-  if ((stored_provenance = store_resource (self, provenance, NULL, 0, &error)) == NULL)
+  if ((stored_provenance = store_resource (self, provenance, NULL, 0, announcements,
+                                           &error)) == NULL)
     {
-      fail (req, error);
+      fail_rolled_back (req, error);
       return;
     }
   provenance_ref = g_strconcat ("Provenance/", stored_provenance->id, NULL);
@@ -1492,9 +1548,9 @@ op_sign (Request *req)
       issue = wz_rx_finding_to_detected_issue (finding, context.lines, "final",
                                                context.patient_ref, me, now,
                                                g_hash_table_lookup (overrides, finding->key));
-      if ((stored = store_resource (self, issue, NULL, 0, &error)) == NULL)
+      if ((stored = store_resource (self, issue, NULL, 0, announcements, &error)) == NULL)
         {
-          fail (req, error);
+          fail_rolled_back (req, error);
           return;
         }
       g_ptr_array_add (written, stored);
@@ -1502,11 +1558,14 @@ op_sign (Request *req)
 
   task = approval_task (context.patient_ref, context.encounter_ref, me, signed_requests,
                         provenance_ref, now);
-  if ((stored_task = store_resource (self, task, NULL, 0, &error)) == NULL)
+  if ((stored_task = store_resource (self, task, NULL, 0, announcements, &error)) == NULL ||
+      !wz_store_commit (self->store, &error))
     {
-      fail (req, error);
+      g_warning ("Signing failed, nothing stored: %s", error->message);
+      fail_rolled_back (req, error);
       return;
     }
+  announce (self, announcements);
 
   set_entity (req, g_strconcat ("Task/", stored_task->id, NULL));
   g_ptr_array_insert (written, 0, g_steal_pointer (&stored_task));
@@ -1798,6 +1857,7 @@ update_status (WzRxRoutes       *self,
                const char       *status,
                const char       *reason,
                GPtrArray        *written,
+               GArray           *announcements,
                GError          **error)
 {
   WzStoredResource *updated;
@@ -1805,7 +1865,7 @@ update_status (WzRxRoutes       *self,
   json_object_set_string_member (resource, "status", status);
   if (reason != NULL)
     json_object_set_object_member (resource, "statusReason", text_concept (reason));
-  updated = store_resource (self, resource, stored->id, stored->version_id, error);
+  updated = store_resource (self, resource, stored->id, stored->version_id, announcements, error);
   if (updated == NULL)
     return FALSE;
   g_ptr_array_add (written, updated);
@@ -1821,6 +1881,7 @@ op_review_decision (Request    *req,
   g_auto(Prescription) p = { 0 };
   g_autoptr(JsonNode) parameters = NULL;
   g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+  g_autoptr(GArray) announcements = announcements_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *me = NULL;
   g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
@@ -1884,6 +1945,12 @@ op_review_decision (Request    *req,
 
   if (!approve)
     reason_text = g_strconcat ("药师退回 Rejected by the pharmacist: ", reason, NULL);
+  /* The lines and the Task change together or not at all. */
+  if (!wz_store_begin (self->store, &error))
+    {
+      fail (req, error);
+      return;
+    }
   for (guint i = 0; i < p.requests->len; i++)
     {
       JsonObject *request = json_node_get_object (g_ptr_array_index (p.request_roots, i));
@@ -1892,9 +1959,10 @@ op_review_decision (Request    *req,
       if (g_strcmp0 (string_member (request, "status"), "draft") != 0)
         continue;
       if (!update_status (self, g_ptr_array_index (p.requests, i), request,
-                          approve ? "active" : "cancelled", reason_text, written, &error))
+                          approve ? "active" : "cancelled", reason_text, written,
+                          announcements, &error))
         {
-          fail (req, error);
+          fail_rolled_back (req, error);
           return;
         }
     }
@@ -1913,11 +1981,13 @@ op_review_decision (Request    *req,
       json_object_set_array_member (task, "note", notes);
     }
   if (!update_status (self, p.task, task, approve ? "completed" : "rejected",
-                      approve ? NULL : reason, written, &error))
+                      approve ? NULL : reason, written, announcements, &error) ||
+      !wz_store_commit (self->store, &error))
     {
-      fail (req, error);
+      fail_rolled_back (req, error);
       return;
     }
+  announce (self, announcements);
 
   /* The Task first, as in $sign. */
   g_ptr_array_insert (written, 0, g_ptr_array_steal_index (written, written->len - 1));
@@ -1933,6 +2003,7 @@ op_cancel (Request    *req,
   g_autoptr(WzStoredResource) stored = NULL;
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+  g_autoptr(GArray) announcements = announcements_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *reference = g_strconcat ("MedicationRequest/", id, NULL);
   const char *reason;
@@ -1970,9 +2041,15 @@ op_cancel (Request    *req,
                  status);
       return;
     }
-  if (!update_status (self, stored, request, "cancelled", reason, written, &error))
+  /* The line and an approval Task it leaves empty are closed together. */
+  if (!wz_store_begin (self->store, &error))
     {
       fail (req, error);
+      return;
+    }
+  if (!update_status (self, stored, request, "cancelled", reason, written, announcements, &error))
+    {
+      fail_rolled_back (req, error);
       return;
     }
 
@@ -1986,7 +2063,7 @@ op_cancel (Request    *req,
 
     if (query == NULL || (result = wz_store_search (self->store, query, &error)) == NULL)
       {
-        fail (req, error);
+        fail_rolled_back (req, error);
         return;
       }
     for (guint i = 0; i < result->resources->len; i++)
@@ -2007,13 +2084,19 @@ op_cancel (Request    *req,
           }
         if (named && !open &&
             !update_status (self, p.task, json_node_get_object (p.task_root), "cancelled",
-                            reason, written, &error))
+                            reason, written, announcements, &error))
           {
-            fail (req, error);
+            fail_rolled_back (req, error);
             return;
           }
       }
   }
+  if (!wz_store_commit (self->store, &error))
+    {
+      fail_rolled_back (req, error);
+      return;
+    }
+  announce (self, announcements);
 
   respond_bundle (req, "collection", written);
 }

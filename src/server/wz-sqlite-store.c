@@ -775,7 +775,9 @@ wz_sqlite_store_create (WzStore              *store,
         }
       if (existing->total == 1)
         {
-          rollback (self);
+          /* Nothing was written: inside a transaction this is no failure. */
+          if (!self->batch)
+            rollback (self);
           *out_created = FALSE;
           return g_ptr_array_steal_index (existing->resources, 0);
         }
@@ -1718,6 +1720,74 @@ wz_sqlite_store_is_on_care_team (WzStore     *store,
   return rc == SQLITE_ROW;
 }
 
+static gboolean
+wz_sqlite_store_begin (WzStore  *store,
+                       GError  **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+
+  if (self->batch)
+    {
+      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INTERNAL,
+                           "A store transaction is already open; they do not nest");
+      return FALSE;
+    }
+  if (self->db == NULL)
+    return set_sqlite_error (self, error, "starting a transaction");
+
+  if (!begin (self, error))
+    return FALSE;
+  self->batch = TRUE;
+  self->batch_failed = FALSE;
+  return TRUE;
+}
+
+/* Ends the open transaction: commits it (COMMIT_WRITES, and no write in it failed) or rolls it
+ * back. TRUE only when its writes are stored. */
+static gboolean
+finish_batch (WzSqliteStore  *self,
+              gboolean        commit_writes,
+              GError        **error)
+{
+  self->batch = FALSE;
+  if (commit_writes && self->batch_failed)
+    {
+      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE,
+                           "A write in the transaction failed, so none of it was stored");
+      commit_writes = FALSE;
+    }
+
+  if (commit_writes && commit (self, error))
+    return TRUE;
+
+  rollback (self);
+  return FALSE;
+}
+
+static gboolean
+wz_sqlite_store_commit (WzStore  *store,
+                        GError  **error)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+
+  if (!self->batch)
+    {
+      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INTERNAL, "No store transaction is open");
+      return FALSE;
+    }
+
+  return finish_batch (self, TRUE, error);
+}
+
+static void
+wz_sqlite_store_rollback (WzStore *store)
+{
+  WzSqliteStore *self = WZ_SQLITE_STORE (store);
+
+  if (self->batch)
+    finish_batch (self, FALSE, NULL);
+}
+
 static void
 wz_sqlite_store_iface_init (WzStoreInterface *iface)
 {
@@ -1728,6 +1798,9 @@ wz_sqlite_store_iface_init (WzStoreInterface *iface)
   iface->search = wz_sqlite_store_search;
   iface->history = wz_sqlite_store_history;
   iface->is_on_care_team = wz_sqlite_store_is_on_care_team;
+  iface->begin = wz_sqlite_store_begin;
+  iface->commit = wz_sqlite_store_commit;
+  iface->rollback = wz_sqlite_store_rollback;
 }
 
 void
@@ -2026,21 +2099,7 @@ wz_sqlite_store_end_batch (WzSqliteStore  *self,
   g_return_val_if_fail (WZ_IS_SQLITE_STORE (self), FALSE);
   g_return_val_if_fail (self->batch, FALSE);
 
-  self->batch = FALSE;
-  if (commit_writes && self->batch_failed)
-    {
-      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE,
-                           "A write in the batch failed, so none of it was stored");
-      commit_writes = FALSE;
-    }
-
-  if (commit_writes)
-    ok = commit (self, error);
-  else
-    {
-      rollback (self);
-      ok = FALSE;
-    }
+  ok = finish_batch (self, commit_writes, error);
 
   exec (self, "PRAGMA cache_size = -65536", NULL);
   /* Fresh statistics let the planner choose between the token, text and care-team indexes. */

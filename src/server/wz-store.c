@@ -170,3 +170,29 @@ wz_store_is_on_care_team (WzStore     *self,
 
   return WZ_STORE_GET_IFACE (self)->is_on_care_team (self, patient_ref, practitioner_ref, error);
 }
+
+gboolean
+wz_store_begin (WzStore  *self,
+                GError  **error)
+{
+  g_return_val_if_fail (WZ_IS_STORE (self), FALSE);
+
+  return WZ_STORE_GET_IFACE (self)->begin (self, error);
+}
+
+gboolean
+wz_store_commit (WzStore  *self,
+                 GError  **error)
+{
+  g_return_val_if_fail (WZ_IS_STORE (self), FALSE);
+
+  return WZ_STORE_GET_IFACE (self)->commit (self, error);
+}
+
+void
+wz_store_rollback (WzStore *self)
+{
+  g_return_if_fail (WZ_IS_STORE (self));
+
+  WZ_STORE_GET_IFACE (self)->rollback (self);
+}

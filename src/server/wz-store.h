@@ -77,6 +77,11 @@ struct _WzStoreInterface
                                         const char   *patient_ref,
                                         const char   *practitioner_ref,
                                         GError      **error);
+  gboolean          (*begin)    (WzStore             *self,
+                                 GError             **error);
+  gboolean          (*commit)   (WzStore             *self,
+                                 GError             **error);
+  void              (*rollback) (WzStore             *self);
 };
 
 WzStoredResource *wz_store_read    (WzStore              *self,
@@ -119,6 +124,18 @@ gboolean          wz_store_is_on_care_team (WzStore      *self,
                                             const char   *patient_ref,
                                             const char   *practitioner_ref,
                                             GError      **error);
+/* Transactions: the writes between wz_store_begin() and wz_store_commit() are stored together
+ * or not at all, so a crash or a failed write in the middle leaves none of them. Inside, each
+ * write returns what it stored (reads see it), but nothing is durable, nor should be announced
+ * to anyone, before wz_store_commit() returns TRUE. A write that fails inside makes the whole
+ * transaction fail: commit then stores nothing and says so. Transactions do not nest. */
+gboolean          wz_store_begin    (WzStore             *self,
+                                     GError             **error);
+/* Stores the transaction's writes durably; FALSE (and nothing stored) if any of them failed. */
+gboolean          wz_store_commit   (WzStore             *self,
+                                     GError             **error);
+/* Drops the transaction's writes. Safe to call when no transaction is open. */
+void              wz_store_rollback (WzStore             *self);
 /* Versions of one resource, newest first. */
 WzStoreResult    *wz_store_history (WzStore              *self,
                                     const char           *type,

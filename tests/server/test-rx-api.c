@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <sqlite3.h>
 #include <string.h>
 
 #include "wz-signature.h"
@@ -542,6 +543,102 @@ test_signature_tamper (void)
   g_assert_true (outcome_mentions (response, "signature"));
 }
 
+/* Runs SQL on the server's fhir.db from a second connection, as another process could. */
+static void
+exec_on_store (const char *sql)
+{
+  g_autofree char *path = g_build_filename (server->data_dir, "fhir.db", NULL);
+  sqlite3 *db = NULL;
+  char *message = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
+    g_error ("%s: %s", sql, message);
+  sqlite3_close (db);
+}
+
+static gint64
+count_on_store (const char *sql)
+{
+  g_autofree char *path = g_build_filename (server->data_dir, "fhir.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 n;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+/* Signing writes the signed lines, the Provenance and the review Task. When the last of those
+ * writes fails (a trigger on the database refuses Tasks), nothing is half signed: the lines are
+ * still the same unsigned drafts, no Provenance or history version was added, and the same
+ * drafts sign normally afterwards. */
+static void
+test_sign_all_or_nothing (void)
+{
+  g_autoptr(GPtrArray) lines = nodes_new ();
+  g_autoptr(WzTestResponse) failed = NULL;
+  g_autoptr(WzTestResponse) read = NULL;
+  g_autoptr(WzTestResponse) signed_response = NULL;
+  g_autoptr(WzTestResponse) cancelled = NULL;
+  g_autofree char *amlodipine = draft (patient_ref, encounter_ref, condition_ref, "WZ0001", 5, "qd",
+                                       28);
+  g_autofree char *body = NULL;
+  g_autofree char *path = NULL;
+  const char *id;
+  gint64 provenances, versions, tasks;
+
+  g_ptr_array_add (lines, save_draft (amlodipine));
+  id = json_object_get_string_member (json_node_get_object (g_ptr_array_index (lines, 0)), "id");
+  path = g_strdup_printf ("/fhir/MedicationRequest/%s", id);
+  provenances = count_on_store ("SELECT count(*) FROM resources WHERE type = 'Provenance'");
+  versions = count_on_store ("SELECT count(*) FROM history");
+  tasks = count_on_store ("SELECT count(*) FROM resources WHERE type = 'Task'");
+
+  exec_on_store ("CREATE TRIGGER test_refuse_task BEFORE INSERT ON resources"
+                 " WHEN NEW.type = 'Task' BEGIN SELECT RAISE (ABORT, 'refused by the test'); END");
+  body = parameters (lines, signing_key, NULL);
+  failed = post ("/fhir/MedicationRequest/$sign", doctor_token, body);
+  exec_on_store ("DROP TRIGGER test_refuse_task");
+  wz_test_assert_outcome (failed, 503);
+  g_assert_true (outcome_mentions (failed, "refused by the test"));
+
+  read = wz_test_request (server, "GET", path, doctor_token, NULL, NULL);
+  g_assert_cmpuint (read->status, ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object (read),
+                                                                                 "meta"),
+                                                  "versionId"), ==, "1");
+  g_assert_false (outcome_mentions (read, "\"code\":\"signed\""));
+  g_assert_cmpint (count_on_store ("SELECT count(*) FROM resources WHERE type = 'Provenance'"),
+                   ==, provenances);
+  g_assert_cmpint (count_on_store ("SELECT count(*) FROM history"), ==, versions);
+  g_assert_cmpint (count_on_store ("SELECT count(*) FROM resources WHERE type = 'Task'"), ==,
+                   tasks);
+
+  signed_response = post ("/fhir/MedicationRequest/$sign", doctor_token, body);
+  g_assert_cmpuint (signed_response->status, ==, 200);
+  g_assert_true (outcome_mentions (signed_response, "\"code\":\"signed\""));
+  g_assert_cmpint (count_on_store ("SELECT count(*) FROM resources WHERE type = 'Provenance'"),
+                   ==, provenances + 1);
+
+  /* Cancelled again, so the later tests start from this patient's usual medicines. The line and
+   * its review Task close together. */
+  g_free (path);
+  path = g_strdup_printf ("/fhir/MedicationRequest/%s/$cancel", id);
+  cancelled = post (path, doctor_token, "{\"resourceType\":\"Parameters\",\"parameter\":[{"
+                                        "\"name\":\"reason\",\"valueString\":\"test done\"}]}");
+  g_assert_cmpuint (cancelled->status, ==, 200);
+  g_assert_nonnull (bundle_resource (cancelled, "Task", 0));
+  g_assert_cmpstr (json_object_get_string_member (bundle_resource (cancelled, "Task", 0),
+                                                  "status"), ==, "cancelled");
+}
+
 static void
 test_stale_draft (void)
 {
@@ -818,6 +915,7 @@ main (int    argc,
   g_test_add_func ("/rx/api/formulary-search", test_formulary_search);
   g_test_add_func ("/rx/api/check", test_check);
   g_test_add_func ("/rx/api/register-key", test_register_key);
+  g_test_add_func ("/rx/api/sign-all-or-nothing", test_sign_all_or_nothing);
   g_test_add_func ("/rx/api/sign-and-approve", test_sign_and_approve);
   g_test_add_func ("/rx/api/signature-tamper", test_signature_tamper);
   g_test_add_func ("/rx/api/stale-draft", test_stale_draft);

@@ -410,6 +410,77 @@ test_conditional_create (Fixture       *f,
   g_assert_cmpint (all->total, ==, 1);
 }
 
+/* A transaction stores all of its writes or none: a failed write in the middle (a stale
+ * version) makes the commit fail, and neither the earlier create nor the update is kept, even
+ * after reopening the file. */
+static void
+test_transaction (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(WzStoredResource) patient = create_patient (f, "李", "娜", "1990-01-02");
+  g_autoptr(WzStoredResource) kept = NULL;
+  g_autoptr(WzStoredResource) inside = NULL;
+  g_autoptr(WzStoredResource) updated = NULL;
+  g_autoptr(WzStoredResource) stale = NULL;
+  g_autoptr(WzStoredResource) after = NULL;
+  g_autoptr(WzStoreResult) all = NULL;
+  g_autoptr(JsonNode) root = parse (g_bytes_get_data (patient->json, NULL));
+  g_autoptr(GError) error = NULL;
+
+  /* Committed: both writes are there. */
+  g_assert_true (wz_store_begin (f->store, &error));
+  g_assert_no_error (error);
+  kept = create_patient (f, "王", "强", "1980-03-04");
+  updated = wz_store_update (f->store, json_node_get_object (root), patient->id, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (updated->version_id, ==, 2);
+  /* Transactions do not nest. */
+  g_assert_false (wz_store_begin (f->store, &error));
+  g_assert_error (error, WZ_ERROR, WZ_ERROR_INTERNAL);
+  g_clear_error (&error);
+  g_assert_true (wz_store_commit (f->store, &error));
+  g_assert_no_error (error);
+
+  /* A write fails half way: nothing of the transaction is stored. */
+  g_assert_true (wz_store_begin (f->store, &error));
+  inside = create_patient (f, "赵", "敏", "1975-05-06");
+  after = wz_store_read (f->store, "Patient", inside->id, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&after, wz_stored_resource_free);
+  stale = wz_store_update (f->store, json_node_get_object (root), patient->id, 1, &error);
+  g_assert_null (stale);
+  g_assert_error (error, WZ_ERROR, WZ_ERROR_PRECONDITION_FAILED);
+  g_clear_error (&error);
+  g_assert_false (wz_store_commit (f->store, &error));
+  g_assert_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+
+  /* Rolled back on purpose: not stored either. */
+  g_assert_true (wz_store_begin (f->store, &error));
+  g_clear_pointer (&stale, wz_stored_resource_free);
+  stale = wz_store_update (f->store, json_node_get_object (root), patient->id, 2, &error);
+  g_assert_no_error (error);
+  wz_store_rollback (f->store);
+  wz_store_rollback (f->store);
+  g_assert_false (wz_store_commit (f->store, &error));
+  g_assert_error (error, WZ_ERROR, WZ_ERROR_INTERNAL);
+  g_clear_error (&error);
+
+  g_clear_object (&f->sqlite);
+  f->sqlite = wz_sqlite_store_open (f->dir, &error);
+  g_assert_no_error (error);
+  f->store = WZ_STORE (f->sqlite);
+  after = wz_store_read (f->store, "Patient", inside->id, &error);
+  g_assert_null (after);
+  g_assert_error (error, WZ_ERROR, WZ_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  after = wz_store_read (f->store, "Patient", patient->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (after->version_id, ==, 2);
+  all = search (f, "Patient", NULL);
+  g_assert_cmpint (all->total, ==, 2);
+}
+
 static void
 test_reopen (Fixture       *f,
              gconstpointer  data)
@@ -453,6 +524,7 @@ main (int    argc,
   ADD ("/store/search/rejects-unknown", test_search_rejects_unknown);
   ADD ("/store/conditional-create", test_conditional_create);
   ADD ("/store/reopen", test_reopen);
+  ADD ("/store/transaction", test_transaction);
 
 #undef ADD
 
