@@ -13,8 +13,10 @@
 
 #define FORMAT_VERSION "1"
 
-/* formulary.db holds the imported formulary and the doctors' public signing keys. */
-static const char *const databases[] = { "fhir.db", "auth.db", "audit.db", "formulary.db" };
+/* formulary.db holds the imported formulary and the doctors' public signing keys; chat.db the
+ * chat's attachments and receipts. */
+static const char *const databases[] = { "fhir.db", "auth.db", "audit.db", "formulary.db",
+                                         "chat.db" };
 
 static gboolean
 sqlite_fail (sqlite3     *db,

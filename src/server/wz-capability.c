@@ -64,6 +64,35 @@ param_documentation (const char         *name,
   return NULL;
 }
 
+/* Chat attachments are not stored like other resources (wz-binary-routes). */
+static void
+add_binary (JsonBuilder *builder)
+{
+  const char *interactions[] = { "read", "create", NULL };
+
+  json_builder_begin_object (builder);
+  add_string (builder, "type", "Binary");
+  add_code_list (builder, "interaction", "code", interactions);
+  add_string (builder, "versioning", "no-version");
+  json_builder_set_member_name (builder, "conditionalCreate");
+  json_builder_add_boolean_value (builder, FALSE);
+  /* Read by id only. */
+  json_builder_set_member_name (builder, "searchParam");
+  json_builder_begin_array (builder);
+  json_builder_end_array (builder);
+  add_string (builder, "documentation",
+              "Chat attachments. create: POST the file's bytes as the body with its Content-Type "
+              "and X-Security-Context: Encounter/ID → 201 Binary without data, or 200 with the "
+              "Binary already holding the same bytes in that encounter. Accepted: image/jpeg, "
+              "image/png, application/pdf, audio/webm, audio/ogg, at most 10 MiB (413 above); "
+              "the type is sniffed from the bytes and must agree with the declared one (415). "
+              "read: Accept: application/fhir+json gives the Binary with base64 data, any other "
+              "Accept the bytes themselves (X-Content-Type-Options: nosniff; Content-Disposition "
+              "attachment except images and audio). Readable by whoever takes part in the "
+              "security-context Encounter.");
+  json_builder_end_object (builder);
+}
+
 static void
 add_resource (JsonBuilder          *builder,
               const WzFhirTypeInfo *info)
@@ -91,7 +120,25 @@ add_resource (JsonBuilder          *builder,
   json_builder_set_member_name (builder, "conditionalUpdate");
   json_builder_add_boolean_value (builder, FALSE);
   add_string (builder, "conditionalDelete", "not-supported");
-  if (info->retire != WZ_FHIR_RETIRE_NONE)
+  if (strcmp (info->name, "Communication") == 0)
+    {
+      json_builder_set_member_name (builder, "documentation");
+      json_builder_add_string_value (builder,
+                                     "Consultation chat messages. create with If-None-Exist: "
+                                     "identifier=urn:ietf:rfc:3986|urn:uuid:… (201, or 200 with "
+                                     "the stored message on a retry). encounter is required and "
+                                     "must be a visit the sender takes part in; sender is the "
+                                     "signed-in user (filled in when left out); subject is the "
+                                     "encounter's patient; payload holds contentString (at most "
+                                     "4000 characters) and contentAttachment with url Binary/ID "
+                                     "of the same encounter. meta.lastUpdated is unique and "
+                                     "increasing in the order the server received messages: "
+                                     "read a conversation with encounter=Encounter/ID&_sort="
+                                     "_lastUpdated and catch up with _lastUpdated=gt<the last "
+                                     "one seen>. delete keeps the message: it stores a new "
+                                     "version marked entered-in-error.");
+    }
+  else if (info->retire != WZ_FHIR_RETIRE_NONE)
     {
       /* FHIR documents delete as removal; say plainly that here it is a new version. */
       json_builder_set_member_name (builder, "documentation");
@@ -191,7 +238,12 @@ wz_capability_statement_new (const char *software_version)
   json_builder_begin_array (builder);
   infos = wz_fhir_type_infos (&n_types);
   for (guint i = 0; i < n_types; i++)
-    add_resource (builder, &infos[i]);
+    {
+      if (strcmp (infos[i].name, "Binary") == 0)
+        add_binary (builder);
+      else
+        add_resource (builder, &infos[i]);
+    }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_end_array (builder);

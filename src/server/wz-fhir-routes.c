@@ -27,6 +27,7 @@ struct _WzFhirRoutes
   WzCareTeam  *care_team;
   WzVisitLink *visit_link;
   WzPreconsult *preconsult;
+  WzChatRoutes *chat;
   GBytes      *capability;
 };
 
@@ -187,6 +188,17 @@ parse_body (Request     *req,
   return wz_fhir_parse_resource (data ? data : "", length, req->type, expected_id, error);
 }
 
+/* Chat messages follow the chat's rules (wz-chat-routes) on top of the care team's. */
+static gboolean
+check_chat (Request     *req,
+            JsonObject  *resource,
+            GError     **error)
+{
+  if (req->self->chat == NULL || strcmp (req->type, "Communication") != 0)
+    return TRUE;
+  return wz_chat_routes_check_communication (req->self->chat, req->session, resource, error);
+}
+
 static void
 handle_read (Request *req)
 {
@@ -269,6 +281,7 @@ handle_create (Request *req)
     }
   if (!wz_care_team_may_write (req->self->care_team, req->session, json_node_get_object (root),
                                NULL, &error) ||
+      !check_chat (req, json_node_get_object (root), &error) ||
       (req->self->preconsult != NULL &&
        !wz_preconsult_check (req->self->preconsult, json_node_get_object (root), &error)) ||
       (stored = wz_store_create (req->self->store, json_node_get_object (root), condition,
@@ -345,6 +358,7 @@ handle_update (Request *req)
     return;
   if (!wz_care_team_may_write (req->self->care_team, req->session, json_node_get_object (root),
                                req->id, &error) ||
+      !check_chat (req, json_node_get_object (root), &error) ||
       (stored = wz_store_update (req->self->store, json_node_get_object (root), req->id, expected,
                                  &error)) == NULL)
     {
@@ -973,6 +987,7 @@ wz_fhir_routes_dispose (GObject *object)
   g_clear_object (&self->care_team);
   g_clear_object (&self->visit_link);
   g_clear_object (&self->preconsult);
+  g_clear_object (&self->chat);
   g_clear_pointer (&self->capability, g_bytes_unref);
 
   G_OBJECT_CLASS (wz_fhir_routes_parent_class)->dispose (object);
@@ -1044,4 +1059,13 @@ wz_fhir_routes_set_preconsult (WzFhirRoutes *self,
   g_return_if_fail (WZ_IS_FHIR_ROUTES (self));
 
   g_set_object (&self->preconsult, preconsult);
+}
+
+void
+wz_fhir_routes_set_chat (WzFhirRoutes *self,
+                         WzChatRoutes *chat)
+{
+  g_return_if_fail (WZ_IS_FHIR_ROUTES (self));
+
+  g_set_object (&self->chat, chat);
 }

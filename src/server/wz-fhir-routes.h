@@ -6,6 +6,7 @@
 #include "wz-audit.h"
 #include "wz-auth.h"
 #include "wz-care-team.h"
+#include "wz-chat-routes.h"
 #include "wz-preconsult.h"
 #include "wz-store.h"
 #include "wz-visit-link.h"
@@ -33,5 +34,8 @@ void          wz_fhir_routes_register (WzFhirRoutes *self,
  * they are. */
 void          wz_fhir_routes_set_preconsult (WzFhirRoutes *self,
                                              WzPreconsult *preconsult);
+/* Communication creates and updates are checked by CHAT's rules before they are stored. */
+void          wz_fhir_routes_set_chat       (WzFhirRoutes *self,
+                                             WzChatRoutes *chat);
 
 G_END_DECLS

@@ -11,7 +11,10 @@
 #include "wz-audit.h"
 #include "wz-auth-routes.h"
 #include "wz-auth.h"
+#include "wz-binary-routes.h"
 #include "wz-care-team.h"
+#include "wz-chat-routes.h"
+#include "wz-chat-store.h"
 #include "wz-error.h"
 #include "wz-fhir-routes.h"
 #include "wz-followup-routes.h"
@@ -35,6 +38,9 @@ struct _WzServer
   WzCareTeam    *care_team;
   WzVisitLink   *visit_link;
   WzWsHub       *hub;
+  WzChatStore   *chat_store;
+  WzChatRoutes  *chat;
+  WzBinaryRoutes *binary;
   GQuark         started_quark;
   gboolean       access_log;
 };
@@ -49,7 +55,10 @@ wz_server_dispose (GObject *object)
   wz_server_shutdown (self);
   g_clear_object (&self->soup);
   g_clear_object (&self->fhir);
+  g_clear_object (&self->binary);
+  g_clear_object (&self->chat);
   g_clear_object (&self->hub);
+  g_clear_object (&self->chat_store);
   g_clear_object (&self->visit_link);
   g_clear_object (&self->care_team);
   g_clear_object (&self->store);
@@ -153,6 +162,7 @@ wz_server_new (const char  *data_dir,
   if ((self->store = wz_sqlite_store_open (data_dir, error)) == NULL ||
       (self->auth = wz_auth_open (data_dir, error)) == NULL ||
       (self->audit = wz_audit_open (data_dir, error)) == NULL ||
+      (self->chat_store = wz_chat_store_open (data_dir, error)) == NULL ||
       (preconsult = wz_preconsult_new (WZ_STORE (self->store), self->audit, error)) == NULL ||
       !wz_preconsult_seed_questionnaire (preconsult, error))
     return NULL;
@@ -162,6 +172,10 @@ wz_server_new (const char  *data_dir,
   self->visit_link = wz_visit_link_new (WZ_STORE (self->store), self->auth, self->audit,
                                         self->care_team);
   self->hub = wz_ws_hub_new (self->auth, self->care_team);
+  wz_ws_hub_set_chat_store (self->hub, self->chat_store);
+  self->chat = wz_chat_routes_new (self->chat_store, self->auth, self->audit, self->care_team);
+  self->binary = wz_binary_routes_new (self->chat_store, self->auth, self->audit,
+                                       self->care_team);
   self->fhir = wz_fhir_routes_new (WZ_STORE (self->store), self->auth, self->audit,
                                    self->care_team, self->visit_link);
   g_signal_connect_object (self->fhir, "resource-superseded",
@@ -169,10 +183,13 @@ wz_server_new (const char  *data_dir,
   g_signal_connect_object (self->fhir, "resource-written", G_CALLBACK (on_resource_written),
                            self->hub, G_CONNECT_SWAPPED);
   wz_fhir_routes_set_preconsult (self->fhir, preconsult);
+  wz_fhir_routes_set_chat (self->fhir, self->chat);
   g_signal_connect_object (preconsult, "resource-written", G_CALLBACK (on_resource_written),
                            self->hub, G_CONNECT_SWAPPED);
   wz_preconsult_register (preconsult, self->soup, self->auth);
   wz_fhir_routes_register (self->fhir, self->soup);
+  wz_binary_routes_register (self->binary, self->soup);
+  wz_chat_routes_register (self->chat, self->soup);
   wz_auth_routes_register (self->soup, self->auth, self->audit);
   wz_visit_link_register (self->visit_link, self->soup);
   wz_ws_hub_register (self->hub, self->soup);
@@ -324,4 +341,6 @@ wz_server_shutdown (WzServer *self)
     wz_audit_flush (self->audit);
   if (self->store != NULL)
     wz_sqlite_store_close (self->store);
+  if (self->chat_store != NULL)
+    wz_chat_store_close (self->chat_store);
 }

@@ -198,6 +198,9 @@ struct _WzSqliteStore
   GHashTable   *pairs;
   gint64        pairs_data_version;
   gboolean      pairs_checked;
+
+  /* Type → the last meta.lastUpdated this store gave (µs), see next_stamp(). */
+  GHashTable   *stamps;
 };
 
 static void wz_sqlite_store_iface_init (WzStoreInterface *iface);
@@ -642,6 +645,39 @@ write_index (WzSqliteStore  *self,
   return write_care_team (self, rid, type, index, error);
 }
 
+/* meta.lastUpdated is shown to the millisecond, and _lastUpdated=gt… compares at that precision.
+ * So every write of a type gets a millisecond of its own, later than any before it (a chat's
+ * messages in order of receipt): a catch-up from the last instant a client saw then neither
+ * skips nor repeats a resource, even when the clock steps back or two writes share a
+ * millisecond. Runs inside the write transaction; the first write of a type after opening
+ * starts from what is stored. */
+static gint64
+next_stamp (WzSqliteStore *self,
+            const char    *type)
+{
+  gint64 now = wz_time_now_us () / 1000 * 1000;
+  gint64 *last = g_hash_table_lookup (self->stamps, type);
+
+  if (last == NULL)
+    {
+      sqlite3_stmt *stmt = NULL;
+
+      last = g_new0 (gint64, 1);
+      if (sqlite3_prepare_v2 (self->db, "SELECT max (last_updated) FROM resources WHERE type = ?1",
+                              -1, &stmt, NULL) == SQLITE_OK)
+        {
+          bind_text (stmt, 1, type);
+          if (sqlite3_step (stmt) == SQLITE_ROW)
+            *last = sqlite3_column_int64 (stmt, 0);
+        }
+      sqlite3_finalize (stmt);
+      g_hash_table_insert (self->stamps, g_strdup (type), last);
+    }
+
+  *last = MAX (now, *last / 1000 * 1000 + 1000);
+  return *last;
+}
+
 /* Writes version VERSION_ID of RESOURCE: the current row (inserted when RID is 0), its index
  * tokens and the history row. Runs inside the caller's transaction. */
 static WzStoredResource *
@@ -653,7 +689,7 @@ write_version (WzSqliteStore  *self,
                GError        **error)
 {
   const char *type = json_object_get_string_member (resource, "resourceType");
-  gint64 now = wz_time_now_us ();
+  gint64 now = next_stamp (self, type);
   g_autoptr(WzFhirIndex) index = NULL;
   g_autofree char *json = NULL;
   gsize json_length;
@@ -1831,6 +1867,7 @@ wz_sqlite_store_finalize (GObject *object)
   g_hash_table_unref (self->search_stmts);
   g_hash_table_unref (self->teams);
   g_hash_table_unref (self->pairs);
+  g_hash_table_unref (self->stamps);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (wz_sqlite_store_parent_class)->finalize (object);
@@ -1853,6 +1890,7 @@ wz_sqlite_store_init (WzSqliteStore *self)
   self->teams_data_version = -1;
   self->pairs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pairs_data_version = -1;
+  self->stamps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->context = g_main_context_ref_thread_default ();
 }
 

@@ -11,12 +11,13 @@
 
 #include "wz-error.h"
 #include "wz-fhir.h"
+#include "wz-time.h"
 #include "wz-fhir-index.h"
 #include "wz-http.h"
 
 /* Frames that carry call signaling or presence between the two ends of an encounter. */
 static const char *const relayed_types[] = {
-  "typing", "offer", "answer", "ice", "hangup", NULL,
+  "typing", "offer", "answer", "ice", "hangup", "receipt", NULL,
 };
 
 typedef struct _Principal Principal;
@@ -48,6 +49,7 @@ struct _WzWsHub
 
   WzAuth     *auth;
   WzCareTeam *care_team;
+  WzChatStore *chat;        /* receipts are kept here; NULL: they are refused */
   GHashTable *principals;   /* key → Principal */
   guint       n_clients;
   guint       check_source;
@@ -326,6 +328,54 @@ wz_ws_hub_publish_superseded (WzWsHub                *self,
   send_to_all (sockets, bytes);
 }
 
+/* A receipt is kept (the highest per encounter and reader, durably) before it is passed on; one
+ * that acknowledges nothing new is not passed on. FALSE when there is nothing to relay. */
+static gboolean
+record_receipt (Client     *client,
+                JsonObject *frame,
+                const char *encounter)
+{
+  const char *state = json_object_get_string_member_with_default (frame, "state", NULL);
+  const char *up_to = json_object_get_string_member_with_default (frame, "upTo", NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean advanced = FALSE;
+  gint64 up_to_us = 0;
+
+  if (client->hub->chat == NULL)
+    {
+      send_error (client, "This server keeps no receipts");
+      return FALSE;
+    }
+  if (up_to == NULL || !wz_time_parse_instant (up_to, &up_to_us, NULL) || up_to_us <= 0)
+    {
+      send_error (client, "A receipt needs \"upTo\": the meta.lastUpdated of the newest message "
+                          "received or read");
+      return FALSE;
+    }
+  if (!wz_chat_store_record_receipt (client->hub->chat, encounter, client->principal->reference,
+                                     state ? state : "", up_to_us, &advanced, &error))
+    {
+      send_error (client, error->message);
+      return FALSE;
+    }
+  if (!advanced)
+    return FALSE;
+
+  /* Passed on as the server understood it, nothing else the sender put in. */
+  {
+    g_autoptr(GList) members = json_object_get_members (frame);
+    g_autoptr(GPtrArray) extra = g_ptr_array_new_with_free_func (g_free);
+
+    for (GList *l = members; l != NULL; l = l->next)
+      if (strcmp (l->data, "type") != 0 && strcmp (l->data, "state") != 0 &&
+          strcmp (l->data, "upTo") != 0)
+        g_ptr_array_add (extra, g_strdup (l->data));
+    for (guint i = 0; i < extra->len; i++)
+      json_object_remove_member (frame, g_ptr_array_index (extra, i));
+  }
+  return TRUE;
+}
+
 /* Relays a signaling frame to the other parties of its encounter. */
 static void
 relay (Client     *client,
@@ -379,6 +429,9 @@ relay (Client     *client,
       send_error (client, error_text);
       return;
     }
+
+  if (strcmp (type, "receipt") == 0 && !record_receipt (client, frame, encounter))
+    return;
 
   g_hash_table_iter_init (&iter, client->hub->principals);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &principal))
@@ -467,7 +520,7 @@ on_message (SoupWebsocketConnection *conn,
       g_autofree char *shown = g_utf8_substring (type, 0, MIN (g_utf8_strlen (type, -1), 40));
 
       error_text = g_strdup_printf ("Unknown frame type “%s”; the server understands ping, "
-                                    "typing, offer, answer, ice and hangup", shown);
+                                    "typing, receipt, offer, answer, ice and hangup", shown);
       send_error (client, error_text);
     }
 }
@@ -697,6 +750,15 @@ on_token_revoked (WzAuth     *auth,
 }
 
 void
+wz_ws_hub_set_chat_store (WzWsHub     *self,
+                          WzChatStore *chat)
+{
+  g_return_if_fail (WZ_IS_WS_HUB (self));
+
+  g_set_object (&self->chat, chat);
+}
+
+void
 wz_ws_hub_register (WzWsHub    *self,
                     SoupServer *server)
 {
@@ -780,6 +842,7 @@ wz_ws_hub_dispose (GObject *object)
   g_clear_handle_id (&self->check_source, g_source_remove);
   g_clear_object (&self->auth);
   g_clear_object (&self->care_team);
+  g_clear_object (&self->chat);
 
   G_OBJECT_CLASS (wz_ws_hub_parent_class)->dispose (object);
 }

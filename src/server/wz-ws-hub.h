@@ -5,6 +5,7 @@
 
 #include "wz-auth.h"
 #include "wz-care-team.h"
+#include "wz-chat-store.h"
 #include "wz-store.h"
 
 G_BEGIN_DECLS
@@ -31,11 +32,16 @@ G_DECLARE_FINAL_TYPE (WzWsHub, wz_ws_hub, WZ, WS_HUB, GObject)
  *   {"type":"pong"}, {"type":"error","message":…}
  * Client → server: {"type":"ping"}; and typing, offer, answer, ice, hangup, each with
  * "encounter":"Encounter/ID", relayed with "from" set by the server to the other parties of that
- * encounter (its patient and participating practitioners), refused when the sender is not one. */
+ * encounter (its patient and participating practitioners), refused when the sender is not one.
+ * A receipt {"type":"receipt","encounter":…,"state":"delivered"|"read","upTo":"<instant>"} is
+ * kept first (wz_ws_hub_set_chat_store) and relayed only when it raises the reader's mark. */
 WzWsHub *wz_ws_hub_new               (WzAuth                 *auth,
                                       WzCareTeam             *care_team);
 void     wz_ws_hub_register          (WzWsHub                *self,
                                       SoupServer             *server);
+/* Where receipts are kept. */
+void     wz_ws_hub_set_chat_store    (WzWsHub                *self,
+                                      WzChatStore            *chat);
 /* Tells every connection whose user may see it that RESOURCE was written. ENCOUNTER is the
  * "Encounter/ID" it belongs to (itself for an Encounter), or NULL. Call once the write is
  * durable. */

@@ -277,16 +277,16 @@ test_conditional_create (void)
 {
   g_autofree char *patient = create_patient ("刘", "洋");
   g_autoptr(GBytes) body = json_bytes (
-    "{\"resourceType\":\"Communication\",\"status\":\"completed\","
+    "{\"resourceType\":\"Flag\",\"status\":\"active\","
     "\"identifier\":[{\"system\":\"urn:ietf:rfc:3986\",\"value\":\"urn:uuid:4f1c2a9e-0000-4000-8000-000000000001\"}],"
     "\"subject\":{\"reference\":\"Patient/%s\"},"
-    "\"payload\":[{\"contentString\":\"您好，请问哪里不舒服？\"}]}", patient);
+    "\"code\":{\"text\":\"请复诊\"}}", patient);
   const char *condition = "identifier=urn:uuid:4f1c2a9e-0000-4000-8000-000000000001";
-  g_autoptr(WzTestResponse) first = wz_test_request (server, "POST", "/fhir/Communication", doctor,
+  g_autoptr(WzTestResponse) first = wz_test_request (server, "POST", "/fhir/Flag", doctor,
                                                      body, "If-None-Exist", condition, NULL);
-  g_autoptr(WzTestResponse) retry = wz_test_request (server, "POST", "/fhir/Communication", doctor,
+  g_autoptr(WzTestResponse) retry = wz_test_request (server, "POST", "/fhir/Flag", doctor,
                                                      body, "If-None-Exist", condition, NULL);
-  g_autofree char *search_path = g_strdup_printf ("/fhir/Communication?%s", condition);
+  g_autofree char *search_path = g_strdup_printf ("/fhir/Flag?%s", condition);
   g_autoptr(WzTestResponse) found = wz_test_request_text (server, "GET", search_path, doctor, NULL);
 
   g_assert_cmpuint (first->status, ==, 201);
