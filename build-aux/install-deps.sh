@@ -16,6 +16,10 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-libav
+  # the call engine adds loopback to the ICE agent; timeoverlay for the simulated patient's picture
+  libnice-dev gstreamer1.0-x
+  # GtkMediaFile playback (the call page's ring tone)
+  libgtk-4-media-gstreamer
   glib-networking gsettings-desktop-schemas dconf-gsettings-backend
   # runtime look and fonts
   adwaita-icon-theme fonts-cantarell fonts-noto-cjk fonts-noto-color-emoji
