@@ -626,19 +626,23 @@ on_request_sent (GObject      *object,
   g_task_run_in_thread (task, finish_request_in_thread);
 }
 
+/* CONTENT_TYPE, when set, is the type of a raw BODY (an upload); HEADERS, when set, are further
+ * name, value pairs (NULL-terminated) such as If-None-Exist. */
 static void
-start_request (WzApiClient         *self,
-               RequestKind          kind,
-               const char          *method,
-               const char          *path,
-               GBytes              *json_body,
-               const char          *if_match,
-               gboolean             authenticated,
-               const char          *username,
-               GCancellable        *cancellable,
-               gpointer             source_tag,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data)
+start_request_full (WzApiClient         *self,
+                    RequestKind          kind,
+                    const char          *method,
+                    const char          *path,
+                    GBytes              *json_body,
+                    const char          *content_type,
+                    const char * const  *extra_headers,
+                    const char          *if_match,
+                    gboolean             authenticated,
+                    const char          *username,
+                    GCancellable        *cancellable,
+                    gpointer             source_tag,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autofree char *url = NULL;
@@ -699,14 +703,35 @@ start_request (WzApiClient         *self,
 
       soup_message_headers_replace (headers, "If-Match", tag);
     }
+  for (guint i = 0; extra_headers != NULL && extra_headers[i] != NULL && extra_headers[i + 1] != NULL; i += 2)
+    soup_message_headers_replace (headers, extra_headers[i], extra_headers[i + 1]);
   if (json_body != NULL)
     soup_message_set_request_body_from_bytes (request->msg,
-                                              kind == REQUEST_DATA ? "application/fhir+json"
-                                                                   : "application/json",
+                                              content_type != NULL ? content_type
+                                              : kind == REQUEST_DATA ? "application/fhir+json"
+                                                                     : "application/json",
                                               json_body);
 
   soup_session_send_and_read_async (self->soup, request->msg, G_PRIORITY_DEFAULT, cancellable,
                                     on_request_sent, g_steal_pointer (&task));
+}
+
+static void
+start_request (WzApiClient         *self,
+               RequestKind          kind,
+               const char          *method,
+               const char          *path,
+               GBytes              *json_body,
+               const char          *if_match,
+               gboolean             authenticated,
+               const char          *username,
+               GCancellable        *cancellable,
+               gpointer             source_tag,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  start_request_full (self, kind, method, path, json_body, NULL, NULL, if_match, authenticated,
+                      username, cancellable, source_tag, callback, user_data);
 }
 
 void
@@ -907,4 +932,51 @@ wz_api_client_logout_finish (WzApiClient   *self,
   node = g_task_propagate_pointer (G_TASK (result), error);
 
   return node != NULL;
+}
+
+/**
+ * wz_api_client_send_bytes_async:
+ * @body: (nullable): the request body
+ * @content_type: (nullable): its type; JSON bodies default to application/fhir+json
+ * @headers: (nullable): further request headers as NULL-terminated name, value pairs
+ *
+ * A request for what the other calls do not cover: raw uploads (Binary) and conditional
+ * creates (If-None-Exist). The answer, when JSON, comes back as a node; the HTTP status is
+ * given by the finish function even on failure, so a caller can tell a retry from a refusal.
+ */
+void
+wz_api_client_send_bytes_async (WzApiClient         *self,
+                                const char          *method,
+                                const char          *path,
+                                GBytes              *body,
+                                const char          *content_type,
+                                const char * const  *headers,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (WZ_IS_API_CLIENT (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (path != NULL && path[0] == '/');
+
+  start_request_full (self, REQUEST_DATA, method, path, body, content_type, headers, NULL, TRUE,
+                      NULL, cancellable, wz_api_client_send_bytes_async, callback, user_data);
+}
+
+/* STATUS is the HTTP status, 0 when no answer arrived. */
+JsonNode *
+wz_api_client_send_bytes_finish (WzApiClient   *self,
+                                 GAsyncResult  *result,
+                                 guint         *status,
+                                 GError       **error)
+{
+  Request *request;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  request = g_task_get_task_data (G_TASK (result));
+  if (status != NULL)
+    *status = request != NULL ? request->status : 0;
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
