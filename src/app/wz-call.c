@@ -76,7 +76,7 @@ struct _WzCall
   char             *end_reason;
 
   GstSDPMessage    *pending_offer;  /* RINGING, or waiting for a session */
-  char             *remote_fingerprint;
+  char             *remote_session;   /* o= session id of the peer's connection */
   GPtrArray        *pending_candidates; /* IceCandidate, until a session exists */
 
   WzCallStats       stats;
@@ -1502,6 +1502,17 @@ member_string (JsonObject *object,
   return json_node_get_string (node);
 }
 
+/* The o= session id: constant over one peer connection's renegotiations, new for a new one
+ * (a reload, a restarted program). The DTLS fingerprint cannot tell: one process reuses its
+ * certificate. */
+static char *
+session_of (const GstSDPMessage *sdp)
+{
+  const GstSDPOrigin *origin = gst_sdp_message_get_origin (sdp);
+
+  return g_strdup (origin != NULL ? origin->sess_id : NULL);
+}
+
 static char *
 fingerprint_of (const GstSDPMessage *sdp)
 {
@@ -1543,12 +1554,12 @@ static void
 handle_offer (WzCall        *self,
               GstSDPMessage *offer)
 {
-  g_autofree char *fingerprint = fingerprint_of (offer);
-  gboolean same_peer_session = self->remote_fingerprint != NULL &&
-                               g_strcmp0 (fingerprint, self->remote_fingerprint) == 0;
+  g_autofree char *session = session_of (offer);
+  gboolean same_peer_session = self->remote_session != NULL &&
+                               g_strcmp0 (session, self->remote_session) == 0;
 
-  g_free (self->remote_fingerprint);
-  self->remote_fingerprint = g_steal_pointer (&fingerprint);
+  g_free (self->remote_session);
+  self->remote_session = g_steal_pointer (&session);
 
   switch (self->state)
     {
@@ -1599,8 +1610,8 @@ static void
 handle_answer (WzCall        *self,
                GstSDPMessage *answer)
 {
-  g_free (self->remote_fingerprint);
-  self->remote_fingerprint = fingerprint_of (answer);
+  g_free (self->remote_session);
+  self->remote_session = session_of (answer);
   self->we_offered = FALSE;
   set_remote (self, GST_WEBRTC_SDP_TYPE_ANSWER, answer);
   if (self->state == WZ_CALL_OUTGOING)
@@ -2079,7 +2090,7 @@ wz_call_finalize (GObject *object)
   g_free (self->problem);
   g_free (self->ended_by);
   g_free (self->end_reason);
-  g_free (self->remote_fingerprint);
+  g_free (self->remote_session);
   g_clear_pointer (&self->pending_offer, gst_sdp_message_free);
   g_ptr_array_unref (self->pending_candidates);
   g_main_context_unref (self->context);
