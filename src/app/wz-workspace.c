@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "wz-allergy-badge.h"
+#include "wz-call-page.h"
 #include "wz-queue-filter.h"
 #include "wz-queue-model.h"
 #include "wz-queue-row.h"
@@ -46,7 +47,13 @@ struct _WzWorkspace
   WzRecordView         *record_view;
   WzAllergyBadge       *banner_allergies;
   AdwStatusPage        *chat_page;
-  AdwStatusPage        *call_page;
+  WzCallPage           *call_page;
+  GtkRevealer          *call_banner;
+  GtkLabel             *call_banner_label;
+  GtkWidget            *sidebar_box;
+  GtkWidget            *sidebar_separator;
+  GtkWidget            *content_header;
+  GtkWidget            *switcher_bar;
   WzRxEditor           *rx_editor;
   AdwViewStackPage     *review_page;
   WzReviewQueue        *review_queue;
@@ -111,7 +118,6 @@ update_consultation_pages (WzWorkspace *self,
                            WzQueueItem *patient)
 {
   g_autofree char *chat = NULL;
-  g_autofree char *call = NULL;
   g_autofree char *followup = NULL;
   const char *name;
 
@@ -122,8 +128,6 @@ update_consultation_pages (WzWorkspace *self,
       gtk_revealer_set_reveal_child (self->patient_banner, FALSE);
       adw_status_page_set_description (self->chat_page,
                                        _("Select a patient in the queue to start the consultation."));
-      adw_status_page_set_description (self->call_page,
-                                       _("Select a patient to call them. Video calls run directly between you and the patient, encrypted end to end."));
       adw_status_page_set_description (self->followup_page,
                                        _("Select a patient to plan revisits, medication checks and vaccination follow-ups."));
       return;
@@ -142,13 +146,10 @@ update_consultation_pages (WzWorkspace *self,
 
   chat = g_strdup_printf (_("Messages, photos and files exchanged with %s will appear here and be kept in the patient’s record. Chat is not available in this version of Wenzhen yet."),
                           name);
-  call = g_strdup_printf (_("A video call with %s will appear here. Calls are not available in this version of Wenzhen yet."),
-                          name);
   followup = g_strdup_printf (_("Revisits and follow-up tasks for %s will be planned here. Follow-up is not available in this version of Wenzhen yet."),
                               name);
 
   adw_status_page_set_description (self->chat_page, chat);
-  adw_status_page_set_description (self->call_page, call);
   adw_status_page_set_description (self->followup_page, followup);
 }
 
@@ -158,6 +159,7 @@ on_selected_patient_changed (WzWorkspace *self)
   WzQueueItem *patient = gtk_single_selection_get_selected_item (self->selection);
 
   update_consultation_pages (self, patient);
+  wz_call_page_set_item (self->call_page, patient);
   wz_record_view_show (self->record_view,
                        patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL,
                        patient != NULL ? wz_queue_item_get_encounter_id (patient) : NULL);
@@ -173,6 +175,57 @@ on_selected_patient_changed (WzWorkspace *self)
                                wz_queue_item_get_patient_id (patient),
                                wz_queue_item_get_encounter_id (patient),
                                wz_queue_item_get_name (patient));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Video call */
+
+/* While a call runs and the doctor is on another page, a banner leads back to it. */
+static void
+on_call_banner_changed (WzWorkspace *self)
+{
+  gboolean show;
+  const char *summary;
+
+  /* The view stack announces its first page while the template is still being built. */
+  if (self->call_page == NULL || self->call_banner == NULL)
+    return;
+
+  show = wz_call_page_get_active (self->call_page)
+         && g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "call") != 0;
+  summary = wz_call_page_get_summary (self->call_page);
+
+  gtk_label_set_text (self->call_banner_label, summary != NULL ? summary : "");
+  if (gtk_revealer_get_reveal_child (self->call_banner) != show)
+    {
+      gtk_revealer_set_reveal_child (self->call_banner, show);
+      wz_test_report ("call-banner=%s", show ? "shown" : "hidden");
+    }
+}
+
+/* A call in full screen shows only the call: no queue, header, patient banner or switcher. */
+static void
+on_call_fullscreen_changed (WzWorkspace *self)
+{
+  gboolean chrome;
+
+  if (self->call_page == NULL || self->sidebar_box == NULL)
+    return;
+
+  chrome = !wz_call_page_get_fullscreen (self->call_page);
+  gtk_widget_set_visible (self->sidebar_box, chrome);
+  gtk_widget_set_visible (self->sidebar_separator, chrome);
+  gtk_widget_set_visible (self->content_header, chrome);
+  gtk_widget_set_visible (GTK_WIDGET (self->patient_banner), chrome);
+  gtk_widget_set_visible (self->switcher_bar, chrome);
+}
+
+static void
+on_call_show_encounter (WzWorkspace *self,
+                        const char  *encounter_id)
+{
+  wz_workspace_show_encounter (self, encounter_id);
+  wz_workspace_show_view (self, "call");
 }
 
 /* On a narrow window the queue and the consultation share the screen. A click or Enter on a
@@ -841,6 +894,8 @@ wz_workspace_stop (WzWorkspace *self)
 {
   g_return_if_fail (WZ_IS_WORKSPACE (self));
 
+  /* Hung up while the connection can still carry the hangup to the patient. */
+  wz_call_page_end_call (self->call_page);
   wz_realtime_stop (self->realtime);
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   wz_record_view_show (self->record_view, NULL, NULL);
@@ -893,6 +948,8 @@ wz_workspace_dispose (GObject *object)
   WzWorkspace *self = WZ_WORKSPACE (object);
   GtkWidget *child;
 
+  if (self->call_page != NULL)
+    wz_call_page_end_call (self->call_page);
   if (self->realtime != NULL)
     wz_realtime_stop (self->realtime);
   if (self->queue != NULL)
@@ -1030,6 +1087,7 @@ wz_workspace_constructed (GObject *object)
                            G_CALLBACK (on_realtime_connected), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->realtime, "notify::offline",
                            G_CALLBACK (on_realtime_offline_changed), self, G_CONNECT_SWAPPED);
+  wz_call_page_set_realtime (self->call_page, self->realtime, self->queue);
 
   factory = gtk_signal_list_item_factory_new ();
   g_signal_connect (factory, "setup", G_CALLBACK (setup_queue_row), self);
@@ -1099,6 +1157,7 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   g_type_ensure (WZ_TYPE_ALLERGY_BADGE);
   g_type_ensure (WZ_TYPE_RX_EDITOR);
   g_type_ensure (WZ_TYPE_REVIEW_QUEUE);
+  g_type_ensure (WZ_TYPE_CALL_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wenzhen/Wenzhen/wz-workspace.ui");
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, leaflet);
@@ -1123,6 +1182,12 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, view_stack);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, chat_page);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_page);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_banner);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_banner_label);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, sidebar_box);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, sidebar_separator);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, content_header);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, rx_editor);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, review_page);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, review_queue);
@@ -1131,6 +1196,9 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_stop_search);
   gtk_widget_class_bind_template_callback (widget_class, on_search_activate);
   gtk_widget_class_bind_template_callback (widget_class, on_patient_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_call_banner_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_call_fullscreen_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_call_show_encounter);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "workspace");
