@@ -464,7 +464,7 @@ handle_search (Request *req)
   base = wz_http_base_url (req->msg);
   bundle = wz_bundle_builder_new ("searchset", result->total);
   add_page_link (bundle, "self", base, query, query->offset);
-  if ((gint64) query->offset + query->count < result->total && query->count > 0)
+  if (result->more)
     add_page_link (bundle, "next", base, query, query->offset + query->count);
   if (query->offset > 0)
     add_page_link (bundle, "previous", base, query,

@@ -655,6 +655,23 @@ wz_search_query_parse (const char  *type,
           continue;
         }
 
+      if (strcmp (name, "_total") == 0)
+        {
+          if (strcmp (value, "accurate") == 0)
+            self->total = WZ_SEARCH_TOTAL_ACCURATE;
+          else if (strcmp (value, "estimate") == 0)
+            self->total = WZ_SEARCH_TOTAL_ESTIMATE;
+          else if (strcmp (value, "none") == 0)
+            self->total = WZ_SEARCH_TOTAL_NONE;
+          else
+            {
+              g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                           "_total must be none, estimate or accurate, not “%s”", value);
+              return NULL;
+            }
+          continue;
+        }
+
       if (strcmp (name, "_include") == 0)
         {
           if (!parse_include (self, info, value, error))
@@ -681,7 +698,7 @@ wz_search_query_parse (const char  *type,
               }
             g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
                          "%s has no search parameter “%s”; supported: %s, _count, _offset, _sort, "
-                         "_include", type, base, list->str);
+                         "_include, _total", type, base, list->str);
             return NULL;
           }
 

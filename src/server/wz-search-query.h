@@ -66,6 +66,16 @@ typedef struct
   gint64             end_us;
 } WzSearchParam;
 
+/* _total: how exact Bundle.total must be. Counting every match of a broad search (one letter of
+ * a name over 100,000 patients) costs many times the page itself, and a search box needs only
+ * the page and whether there is more. */
+typedef enum
+{
+  WZ_SEARCH_TOTAL_ACCURATE,      /* the default: always counted */
+  WZ_SEARCH_TOTAL_ESTIMATE,      /* given when the page itself shows it, else left out */
+  WZ_SEARCH_TOTAL_NONE,          /* the same: never counted beyond the page */
+} WzSearchTotal;
+
 typedef struct
 {
   WzSearchSortKey key;
@@ -78,6 +88,7 @@ typedef struct
   GPtrArray *params;     /* WzSearchParam, all of which must match */
   GArray    *sort;       /* WzSearchSort, in order */
   guint      include;    /* WzSearchInclude flags */
+  WzSearchTotal total;
   guint      count;
   guint      offset;
   char      *canonical;  /* the query without _count/_offset, for paging links */

@@ -22,7 +22,8 @@ typedef struct
 
 typedef struct
 {
-  gint64     total;      /* matches in all pages */
+  gint64     total;      /* matches in all pages; -1 when not counted (_total=none|estimate) */
+  gboolean   more;       /* there are matches after this page */
   GPtrArray *resources;  /* WzStoredResource of this page */
   /* WzStoredResource the page's matches refer to, asked for with _include (each once, none of
    * them a match of the page, all passing the query's access filters); NULL without _include. */

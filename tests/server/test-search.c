@@ -817,6 +817,102 @@ test_paging (Fixture       *f,
   }
 }
 
+/* A search that many patients match (one character of a common family name): the page is found
+ * by testing rows in order rather than from every matching rid, with the same answer; with
+ * _total=none nothing is counted beyond the page, yet paging still knows when it has reached
+ * the end. Seen by all, and by a doctor with a third of them. */
+static void
+test_dense_and_total (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GPtrArray) wang = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) mine = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) error = NULL;
+  const char *doctor = "Practitioner/dense-doc";
+  guint n_wang = 0;
+
+  g_assert_true (wz_sqlite_store_begin_batch (f->sqlite, &error));
+  /* Over four thousand index entries starting with 王 (family and full name each). */
+  for (guint i = 0; i < 2800; i++)
+    {
+      g_autofree char *given = g_strdup_printf ("测%u", i);
+      /* Every seventh is someone else, so the matches are not simply every row. */
+      gboolean is_wang = i % 7 != 3;
+      g_autofree char *extra = i % 3 == 0
+        ? g_strdup_printf ("\"generalPractitioner\":[{\"reference\":\"%s\"}]", doctor) : NULL;
+      g_autoptr(WzStoredResource) p = create_named (f, is_wang ? "王" : "李", given, extra);
+
+      if (is_wang)
+        {
+          g_ptr_array_add (wang, g_strdup (p->id));
+          if (i % 3 == 0)
+            g_ptr_array_add (mine, g_strdup (p->id));
+          n_wang++;
+        }
+    }
+  g_assert_true (wz_sqlite_store_end_batch (f->sqlite, TRUE, &error));
+
+  for (guint v = 0; v < 2; v++)
+    {
+      const char *practitioner = v == 0 ? NULL : doctor;
+      GPtrArray *expected = v == 0 ? wang : mine;
+      guint offset = 0;
+      gboolean more = TRUE;
+
+      g_hash_table_remove_all (seen);
+      while (more)
+        {
+          g_autofree char *query_string = g_strdup_printf ("name=王&_count=50&_offset=%u"
+                                                           "&_total=none", offset);
+          g_autoptr(WzSearchQuery) query = wz_search_query_parse ("Patient", query_string,
+                                                                  &error);
+          g_autoptr(WzStoreResult) result = NULL;
+
+          g_assert_no_error (error);
+          query->visible_to_practitioner = g_strdup (practitioner);
+          result = wz_store_search (f->store, query, &error);
+          g_assert_no_error (error);
+          more = result->more;
+          /* Known only on the last page. */
+          g_assert_cmpint (result->total, ==, more ? -1 : (gint64) (offset + result->resources->len));
+          g_assert_cmpuint (result->resources->len, ==, more ? 50 : expected->len - offset);
+          /* In the order of creation, the default order. */
+          for (guint i = 0; i < result->resources->len; i++)
+            {
+              WzStoredResource *r = g_ptr_array_index (result->resources, i);
+
+              g_assert_cmpstr (r->id, ==, g_ptr_array_index (expected, offset + i));
+              g_assert_true (g_hash_table_add (seen, g_strdup (r->id)));
+            }
+          offset += 50;
+        }
+      g_assert_cmpuint (g_hash_table_size (seen), ==, expected->len);
+
+      /* Counted when asked, the usual way. */
+      {
+        g_autoptr(WzSearchQuery) query = wz_search_query_parse ("Patient", "name=王&_count=5",
+                                                                &error);
+        g_autoptr(WzStoreResult) result = NULL;
+
+        query->visible_to_practitioner = g_strdup (practitioner);
+        result = wz_store_search (f->store, query, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (result->total, ==, expected->len);
+        g_assert_true (result->more);
+      }
+    }
+  g_assert_cmpuint (n_wang, ==, wang->len);
+
+  /* An unknown _total is refused, not ignored. */
+  {
+    g_autoptr(WzSearchQuery) query = wz_search_query_parse ("Patient", "_total=some", &error);
+
+    g_assert_null (query);
+    g_assert_error (error, WZ_ERROR, WZ_ERROR_INVALID);
+  }
+}
+
 static void
 test_bad_parameters (Fixture       *f,
                      gconstpointer  data)
@@ -1279,6 +1375,7 @@ main (int    argc,
   ADD ("/search/clinical", test_clinical);
   ADD ("/search/paging", test_paging);
   ADD ("/search/bad-parameters", test_bad_parameters);
+  ADD ("/search/dense-and-total", test_dense_and_total);
   g_test_add_func ("/search/migration", test_migration);
   g_test_add_func ("/search/generator", test_generator);
   g_test_add_func ("/search/http", test_http);
