@@ -113,6 +113,8 @@ cmd_serve (int    argc,
   g_autofree char *tls_cert = NULL;
   g_autofree char *tls_key = NULL;
   g_autofree char *database = NULL;
+  g_autofree char *stun_server = NULL;
+  g_autofree char *turn_server = NULL;
   const GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
       "Address and port (default 127.0.0.1:8080; port 0 picks a free one)", "HOST:PORT" },
@@ -120,6 +122,10 @@ cmd_serve (int    argc,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for HTTPS", "FILE" },
     { "database", 0, 0, G_OPTION_ARG_STRING, &database,
       "PostgreSQL connection URL (not available in this build)", "URL" },
+    { "stun-server", 0, 0, G_OPTION_ARG_STRING, &stun_server,
+      "STUN server handed to video-call clients", "stun:HOST:PORT" },
+    { "turn-server", 0, 0, G_OPTION_ARG_STRING, &turn_server,
+      "TURN relay handed to video-call clients", "turn:HOST:PORT,USER,CREDENTIAL" },
     { NULL }
   };
   g_autoptr(WzServer) server = NULL;
@@ -142,6 +148,7 @@ cmd_serve (int    argc,
     }
 
   if ((server = wz_server_new (opt_data_dir, &error)) == NULL ||
+      !wz_server_set_ice_servers (server, stun_server, turn_server, &error) ||
       (url = wz_server_listen (server, listen ? listen : "127.0.0.1:8080", tls_cert, tls_key,
                                &error)) == NULL)
     return fail (error);

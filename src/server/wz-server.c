@@ -22,6 +22,7 @@
 #include "wz-preconsult.h"
 #include "wz-rx-routes.h"
 #include "wz-sqlite-store.h"
+#include "wz-ice-config.h"
 #include "wz-static-routes.h"
 #include "wz-visit-link.h"
 #include "wz-ws-hub.h"
@@ -38,6 +39,7 @@ struct _WzServer
   WzCareTeam    *care_team;
   WzVisitLink   *visit_link;
   WzWsHub       *hub;
+  WzIceConfig   *ice;
   WzChatStore   *chat_store;
   WzChatRoutes  *chat;
   WzBinaryRoutes *binary;
@@ -58,6 +60,7 @@ wz_server_dispose (GObject *object)
   g_clear_object (&self->binary);
   g_clear_object (&self->chat);
   g_clear_object (&self->hub);
+  g_clear_object (&self->ice);
   g_clear_object (&self->chat_store);
   g_clear_object (&self->visit_link);
   g_clear_object (&self->care_team);
@@ -193,6 +196,8 @@ wz_server_new (const char  *data_dir,
   wz_auth_routes_register (self->soup, self->auth, self->audit);
   wz_visit_link_register (self->visit_link, self->soup);
   wz_ws_hub_register (self->hub, self->soup);
+  self->ice = wz_ice_config_new (self->auth);
+  wz_ice_config_register (self->ice, self->soup);
   if (!wz_rx_routes_setup (self->soup, WZ_STORE (self->store), self->auth, self->audit,
                            self->care_team, self->hub, data_dir, error))
     return NULL;
@@ -343,4 +348,15 @@ wz_server_shutdown (WzServer *self)
     wz_sqlite_store_close (self->store);
   if (self->chat_store != NULL)
     wz_chat_store_close (self->chat_store);
+}
+
+gboolean
+wz_server_set_ice_servers (WzServer    *self,
+                           const char  *stun,
+                           const char  *turn,
+                           GError     **error)
+{
+  g_return_val_if_fail (WZ_IS_SERVER (self), FALSE);
+
+  return wz_ice_config_set (self->ice, stun, turn, error);
 }

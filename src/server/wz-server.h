@@ -19,6 +19,12 @@ char     *wz_server_listen   (WzServer    *self,
                               const char  *tls_cert,
                               const char  *tls_key,
                               GError     **error);
+/* STUN/TURN servers handed to video-call clients at GET /visit/ice-servers (see wz-ice-config.h
+ * for the forms); FALSE when one is malformed. */
+gboolean  wz_server_set_ice_servers (WzServer    *self,
+                                     const char  *stun,
+                                     const char  *turn,
+                                     GError     **error);
 /* Stops accepting, waits for pending audit rows, closes the databases. */
 void      wz_server_shutdown (WzServer    *self);
 
