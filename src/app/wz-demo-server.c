@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #ifdef __linux__
 # include <sys/prctl.h>
 #endif
@@ -35,6 +37,12 @@ struct _WzDemoServer
   guint         start_timeout_id;
   gboolean      exited;
   int           exit_status;
+
+  /* The simulated patient who chats in one waiting visit (wenzhen-sim-patient). */
+  SoupSession  *sim_http;
+  GCancellable *sim_cancellable;
+  char         *sim_token;
+  GSubprocess  *sim;
 };
 
 G_DEFINE_FINAL_TYPE (WzDemoServer, wz_demo_server, G_TYPE_OBJECT)
@@ -95,12 +103,18 @@ wz_demo_server_dispose (GObject *object)
   WzDemoServer *self = WZ_DEMO_SERVER (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->sim_cancellable);
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
 
   /* Normally the app stops the server first; this is the last line of defence against an orphan
    * server and a stray directory with patient data in it. */
   if (self->process != NULL && !self->exited)
     g_subprocess_force_exit (self->process);
+  if (self->sim != NULL)
+    g_subprocess_force_exit (self->sim);
+  g_clear_object (&self->sim);
+  g_clear_object (&self->sim_http);
+  g_clear_object (&self->sim_cancellable);
   if (self->data_dir != NULL && (self->process == NULL || self->exited))
     {
       remove_tree (self->data_dir);
@@ -122,6 +136,7 @@ wz_demo_server_finalize (GObject *object)
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->pid, g_free);
+  g_clear_pointer (&self->sim_token, g_free);
   g_string_free (self->log_tail, TRUE);
 
   G_OBJECT_CLASS (wz_demo_server_parent_class)->finalize (object);
@@ -140,6 +155,7 @@ static void
 wz_demo_server_init (WzDemoServer *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->sim_cancellable = g_cancellable_new ();
   self->log_tail = g_string_new (NULL);
 }
 
@@ -270,6 +286,187 @@ read_stderr (WzDemoServer *self,
                                    on_stderr_read, g_object_ref (self));
 }
 
+/* ---- the simulated patient --------------------------------------------------------------- */
+
+/* `$WZ_SIM_PATIENT_BINARY`, else the one in the build tree, else the installed one; NULL when
+ * there is none (the demo then runs without a patient who answers). */
+static char *
+find_sim_binary (void)
+{
+  const char *env = g_getenv ("WZ_SIM_PATIENT_BINARY");
+  g_autofree char *in_build = g_build_filename (BUILD_SIMDIR, "wenzhen-sim-patient", NULL);
+  g_autofree char *installed = g_build_filename (BINDIR, "wenzhen-sim-patient", NULL);
+
+  if (env != NULL && *env != '\0')
+    return g_file_test (env, G_FILE_TEST_IS_EXECUTABLE) ? g_strdup (env) : NULL;
+  if (g_file_test (in_build, G_FILE_TEST_IS_EXECUTABLE))
+    return g_steal_pointer (&in_build);
+  if (g_file_test (installed, G_FILE_TEST_IS_EXECUTABLE))
+    return g_steal_pointer (&installed);
+  return NULL;
+}
+
+typedef void (*SimStep) (WzDemoServer *self,
+                         JsonObject   *answer);
+
+typedef struct
+{
+  WzDemoServer *self;
+  SoupMessage  *msg;
+  SimStep       next;
+} SimCall;
+
+static void
+on_sim_call_done (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  SimCall *call = user_data;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) json = NULL;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
+  if (body != NULL && soup_message_get_status (call->msg) == SOUP_STATUS_OK)
+    {
+      g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+      json = json_from_string (text, NULL);
+    }
+
+  if (json != NULL && JSON_NODE_HOLDS_OBJECT (json))
+    call->next (call->self, json_node_get_object (json));
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("The demo runs without a simulated patient: %s %s answered %u %s",
+               soup_message_get_method (call->msg),
+               g_uri_get_path (soup_message_get_uri (call->msg)),
+               soup_message_get_status (call->msg), error ? error->message : "");
+
+  g_object_unref (call->msg);
+  g_object_unref (call->self);
+  g_free (call);
+}
+
+static void
+sim_call (WzDemoServer *self,
+          const char   *method,
+          const char   *path,
+          const char   *body,
+          SimStep       next)
+{
+  g_autofree char *url = g_strconcat (self->url, path, NULL);
+  SimCall *call = g_new0 (SimCall, 1);
+
+  call->self = g_object_ref (self);
+  call->msg = soup_message_new (method, url);
+  call->next = next;
+  if (self->sim_token != NULL)
+    {
+      g_autofree char *authorization = g_strconcat ("Bearer ", self->sim_token, NULL);
+
+      soup_message_headers_replace (soup_message_get_request_headers (call->msg),
+                                    "Authorization", authorization);
+    }
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (call->msg, "application/json", bytes);
+    }
+  soup_session_send_and_read_async (self->sim_http, call->msg, G_PRIORITY_LOW,
+                                    self->sim_cancellable, on_sim_call_done, call);
+}
+
+static void
+on_sim_link (WzDemoServer *self,
+             JsonObject   *answer)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *binary = find_sim_binary ();
+  const char *link = json_object_get_string_member_with_default (answer, "url", NULL);
+  const char * const *languages = g_get_language_names ();
+  const char *lang = "en";
+
+  if (binary == NULL || link == NULL)
+    return;
+  for (guint i = 0; languages[i] != NULL; i++)
+    if (g_str_has_prefix (languages[i], "zh"))
+      {
+        lang = "zh";
+        break;
+      }
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, kill_with_parent, NULL, NULL);
+  self->sim = g_subprocess_launcher_spawn (launcher, &error, binary, "--server", self->url,
+                                           "--link-token", link, "--lang", lang, NULL);
+  if (self->sim == NULL)
+    g_message ("The demo runs without a simulated patient: %s", error->message);
+  else
+    g_debug ("Simulated patient started as process %s",
+             g_subprocess_get_identifier (self->sim));
+}
+
+static void
+on_sim_visit (WzDemoServer *self,
+              JsonObject   *bundle)
+{
+  JsonNode *entries = json_object_get_member (bundle, "entry");
+  JsonNode *first;
+  const char *id;
+  g_autofree char *path = NULL;
+
+  if (entries == NULL || !JSON_NODE_HOLDS_ARRAY (entries) ||
+      json_array_get_length (json_node_get_array (entries)) == 0 ||
+      !JSON_NODE_HOLDS_OBJECT (first = json_array_get_element (json_node_get_array (entries), 0)))
+    return;
+  id = json_object_get_string_member_with_default (
+         json_object_get_object_member (json_node_get_object (first), "resource"), "id", NULL);
+  if (id == NULL)
+    return;
+  path = g_strdup_printf ("/fhir/Encounter/%s/$visit-link", id);
+  sim_call (self, "POST", path, NULL, on_sim_link);
+}
+
+static void
+on_sim_login (WzDemoServer *self,
+              JsonObject   *answer)
+{
+  g_free (self->sim_token);
+  self->sim_token = g_strdup (json_object_get_string_member_with_default (answer, "access_token",
+                                                                          NULL));
+  /* The first patient waiting for the demo doctor gets a patient on the other end. */
+  sim_call (self, "GET", "/fhir/Encounter?status=arrived,triaged&_sort=date&_count=1", NULL,
+            on_sim_visit);
+}
+
+static void
+start_sim_patient (WzDemoServer *self)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *binary = find_sim_binary ();
+
+  /* Set WZ_DEMO_SIM_PATIENT=0 for a demo whose patients keep still (some UI tests). */
+  if (binary == NULL || g_strcmp0 (g_getenv ("WZ_DEMO_SIM_PATIENT"), "0") == 0)
+    return;
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "username");
+  json_builder_add_string_value (builder, WZ_DEMO_USERNAME);
+  json_builder_set_member_name (builder, "password");
+  json_builder_add_string_value (builder, wz_demo_server_get_password ());
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = json_to_string (root, FALSE);
+
+  self->sim_http = soup_session_new_with_options ("timeout", 30, NULL);
+  sim_call (self, "POST", "/auth/login", body, on_sim_login);
+}
+
 static void
 read_stdout_line (WzDemoServer     *self,
                   GDataInputStream *stream);
@@ -300,6 +497,7 @@ on_stdout_line (GObject      *object,
           self->url = g_strdup (g_strstrip ((char *) url));
           g_debug ("Demo server ready at %s", self->url);
           complete_start (self, NULL);
+          start_sim_patient (self);
         }
     }
 
@@ -571,6 +769,10 @@ wz_demo_server_stop_async (WzDemoServer        *self,
 
   complete_start (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                              "demo server stopped"));
+  /* The patient leaves before the server goes. */
+  g_cancellable_cancel (self->sim_cancellable);
+  if (self->sim != NULL)
+    g_subprocess_send_signal (self->sim, SIGTERM);
 
   if (self->process == NULL || self->exited)
     {
