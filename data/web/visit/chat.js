@@ -398,6 +398,7 @@
       loaded: false,
       loadFailed: false,
       connected: false,
+      sendFailing: false,       /* the last attempt to send did not reach the server */
       sessionEnded: false,
       storage: true,
       theirs: { delivered: null, read: null },
@@ -446,18 +447,23 @@
       el('span', { class: 'chat-tool-icon', 'aria-hidden': 'true', text: '📎' }), el('span', { class: 'chat-tool-label' }));
     const cameraButton = el('button', { type: 'button', class: 'chat-tool', id: 'chat-camera' },
       el('span', { class: 'chat-tool-icon', 'aria-hidden': 'true', text: '📷' }), el('span', { class: 'chat-tool-label' }));
-    const voiceButton = el('button', { type: 'button', class: 'chat-tool', id: 'chat-voice', 'aria-pressed': 'false' },
+    const voiceButton = el('button', {
+      type: 'button', class: 'chat-tool', id: 'chat-voice', 'aria-pressed': 'false', 'aria-describedby': 'chat-voice-hint',
+    },
       el('span', { class: 'chat-tool-icon', 'aria-hidden': 'true', text: '🎤' }), el('span', { class: 'chat-tool-label' }));
     const recordTime = el('span', { class: 'chat-record-time', id: 'chat-record-time' });
     const recordCancel = el('button', { type: 'button', class: 'chat-tool chat-record-cancel', id: 'chat-record-cancel' });
+    /* Shown while recording; hidden, it still describes the button to a screen reader. */
+    const voiceHint = el('p', { class: 'chat-hint', id: 'chat-voice-hint' });
     const recordBar = el('div', { class: 'chat-recording', id: 'chat-recording', hidden: true },
-      el('span', { class: 'chat-record-dot', 'aria-hidden': 'true' }), recordTime, recordCancel);
-    const voiceHint = el('p', { class: 'chat-hint', id: 'chat-voice-hint', hidden: true });
+      el('div', { class: 'chat-record-line' },
+        el('span', { class: 'chat-record-dot', 'aria-hidden': 'true' }), recordTime, recordCancel),
+      voiceHint);
     const notice = el('p', { class: 'chat-notice', id: 'chat-notice', role: 'alert' });
     const form = el('form', { class: 'chat-compose', id: 'chat-compose', novalidate: true },
       inputLabel, input,
       el('div', { class: 'chat-tools' }, attachButton, cameraButton, voiceButton, sendButton),
-      recordBar, voiceHint, notice, fileInput, cameraInput);
+      recordBar, notice, fileInput, cameraInput);
 
     const viewerImage = el('img', { class: 'chat-viewer-image', id: 'chat-viewer-image', alt: '' });
     const viewerClose = el('button', { type: 'button', class: 'button chat-viewer-close', id: 'chat-viewer-close' });
@@ -784,7 +790,7 @@
       let text = null;
       if (state.sessionEnded)
         text = t('sessionEnded');
-      else if (!state.connected && (state.loaded || state.loadFailed))
+      else if (navigator.onLine === false || state.sendFailing || (!state.connected && (state.loaded || state.loadFailed)))
         text = t('offline');
       else if (!state.storage)
         text = t('noStorage');
@@ -1086,8 +1092,16 @@
 
     window.addEventListener('online', () => {
       socketAttempt = 0;
+      renderStatus();
       connect();
       pump(true);
+    });
+    /* A socket cut off by a lost network can stay "open" for minutes: start over, and catch up
+     * once the network is back. */
+    window.addEventListener('offline', () => {
+      renderStatus();
+      if (socket)
+        socket.close();
     });
 
     /* -- Sending: the outbox, one message at a time, oldest first -- */
@@ -1168,6 +1182,10 @@
         try {
           await sendOne(item);
           pumpAttempt = 0;
+          if (state.sendFailing) {
+            state.sendFailing = false;
+            renderStatus();
+          }
           renderLog();
         } catch (error) {
           const status = error && typeof error.status === 'number' ? error.status : 0;
@@ -1182,6 +1200,10 @@
             await outbox.put(item).catch(() => {});
             renderLog();
             continue;
+          }
+          if (!state.sendFailing) {
+            state.sendFailing = true;
+            renderStatus();
           }
           return false;
         }
@@ -1271,7 +1293,7 @@
     }
 
     function discard (key) {
-      const item = state.items.find((candidate) => candidate.identifier === key);
+        const item = state.items.find((candidate) => candidate.identifier === key);
       if (!item)
         return;
       outbox.remove(item).catch(() => {}).then(() => {
@@ -1489,8 +1511,6 @@
         startRecording();
     });
     voiceButton.addEventListener('contextmenu', (event) => event.preventDefault());
-    voiceButton.addEventListener('focus', () => { voiceHint.hidden = false; });
-    voiceButton.addEventListener('blur', () => { voiceHint.hidden = true; });
     recordCancel.addEventListener('click', () => stopRecording(true));
 
     earlier.addEventListener('click', loadEarlier);
