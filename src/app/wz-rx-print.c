@@ -5,15 +5,13 @@
 
 #include "wz-rx-print.h"
 
-#include <cairo-pdf.h>
 #include <glib/gi18n.h>
 #include <qrencode.h>
 
+#include "wz-print-pdf.h"
 #include "wz-test-report.h"
 
 /* A5 portrait in points: the usual size of a Chinese outpatient prescription (处方笺). */
-#define A5_WIDTH  419.53
-#define A5_HEIGHT 595.28
 #define MARGIN    28.0
 #define QR_SIZE   72.0
 
@@ -76,44 +74,6 @@ data_copy (const WzRxPrintData *data)
   return copy;
 }
 
-/* Draws TEXT at (X, Y) within WIDTH; returns its height. */
-static double
-text_at (cairo_t    *cr,
-         const char *text,
-         const char *font,
-         double      x,
-         double      y,
-         double      width,
-         PangoAlignment alignment)
-{
-  g_autoptr(PangoLayout) layout = pango_cairo_create_layout (cr);
-  g_autoptr(PangoFontDescription) description = pango_font_description_from_string (font);
-  int text_width, text_height;
-
-  pango_layout_set_font_description (layout, description);
-  pango_layout_set_width (layout, (int) (width * PANGO_SCALE));
-  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
-  pango_layout_set_alignment (layout, alignment);
-  pango_layout_set_text (layout, text ? text : "", -1);
-  cairo_move_to (cr, x, y);
-  pango_cairo_show_layout (cr, layout);
-  pango_layout_get_size (layout, &text_width, &text_height);
-  return (double) text_height / PANGO_SCALE;
-}
-
-static void
-rule (cairo_t *cr,
-      double   x,
-      double   y,
-      double   width,
-      double   line_width)
-{
-  cairo_set_line_width (cr, line_width);
-  cairo_move_to (cr, x, y);
-  cairo_line_to (cr, x + width, y);
-  cairo_stroke (cr);
-}
-
 static void
 draw_qr (cairo_t    *cr,
          const char *text,
@@ -161,51 +121,70 @@ wz_rx_print_draw (const WzRxPrintData *data,
   cairo_paint (cr);
   cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
 
-  y += text_at (cr, data->hospital, "Sans Bold 15", x, y, inner - QR_SIZE, PANGO_ALIGN_LEFT);
-  y += text_at (cr, _("Prescription · 处方笺"), "Sans 11", x, y + 2, inner - QR_SIZE,
+  y += wz_print_text (cr, data->hospital, "Sans Bold 15", x, y, inner - QR_SIZE, PANGO_ALIGN_LEFT);
+  y += wz_print_text (cr, _("Prescription · 处方笺"), "Sans 11", x, y + 2, inner - QR_SIZE,
                 PANGO_ALIGN_LEFT) + 2;
   number = g_strdup_printf (_("No. %s"), data->prescription_id ? data->prescription_id : "—");
-  y += text_at (cr, number, "Monospace 8", x, y + 2, inner - QR_SIZE, PANGO_ALIGN_LEFT);
+  y += wz_print_text (cr, number, "Monospace 8", x, y + 2, inner - QR_SIZE, PANGO_ALIGN_LEFT);
   draw_qr (cr, data->prescription_id, width - MARGIN - QR_SIZE, MARGIN - 6, QR_SIZE);
   y = MAX (y + 8, MARGIN + QR_SIZE);
-  rule (cr, x, y, inner, 1.2);
+  wz_print_rule (cr, x, y, inner, 1.2);
   y += 8;
 
   patient = g_strdup_printf (_("Patient: %s   %s"), data->patient ? data->patient : "",
                              data->patient_details ? data->patient_details : "");
-  y += text_at (cr, patient, "Sans 10", x, y, inner, PANGO_ALIGN_LEFT) + 4;
+  y += wz_print_text (cr, patient, "Sans 10", x, y, inner, PANGO_ALIGN_LEFT) + 4;
   diagnosis = g_strdup_printf (_("Diagnosis: %s"), data->diagnosis ? data->diagnosis : "—");
-  y += text_at (cr, diagnosis, "Sans 10", x, y, inner, PANGO_ALIGN_LEFT) + 6;
-  rule (cr, x, y, inner, 0.6);
+  y += wz_print_text (cr, diagnosis, "Sans 10", x, y, inner, PANGO_ALIGN_LEFT) + 6;
+  wz_print_rule (cr, x, y, inner, 0.6);
   y += 8;
 
-  y += text_at (cr, "Rp.", "Serif Bold Italic 16", x, y, inner, PANGO_ALIGN_LEFT) + 4;
+  y += wz_print_text (cr, "Rp.", "Serif Bold Italic 16", x, y, inner, PANGO_ALIGN_LEFT) + 4;
   for (guint i = 0; i < data->line_titles->len; i++)
     {
       g_autofree char *title = g_strdup_printf ("%u. %s", i + 1,
                                                 (char *) g_ptr_array_index (data->line_titles, i));
 
-      y += text_at (cr, title, "Sans Bold 10", x + 8, y, inner - 8, PANGO_ALIGN_LEFT) + 1;
-      y += text_at (cr, g_ptr_array_index (data->line_details, i), "Sans 9", x + 22, y,
+      y += wz_print_text (cr, title, "Sans Bold 10", x + 8, y, inner - 8, PANGO_ALIGN_LEFT) + 1;
+      y += wz_print_text (cr, g_ptr_array_index (data->line_details, i), "Sans 9", x + 22, y,
                     inner - 22, PANGO_ALIGN_LEFT) + 8;
     }
 
   /* Signatures sit at the foot of the sheet, however many lines there are. */
   y = MAX (y + 12, height - MARGIN - 96);
-  rule (cr, x, y, inner, 0.6);
+  wz_print_rule (cr, x, y, inner, 0.6);
   y += 8;
   doctor = g_strdup_printf (_("Doctor: %s (e-signed)"), data->doctor ? data->doctor : "");
   pharmacist = g_strdup_printf (_("Pharmacist: %s"), data->pharmacist ? data->pharmacist : "____________");
-  left = text_at (cr, doctor, "Sans 10", x, y, inner / 2 - 6, PANGO_ALIGN_LEFT);
-  right = text_at (cr, pharmacist, "Sans 10", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT);
+  left = wz_print_text (cr, doctor, "Sans 10", x, y, inner / 2 - 6, PANGO_ALIGN_LEFT);
+  right = wz_print_text (cr, pharmacist, "Sans 10", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT);
   y += MAX (left, right) + 4;
   date = g_strdup_printf (_("Date: %s"), data->date ? data->date : "");
-  left = text_at (cr, date, "Sans 10", x, y, inner / 2 - 6, PANGO_ALIGN_LEFT);
-  right = text_at (cr, data->status, "Sans Italic 9", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT);
+  left = wz_print_text (cr, date, "Sans 10", x, y, inner / 2 - 6, PANGO_ALIGN_LEFT);
+  right = wz_print_text (cr, data->status, "Sans Italic 9", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT);
   y += MAX (left, right) + 6;
-  text_at (cr, _("Valid for 3 days from the date of issue. Dispense only against the verified electronic record."),
+  wz_print_text (cr, _("Valid for 3 days from the date of issue. Dispense only against the verified electronic record."),
            "Sans 7", x, y, inner, PANGO_ALIGN_LEFT);
   cairo_restore (cr);
+}
+
+static void
+draw_page (gconstpointer  data,
+           cairo_t       *cr,
+           int            page,
+           double         width,
+           double         height)
+{
+  wz_rx_print_draw (data, cr, width, height);
+}
+
+static WzPrintJob
+sheet_job (const WzRxPrintData *data)
+{
+  WzPrintJob job = { _("Prescription"), GTK_PAPER_NAME_A5, FALSE, 1, draw_page,
+                     (gpointer) data, NULL };
+
+  return job;
 }
 
 gboolean
@@ -213,88 +192,29 @@ wz_rx_print_to_pdf (const WzRxPrintData *data,
                     const char          *path,
                     GError             **error)
 {
-  cairo_surface_t *surface = cairo_pdf_surface_create (path, A5_WIDTH, A5_HEIGHT);
-  cairo_t *cr = cairo_create (surface);
-  cairo_status_t status;
+  WzPrintJob job = sheet_job (data);
 
-  wz_rx_print_draw (data, cr, A5_WIDTH, A5_HEIGHT);
-  cairo_show_page (cr);
-  cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The PDF could not be written: %s"),
-                   cairo_status_to_string (status));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-on_draw_page (GtkPrintOperation *operation,
-              GtkPrintContext   *context,
-              int                page,
-              WzRxPrintData     *data)
-{
-  wz_rx_print_draw (data, gtk_print_context_get_cairo_context (context),
-                    gtk_print_context_get_width (context), gtk_print_context_get_height (context));
+  return wz_print_to_pdf (&job, path, error);
 }
 
 void
 wz_rx_print_run (const WzRxPrintData *data,
                  GtkWindow           *parent)
 {
-  g_autoptr(GtkPrintOperation) operation = gtk_print_operation_new ();
-  g_autoptr(GtkPageSetup) setup = gtk_page_setup_new ();
-  g_autoptr(GtkPaperSize) paper = gtk_paper_size_new (GTK_PAPER_NAME_A5);
-  g_autoptr(GError) error = NULL;
-  WzRxPrintData *copy = data_copy (data);
+  WzPrintJob job = sheet_job (data_copy (data));
 
-  gtk_page_setup_set_paper_size (setup, paper);
-  gtk_print_operation_set_default_page_setup (operation, setup);
-  gtk_print_operation_set_n_pages (operation, 1);
-  gtk_print_operation_set_unit (operation, GTK_UNIT_POINTS);
-  gtk_print_operation_set_job_name (operation, _("Prescription"));
-  g_signal_connect (operation, "draw-page", G_CALLBACK (on_draw_page), copy);
-  g_object_set_data_full (G_OBJECT (operation), "wz-data", copy,
-                          (GDestroyNotify) wz_rx_print_data_free);
-  if (gtk_print_operation_run (operation, GTK_PRINT_OPERATION_ACTION_PRINT_DIALOG, parent,
-                               &error) == GTK_PRINT_OPERATION_RESULT_ERROR)
-    g_warning ("Printing failed: %s", error->message);
-}
-
-static void
-on_export_response (GtkNativeDialog *dialog,
-                    int              response,
-                    WzRxPrintData   *data)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      g_autoptr(GError) error = NULL;
-
-      if (path == NULL || !wz_rx_print_to_pdf (data, path, &error))
-        g_warning ("PDF not written: %s", error ? error->message : "not a local file");
-    }
-  wz_rx_print_data_free (data);
-  g_object_unref (dialog);
+  job.destroy = (GDestroyNotify) wz_rx_print_data_free;
+  wz_print_run (&job, parent);
 }
 
 void
 wz_rx_print_export (const WzRxPrintData *data,
                     GtkWindow           *parent)
 {
-  GtkFileChooserNative *chooser;
-  WzRxPrintData *copy = data_copy (data);
+  WzPrintJob job = sheet_job (data_copy (data));
   g_autofree char *name = g_strdup_printf ("%s-%s.pdf", _("prescription"),
                                            data->prescription_id ? data->prescription_id : "");
 
-  chooser = gtk_file_chooser_native_new (_("Export Prescription"), parent,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_response), copy);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  job.destroy = (GDestroyNotify) wz_rx_print_data_free;
+  wz_print_export (&job, parent, _("Export Prescription"), name);
 }

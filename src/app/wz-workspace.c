@@ -9,6 +9,8 @@
 #include <glib/gi18n.h>
 
 #include "wz-allergy-badge.h"
+#include "wz-followup-page.h"
+#include "wz-followup-worklist.h"
 #include "wz-call-page.h"
 #include "wz-queue-filter.h"
 #include "wz-queue-model.h"
@@ -57,7 +59,10 @@ struct _WzWorkspace
   WzRxEditor           *rx_editor;
   AdwViewStackPage     *review_page;
   WzReviewQueue        *review_queue;
-  AdwStatusPage        *followup_page;
+  WzFollowupPage       *followup_page;
+  GtkStack             *sidebar_stack;
+  GtkWidget            *sidebar_switcher;
+  WzFollowupWorklist   *followup_worklist;
 
   WzApiClient          *client;
   GSettings            *settings;
@@ -118,7 +123,6 @@ update_consultation_pages (WzWorkspace *self,
                            WzQueueItem *patient)
 {
   g_autofree char *chat = NULL;
-  g_autofree char *followup = NULL;
   const char *name;
 
   if (patient == NULL)
@@ -128,8 +132,6 @@ update_consultation_pages (WzWorkspace *self,
       gtk_revealer_set_reveal_child (self->patient_banner, FALSE);
       adw_status_page_set_description (self->chat_page,
                                        _("Select a patient in the queue to start the consultation."));
-      adw_status_page_set_description (self->followup_page,
-                                       _("Select a patient to plan revisits, medication checks and vaccination follow-ups."));
       return;
     }
 
@@ -146,11 +148,8 @@ update_consultation_pages (WzWorkspace *self,
 
   chat = g_strdup_printf (_("Messages, photos and files exchanged with %s will appear here and be kept in the patient’s record. Chat is not available in this version of Wenzhen yet."),
                           name);
-  followup = g_strdup_printf (_("Revisits and follow-up tasks for %s will be planned here. Follow-up is not available in this version of Wenzhen yet."),
-                              name);
 
   adw_status_page_set_description (self->chat_page, chat);
-  adw_status_page_set_description (self->followup_page, followup);
 }
 
 static void
@@ -166,6 +165,8 @@ on_selected_patient_changed (WzWorkspace *self)
   wz_rx_editor_show (self->rx_editor,
                      patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL,
                      patient != NULL ? wz_queue_item_get_encounter_id (patient) : NULL);
+  wz_followup_page_show (self->followup_page,
+                         patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL);
 
   if (patient == NULL)
     return;
@@ -704,6 +705,90 @@ on_window_active_changed (WzWorkspace *self,
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Follow-up worklist */
+
+static void
+on_sidebar_view_changed (WzWorkspace *self)
+{
+  const char *name = gtk_stack_get_visible_child_name (self->sidebar_stack);
+
+  wz_test_report_when_settled (GTK_WIDGET (self), is_settled, "sidebar=%s", name ? name : "");
+}
+
+static void
+action_sidebar_view (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  WzWorkspace *self = WZ_WORKSPACE (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+
+  if (!gtk_widget_get_visible (self->sidebar_switcher) ||
+      gtk_stack_get_child_by_name (self->sidebar_stack, name) == NULL)
+    return;
+  gtk_stack_set_visible_child_name (self->sidebar_stack, name);
+  adw_leaflet_set_visible_child_name (self->leaflet, "sidebar");
+  if (g_str_equal (name, "queue"))
+    gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+  else
+    gtk_widget_child_focus (GTK_WIDGET (self->followup_worklist), GTK_DIR_TAB_FORWARD);
+}
+
+/* A worklist patient may have no visit today: their record and follow-up open without one. */
+static void
+on_worklist_open_patient (WzWorkspace *self,
+                          const char  *patient_id,
+                          const char  *name)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->queue));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(WzQueueItem) item = g_list_model_get_item (G_LIST_MODEL (self->queue), i);
+
+      if (g_strcmp0 (wz_queue_item_get_patient_id (item), patient_id) == 0)
+        {
+          wz_workspace_show_encounter (self, wz_queue_item_get_encounter_id (item));
+          adw_view_stack_set_visible_child_name (self->view_stack, "follow-up");
+          return;
+        }
+    }
+
+  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
+  adw_view_switcher_title_set_title (self->switcher_title, name);
+  adw_view_switcher_title_set_subtitle (self->switcher_title, _("No visit today"));
+  adw_avatar_set_text (self->patient_avatar, name);
+  gtk_label_set_text (self->patient_name_label, name);
+  /* Translators: under a patient opened from the follow-up worklist */
+  gtk_label_set_text (self->patient_details_label, _("No visit today"));
+  gtk_revealer_set_reveal_child (self->patient_banner, TRUE);
+  wz_record_view_show (self->record_view, patient_id, NULL);
+  wz_followup_page_show (self->followup_page, patient_id);
+  adw_view_stack_set_visible_child_name (self->view_stack, "follow-up");
+  adw_leaflet_set_visible_child_name (self->leaflet, "content");
+  wz_test_report ("followup-open patient=%s name=%s", patient_id, name);
+}
+
+static void
+on_worklist_toast (WzWorkspace *self,
+                   const char  *message)
+{
+  g_signal_emit (self, signals[TOAST], 0, message);
+}
+
+static void
+on_followup_patient_action (GSimpleAction *action,
+                            GVariant      *parameter,
+                            WzWorkspace   *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (GTK_IS_WINDOW (root))
+    gtk_window_present (GTK_WINDOW (root));
+  on_worklist_open_patient (self, g_variant_get_string (parameter, NULL), "");
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Realtime */
 
 static void
@@ -716,6 +801,8 @@ on_realtime_resource (WzWorkspace *self,
                       WzRealtime  *realtime)
 {
   wz_queue_model_handle_event (self->queue, resource_type, id, version_id, patient, encounter);
+  wz_followup_worklist_handle_event (self->followup_worklist, resource_type);
+  wz_followup_page_handle_event (self->followup_page, resource_type, patient);
 }
 
 /* Every hello may follow a gap (the first one too: the queue may have been read before the
@@ -726,6 +813,8 @@ on_realtime_connected (WzWorkspace *self,
                        WzRealtime  *realtime)
 {
   wz_queue_model_catch_up (self->queue);
+  if (again)
+    wz_followup_worklist_refresh (self->followup_worklist);
 }
 
 static void
@@ -871,6 +960,12 @@ wz_workspace_start (WzWorkspace *self,
   wz_queue_model_start (self->queue, session);
   wz_realtime_start (self->realtime, session);
 
+  /* Follow-up is a doctor's: the sidebar offers it next to the queue. */
+  gtk_widget_set_visible (self->sidebar_switcher,
+                          g_strcmp0 (wz_session_get_role (session), "doctor") == 0);
+  gtk_stack_set_visible_child_name (self->sidebar_stack, "queue");
+  wz_followup_worklist_refresh (self->followup_worklist);
+
   /* Pharmacists review signed prescriptions; the review queue is their first page. */
   adw_view_stack_page_set_visible (self->review_page,
                                    g_strcmp0 (wz_session_get_role (session), "pharmacist") == 0);
@@ -880,6 +975,21 @@ wz_workspace_start (WzWorkspace *self,
       wz_review_queue_refresh (self->review_queue);
     }
 
+  if (GTK_IS_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))))
+    {
+      GtkApplication *app = gtk_window_get_application (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+
+      /* A red-flag notification opens the patient from the desktop. */
+      if (app != NULL && g_action_map_lookup_action (G_ACTION_MAP (app), "followup-patient") == NULL)
+        {
+          g_autoptr(GSimpleAction) action = g_simple_action_new ("followup-patient",
+                                                                 G_VARIANT_TYPE_STRING);
+
+          g_signal_connect_object (action, "activate", G_CALLBACK (on_followup_patient_action),
+                                   self, 0);
+          g_action_map_add_action (G_ACTION_MAP (app), G_ACTION (action));
+        }
+    }
   if (!self->watching_window && GTK_IS_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))))
     {
       self->watching_window = TRUE;
@@ -900,6 +1010,8 @@ wz_workspace_stop (WzWorkspace *self)
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   wz_record_view_show (self->record_view, NULL, NULL);
   wz_rx_editor_show (self->rx_editor, NULL, NULL);
+  wz_followup_page_show (self->followup_page, NULL);
+  wz_followup_worklist_stop (self->followup_worklist);
   wz_queue_model_stop (self->queue);
   self->queue_loaded_once = FALSE;
 }
@@ -1024,6 +1136,8 @@ wz_workspace_set_property (GObject      *object,
       self->client = g_value_dup_object (value);
       wz_record_view_set_client (self->record_view, self->client);
       wz_rx_editor_set_client (self->rx_editor, self->client);
+      wz_followup_page_set_client (self->followup_page, self->client);
+      wz_followup_worklist_set_client (self->followup_worklist, self->client);
       wz_review_queue_set_client (self->review_queue, self->client);
       break;
     case PROP_STATUS:
@@ -1152,11 +1266,18 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_install_property_action (widget_class, "workspace.queue-sort", "queue-sort");
   gtk_widget_class_install_action (widget_class, "workspace.refresh", NULL, action_refresh);
   gtk_widget_class_install_action (widget_class, "workspace.back", NULL, action_back);
+  gtk_widget_class_install_action (widget_class, "workspace.sidebar-view", "s", action_sidebar_view);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
+                                       "workspace.sidebar-view", "s", "queue");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK,
+                                       "workspace.sidebar-view", "s", "followups");
 
   g_type_ensure (WZ_TYPE_RECORD_VIEW);
   g_type_ensure (WZ_TYPE_ALLERGY_BADGE);
   g_type_ensure (WZ_TYPE_RX_EDITOR);
   g_type_ensure (WZ_TYPE_REVIEW_QUEUE);
+  g_type_ensure (WZ_TYPE_FOLLOWUP_PAGE);
+  g_type_ensure (WZ_TYPE_FOLLOWUP_WORKLIST);
   g_type_ensure (WZ_TYPE_CALL_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wenzhen/Wenzhen/wz-workspace.ui");
@@ -1196,6 +1317,10 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_stop_search);
   gtk_widget_class_bind_template_callback (widget_class, on_search_activate);
   gtk_widget_class_bind_template_callback (widget_class, on_patient_activated);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, sidebar_stack);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, sidebar_switcher);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, followup_worklist);
+  gtk_widget_class_bind_template_callback (widget_class, on_sidebar_view_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_call_banner_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_call_fullscreen_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_call_show_encounter);
@@ -1221,6 +1346,10 @@ wz_workspace_init (WzWorkspace *self)
   g_object_bind_property (self->record_view, "allergies", self->banner_allergies, "allergies",
                           G_BINDING_SYNC_CREATE);
   g_signal_connect_object (self->record_view, "open-patient", G_CALLBACK (on_record_open_patient),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->followup_worklist, "open-patient",
+                           G_CALLBACK (on_worklist_open_patient), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->followup_worklist, "toast", G_CALLBACK (on_worklist_toast),
                            self, G_CONNECT_SWAPPED);
 
   self->settings = g_settings_new (APP_ID);
