@@ -9,9 +9,9 @@
 
 #include "wz-audit.h"
 #include "wz-auth.h"
+#include "wz-demo-people.h"
 #include "wz-error.h"
 #include "wz-fhir.h"
-#include "wz-pinyin.h"
 #include "wz-sqlite-store.h"
 #include "wz-user-admin.h"
 
@@ -27,8 +27,6 @@
  * "USERNAME Practitioner/ID N-PATIENTS". */
 
 #define AGENT "wz-gen-patients"
-#define RESIDENT_ID "https://wenzhen.example/fhir/NamingSystem/resident-id"
-#define PASSPORT "https://wenzhen.example/fhir/NamingSystem/passport"
 #define ICD10 "http://hl7.org/fhir/sid/icd-10"
 #define ATC "http://www.whocc.no/atc"
 #define SNOMED "http://snomed.info/sct"
@@ -41,58 +39,6 @@ typedef struct
   const char *text;
   double      weight;
 } Weighted;
-
-/* Surnames with their share of the population in per cent (2020 census, rounded); the rest of
- * the population is spread over the tail of the list. */
-static const Weighted surnames[] = {
-  { "王", 7.1 }, { "李", 7.0 }, { "张", 6.6 }, { "刘", 5.4 }, { "陈", 4.5 }, { "杨", 3.1 },
-  { "黄", 2.0 }, { "赵", 2.0 }, { "吴", 1.6 }, { "周", 1.6 }, { "徐", 1.3 }, { "孙", 1.2 },
-  { "马", 1.1 }, { "朱", 1.1 }, { "胡", 1.0 }, { "郭", 1.0 }, { "何", 0.9 }, { "林", 0.9 },
-  { "高", 0.9 }, { "罗", 0.9 }, { "郑", 0.8 }, { "梁", 0.8 }, { "谢", 0.6 }, { "宋", 0.6 },
-  { "唐", 0.6 }, { "许", 0.5 }, { "韩", 0.5 }, { "冯", 0.5 }, { "邓", 0.5 }, { "曹", 0.5 },
-  { "彭", 0.4 }, { "曾", 0.4 }, { "肖", 0.4 }, { "田", 0.4 }, { "董", 0.35 }, { "袁", 0.35 },
-  { "潘", 0.35 }, { "于", 0.33 }, { "蒋", 0.33 }, { "蔡", 0.33 }, { "余", 0.3 }, { "杜", 0.3 },
-  { "叶", 0.3 }, { "程", 0.3 }, { "苏", 0.3 }, { "魏", 0.3 }, { "吕", 0.3 }, { "丁", 0.28 },
-  { "任", 0.28 }, { "沈", 0.27 }, { "姚", 0.26 }, { "卢", 0.26 }, { "姜", 0.25 }, { "崔", 0.25 },
-  { "钟", 0.24 }, { "谭", 0.24 }, { "陆", 0.23 }, { "汪", 0.23 }, { "范", 0.22 }, { "金", 0.22 },
-  { "石", 0.21 }, { "廖", 0.21 }, { "贾", 0.2 }, { "夏", 0.2 }, { "韦", 0.2 }, { "付", 0.19 },
-  { "方", 0.19 }, { "白", 0.18 }, { "邹", 0.18 }, { "孟", 0.17 }, { "熊", 0.17 }, { "秦", 0.16 },
-  { "邱", 0.16 }, { "江", 0.16 }, { "尹", 0.15 }, { "薛", 0.15 }, { "闫", 0.14 }, { "段", 0.14 },
-  { "雷", 0.13 }, { "侯", 0.13 }, { "龙", 0.13 }, { "史", 0.12 }, { "陶", 0.12 }, { "黎", 0.12 },
-  { "贺", 0.11 }, { "顾", 0.11 }, { "毛", 0.11 }, { "郝", 0.1 }, { "龚", 0.1 }, { "邵", 0.1 },
-  { "万", 0.1 }, { "单", 0.05 }, { "欧阳", 0.04 }, { "司马", 0.01 }, { "诸葛", 0.005 },
-};
-
-static const char male_chars[] = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆旭宁龙林建国"
-                                 "志文海东晨阳博子轩然睿泽荣德成永庆福";
-static const char female_chars[] = "芳娜敏静丽艳娟霞秀英玲桂兰婷雪慧琳颖洁倩梅萍红燕欣怡涵萱悦佳"
-                                   "琪雨梦思可诗淑珍凤";
-
-static const char *const latin_families[] = {
-  "Smith", "Johnson", "Müller", "Schmidt", "Kim", "Park", "Nguyen", "Tanaka", "Sato", "Ivanov",
-  "García", "Martin", "Brown", "Wilson", "Rossi", "O'Brien",
-};
-static const char *const latin_male[] = {
-  "James", "John", "Michael", "David", "Thomas", "Minjun", "Hiroshi", "Alexander", "Luca",
-  "Pierre",
-};
-static const char *const latin_female[] = {
-  "Mary", "Anna", "Emma", "Sophie", "Yuki", "Jiwoo", "Maria", "Olga", "Laura", "Julia",
-};
-
-/* Administrative divisions the ID numbers are issued in. */
-static const char *const regions[] = {
-  "110101", "110105", "110108", "120101", "310101", "310104", "310115", "320102", "320583",
-  "330106", "340104", "350203", "370202", "410105", "420106", "430104", "440103", "440305",
-  "440604", "450103", "500103", "510107", "520102", "530102", "610113", "620102", "210102",
-  "220102", "230103", "130102",
-};
-
-/* Age bands (lower bound, share in per cent) of the people who use an online clinic. */
-static const struct { int from, to; double weight; } age_bands[] = {
-  { 0, 5, 6 }, { 6, 17, 8 }, { 18, 29, 12 }, { 30, 39, 16 }, { 40, 49, 14 }, { 50, 59, 16 },
-  { 60, 69, 15 }, { 70, 79, 9 }, { 80, 95, 4 },
-};
 
 /* Chronic conditions: ICD-10 code, built-in title (the ICD list in data/clinical wins), from
  * age, probability at that age, extra probability per year above it. */
@@ -169,7 +115,6 @@ typedef struct
   GDateTime   *now;
   GHashTable  *icd_titles;   /* code → "中文 English" */
   GPtrArray   *drugs;        /* Drug with an allergy class */
-  double       surname_total;
   guint64      n_resources;
   char        *doctor;       /* Practitioner/ID */
   char        *doctor2;
@@ -329,8 +274,6 @@ load_reference_data (Gen *gen)
         g_ptr_array_add (gen->drugs, drug);
       }
 
-  for (guint i = 0; i < G_N_ELEMENTS (surnames); i++)
-    gen->surname_total += surnames[i].weight;
 }
 
 /* ---- random helpers ---------------------------------------------------------------------- */
@@ -358,40 +301,6 @@ pick_weighted (Gen            *gen,
     }
 
   return items[n - 1].text;
-}
-
-/* One character of a UTF-8 string of Chinese characters (each 3 bytes). */
-static void
-append_random_char (Gen        *gen,
-                    GString    *out,
-                    const char *chars)
-{
-  guint n = strlen (chars) / 3;
-
-  g_string_append_len (out, chars + 3 * g_rand_int_range (gen->rand, 0, n), 3);
-}
-
-static char *
-title_case (const char *syllables_joined)
-{
-  char *text = g_strdup (syllables_joined);
-
-  if (*text)
-    text[0] = g_ascii_toupper (text[0]);
-  return text;
-}
-
-/* ISO 7064 MOD 11-2, as on the resident identity card. */
-static char
-id_check_digit (const char *first17)
-{
-  static const int weights[] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
-  int sum = 0;
-
-  for (guint i = 0; i < 17; i++)
-    sum += (first17[i] - '0') * weights[i];
-
-  return "10X98765432"[sum % 11];
 }
 
 /* ---- JSON helpers ------------------------------------------------------------------------ */
@@ -519,124 +428,16 @@ create_patient (Gen         *gen,
                 GError     **error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new_immutable ();
-  g_autoptr(GDateTime) birth = NULL;
-  g_autoptr(GString) given = g_string_new (NULL);
-  g_autofree char *birth_text = NULL;
-  g_autofree char *family = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *phone = NULL;
-  gboolean latin = chance (gen, 0.03);
-  double band_total = 0, x;
-  guint band = 0;
+  g_autoptr(WzDemoPerson) who = wz_demo_person_new_random (gen->rand, gen->now);
 
-  for (guint i = 0; i < G_N_ELEMENTS (age_bands); i++)
-    band_total += age_bands[i].weight;
-  x = g_rand_double (gen->rand) * band_total;
-  while (band + 1 < G_N_ELEMENTS (age_bands) && x >= age_bands[band].weight)
-    x -= age_bands[band++].weight;
-
-  person->age = g_rand_int_range (gen->rand, age_bands[band].from, age_bands[band].to + 1);
-  person->male = chance (gen, 0.48);
-  birth = g_date_time_add_days (gen->now, -(person->age * 365 +
-                                            g_rand_int_range (gen->rand, 0, 365)));
-  birth_text = format_date (birth);
-
-  if (latin)
-    {
-      const char *const *givens = person->male ? latin_male : latin_female;
-
-      family = g_strdup (latin_families[g_rand_int_range (gen->rand, 0,
-                                                          G_N_ELEMENTS (latin_families))]);
-      g_string_append (given, givens[g_rand_int_range (gen->rand, 0, 10)]);
-      text = g_strdup_printf ("%s %s", given->str, family);
-    }
-  else
-    {
-      const char *chars = person->male ? male_chars : female_chars;
-
-      family = g_strdup (pick_weighted (gen, surnames, G_N_ELEMENTS (surnames),
-                                        gen->surname_total));
-      append_random_char (gen, given, chars);
-      if (chance (gen, 0.7))
-        append_random_char (gen, given, chars);
-      text = g_strconcat (family, given->str, NULL);
-    }
-
-  {
-    /* 1[3-9]x: mainland mobile numbers, written the ways people write them. */
-    guint second = g_rand_int_range (gen->rand, 3, 10);
-    guint third = g_rand_int_range (gen->rand, 0, 10);
-    guint a = g_rand_int_range (gen->rand, 0, 10000), c = g_rand_int_range (gen->rand, 0, 10000);
-
-    phone = chance (gen, 0.2)
-            ? g_strdup_printf ("+86 1%u%u-%04u-%04u", second, third, a, c)
-            : g_strdup_printf ("1%u%u%04u%04u", second, third, a, c);
-  }
+  person->age = who->age;
+  person->male = who->male;
 
   json_builder_begin_object (b);
   add_string (b, "resourceType", "Patient");
-
-  json_builder_set_member_name (b, "identifier");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "use", "official");
-  if (latin)
-    {
-      g_autofree char *passport = g_strdup_printf ("%c%08u", 'A' + g_rand_int_range (gen->rand, 0, 26),
-                                                   g_rand_int_range (gen->rand, 0, 100000000));
-
-      add_concept (b, "type", "http://terminology.hl7.org/CodeSystem/v2-0203", "PPN",
-                   "护照 Passport");
-      add_string (b, "system", PASSPORT);
-      add_string (b, "value", passport);
-    }
-  else
-    {
-      g_autofree char *compact = g_date_time_format (birth, "%Y%m%d");
-      /* The 17th digit is odd for men, even for women. */
-      guint sequence = g_rand_int_range (gen->rand, 0, 50) * 20 +
-                       g_rand_int_range (gen->rand, 0, 5) * 2 + (person->male ? 1 : 0);
-      g_autofree char *first17 = g_strdup_printf ("%s%s%03u",
-                                                  regions[g_rand_int_range (gen->rand, 0,
-                                                                            G_N_ELEMENTS (regions))],
-                                                  compact, sequence % 1000);
-      g_autofree char *id = g_strdup_printf ("%s%c", first17, id_check_digit (first17));
-
-      add_concept (b, "type", "http://terminology.hl7.org/CodeSystem/v2-0203", "NI",
-                   "居民身份证 Resident identity card");
-      add_string (b, "system", RESIDENT_ID);
-      add_string (b, "value", id);
-    }
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-
   json_builder_set_member_name (b, "active");
   json_builder_add_boolean_value (b, TRUE);
-
-  json_builder_set_member_name (b, "name");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "use", "official");
-  add_string (b, "text", text);
-  add_string (b, "family", family);
-  json_builder_set_member_name (b, "given");
-  json_builder_begin_array (b);
-  json_builder_add_string_value (b, given->str);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "telecom");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "system", "phone");
-  add_string (b, "value", phone);
-  add_string (b, "use", "mobile");
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-
-  add_string (b, "gender", person->male ? "male" : "female");
-  add_string (b, "birthDate", birth_text);
+  wz_demo_person_add_to_patient (who, FALSE, b);
 
   json_builder_set_member_name (b, "generalPractitioner");
   json_builder_begin_array (b);
@@ -649,7 +450,7 @@ create_patient (Gen         *gen,
   if (person->age < 6)
     {
       /* A young child is seen with a guardian, who is named on the record. */
-      g_autofree char *guardian = g_strconcat (family, latin ? " " : "", "建国", NULL);
+      g_autofree char *guardian = g_strconcat (who->family, who->foreign ? " " : "", "建国", NULL);
 
       json_builder_set_member_name (b, "contact");
       json_builder_begin_array (b);
@@ -658,28 +459,15 @@ create_patient (Gen         *gen,
                          "GUARD", "监护人 Guardian");
       json_builder_set_member_name (b, "name");
       json_builder_begin_object (b);
-      add_string (b, "text", latin ? family : guardian);
-      add_string (b, "family", family);
+      add_string (b, "text", who->foreign ? who->family : guardian);
+      add_string (b, "family", who->family);
       json_builder_end_object (b);
       json_builder_end_object (b);
       json_builder_end_array (b);
     }
   json_builder_end_object (b);
 
-  if (latin)
-    person->display = g_strdup (text);
-  else
-    {
-      g_auto(GStrv) family_pinyin = wz_pinyin_syllables (family);
-      g_auto(GStrv) given_pinyin = wz_pinyin_syllables (given->str);
-      g_autofree char *family_joined = g_strjoinv ("", family_pinyin);
-      g_autofree char *given_joined = g_strjoinv ("", given_pinyin);
-      g_autofree char *family_latin = title_case (family_joined);
-      g_autofree char *given_latin = title_case (given_joined);
-
-      person->display = g_strdup_printf ("%s %s %s", text, family_latin, given_latin);
-    }
-
+  person->display = wz_demo_person_display (who);
   return person->reference = store (gen, b, error);
 }
 

@@ -18,7 +18,8 @@
  * A second floor is a read of one patient by id (GET /fhir/Patient/ID): authorized and held
  * until its audit row is on disk like a search, with next to no storage work.
  *
- * Output lines: "KIND DOCTOR p50 X p95 Y ms n N mean-total T" per kind of search, then
+ * Output lines: "KIND DOCTOR p50 X p95 Y ms n N mean-total T" per kind of search (T is the mean
+ * page size when the server was not asked to count), then
  * read_by_id_p50/p95, metadata_p50/p95, and last "queue_search_p95 X ms" over every search. */
 
 typedef struct
@@ -197,6 +198,37 @@ utf8_prefix (const char *text,
 }
 
 /* The query string of one search of KIND for SAMPLE. */
+/* CPU time (ns) the server process has used so far, all its threads (the audit writer too),
+ * from the scheduler's own accounting; 0 without a server pid. */
+static guint64
+server_cpu_ns (const char *pid)
+{
+  g_autofree char *dir_path = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *task;
+  guint64 sum = 0;
+
+  if (pid == NULL)
+    return 0;
+  dir_path = g_strdup_printf ("/proc/%s/task", pid);
+  if ((dir = g_dir_open (dir_path, 0, NULL)) == NULL)
+    return 0;
+  while ((task = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir_path, task, "schedstat", NULL);
+      g_autofree char *text = NULL;
+
+      if (g_file_get_contents (path, &text, NULL, NULL))
+        sum += g_ascii_strtoull (text, NULL, 10);
+    }
+
+  return sum;
+}
+
+/* _total of every search: "none" as a search box asks (the page, and whether there is more),
+ * or "accurate" (every match counted) from WZ_BENCH_TOTAL. */
+static const char *total_mode = "none";
+
 static char *
 make_query (const char *kind,
             Sample     *sample,
@@ -244,7 +276,8 @@ make_query (const char *kind,
   {
     g_autofree char *escaped = g_uri_escape_string (value, NULL, FALSE);
 
-    return g_strdup_printf ("/fhir/Patient?%s=%s&_count=20", param, escaped);
+    return g_strdup_printf ("/fhir/Patient?%s=%s&_count=20&_total=%s", param, escaped,
+                            total_mode);
   }
 }
 
@@ -297,15 +330,21 @@ main (int    argc,
   g_autoptr(GArray) metadata = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GArray) reads = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(GArray) all_cpu = g_array_new (FALSE, FALSE, sizeof (gint64));
+  const char *server_pid;
   Client client;
   guint rounds;
 
-  if (argc != 4)
+  if (argc != 4 && argc != 5)
     {
-      g_printerr ("usage: %s BASE-URL PASSWORD ROUNDS\n", argv[0]);
+      g_printerr ("usage: %s BASE-URL PASSWORD ROUNDS [SERVER-PID]\n", argv[0]);
       return 2;
     }
+  server_pid = argc == 5 ? argv[4] : NULL;
 
+  if (g_getenv ("WZ_BENCH_TOTAL") != NULL)
+    total_mode = g_getenv ("WZ_BENCH_TOTAL");
+  g_print ("searches ask _total=%s\n", total_mode);
   client.session = soup_session_new_with_options ("max-conns-per-host", 1, "timeout", 30, NULL);
   client.base = argv[1];
   rounds = MAX (atoi (argv[3]), 1);
@@ -319,6 +358,7 @@ main (int    argc,
         for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
           {
             g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+            g_autoptr(GArray) cpu = g_array_new (FALSE, FALSE, sizeof (gint64));
             gint64 total_matches = 0;
 
             for (guint r = 0; r < rounds; r++)
@@ -330,14 +370,27 @@ main (int    argc,
                 g_autofree char *whole = NULL;
                 g_autofree char *path = NULL;
                 g_autoptr(JsonNode) bundle = NULL;
-                gint64 us;
+                gint64 us, cpu_us;
+                guint64 cpu_before;
 
                 pinyin_of (full, &initials, &whole);
                 path = make_query (kinds[k], sample, initials, whole);
+                cpu_before = server_cpu_ns (server_pid);
                 bundle = request (&client, "GET", path, token, NULL, &us);
-                total_matches += json_object_get_int_member (json_node_get_object (bundle), "total");
-                if (json_object_get_int_member (json_node_get_object (bundle), "total") == 0)
-                  g_error ("%s found nothing for a patient the doctor has", path);
+                cpu_us = (server_cpu_ns (server_pid) - cpu_before) / 1000;
+                g_array_append_val (cpu, cpu_us);
+                g_array_append_val (all_cpu, cpu_us);
+                {
+                  JsonObject *found = json_node_get_object (bundle);
+                  JsonArray *entries = json_object_get_array_member (found, "entry");
+
+                  /* Without a total, the page's own size (a lower bound). */
+                  total_matches += json_object_has_member (found, "total")
+                                   ? json_object_get_int_member (found, "total")
+                                   : (entries ? json_array_get_length (entries) : 0);
+                  if (entries == NULL || json_array_get_length (entries) == 0)
+                    g_error ("%s found nothing for a patient the doctor has", path);
+                }
                 g_array_append_val (times, us);
                 g_array_append_val (all, us);
 
@@ -356,13 +409,22 @@ main (int    argc,
                 }
               }
 
-            g_print ("%s %s p50 %.2f p95 %.2f ms n %u mean-total %" G_GINT64_FORMAT "\n",
+            g_print ("%s %s p50 %.2f p95 %.2f ms n %u mean-total %" G_GINT64_FORMAT,
                      kinds[k], doctors[d], percentile_ms (times, 0.5), percentile_ms (times, 0.95),
                      times->len, total_matches / (gint64) times->len);
+            if (server_pid != NULL)
+              g_print (" server-cpu p50 %.2f p95 %.2f ms", percentile_ms (cpu, 0.5),
+                       percentile_ms (cpu, 0.95));
+            g_print ("\n");
           }
       }
   }
 
+  if (server_pid != NULL)
+    {
+      g_print ("search_server_cpu_p50 %.2f ms\n", percentile_ms (all_cpu, 0.5));
+      g_print ("search_server_cpu_p95 %.2f ms\n", percentile_ms (all_cpu, 0.95));
+    }
   g_print ("read_by_id_p50 %.2f ms\n", percentile_ms (reads, 0.5));
   g_print ("read_by_id_p95 %.2f ms\n", percentile_ms (reads, 0.95));
   g_print ("metadata_p50 %.2f ms\n", percentile_ms (metadata, 0.5));

@@ -283,9 +283,9 @@ cmd_demo_data (int    argc,
                       "Each doctor sees only their own patients; doctor2 has two.",
                       entries, &argc, &argv, 0))
     return EXIT_USAGE;
-  if (n_patients < 0 || n_patients > 10000)
+  if (n_patients < 0 || n_patients > 200000)
     {
-      g_printerr ("wenzhen-server demo-data: --patients must be between 0 and 10000\n");
+      g_printerr ("wenzhen-server demo-data: --patients must be between 0 and 200000\n");
       return EXIT_USAGE;
     }
 

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wz-audit.h"
+#include "wz-demo-people.h"
 #include "wz-demo-record.h"
 #include "wz-auth.h"
 #include "wz-error.h"
@@ -67,16 +68,6 @@ static const DemoPatient other_patients[] = {
 };
 
 #define OTHER_DOCTOR_NAME "张敏 Zhang Min"
-
-/* Further names for --patients above the hand-written set. */
-static const char *const extra_families[][2] = {
-  { "吴", "Wu" }, { "徐", "Xu" }, { "孙", "Sun" }, { "马", "Ma" }, { "朱", "Zhu" },
-  { "胡", "Hu" }, { "郭", "Guo" }, { "何", "He" }, { "林", "Lin" }, { "罗", "Luo" },
-};
-static const char *const extra_givens[][2] = {
-  { "建华", "Jianhua" }, { "玉兰", "Yulan" }, { "子涵", "Zihan" }, { "宇轩", "Yuxuan" },
-  { "淑珍", "Shuzhen" }, { "俊杰", "Junjie" }, { "梦琪", "Mengqi" },
-};
 
 /* Today's visits: time, Appointment status, Encounter status (NULL: no encounter yet). */
 static const struct
@@ -143,6 +134,21 @@ add_concept (JsonBuilder *b,
   if (text != NULL)
     add_string (b, "text", text);
   json_builder_end_object (b);
+}
+
+static void
+add_reference_array (JsonBuilder *b,
+                     const char  *name,
+                     const char  *reference,
+                     const char  *display)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string (b, "reference", reference);
+  add_string (b, "display", display);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
 }
 
 static void
@@ -294,6 +300,58 @@ create_patient (Demo              *demo,
       add_string (b, "value", "+86 139 0000 1234");
       json_builder_end_object (b);
       json_builder_end_array (b);
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+
+  return store (demo, b, error);
+}
+
+/* A patient beyond the hand-written ones (demo-data --patients N): a made-up person of any age,
+ * under DOCTOR's care. */
+static char *
+create_generated_patient (Demo               *demo,
+                          const WzDemoPerson *person,
+                          const char         *doctor,
+                          const char         *doctor_name,
+                          GError            **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new_immutable ();
+
+  json_builder_begin_object (b);
+  add_string (b, "resourceType", "Patient");
+  json_builder_set_member_name (b, "active");
+  json_builder_add_boolean_value (b, TRUE);
+  wz_demo_person_add_to_patient (person, TRUE, b);
+  add_reference_array (b, "generalPractitioner", doctor, doctor_name);
+  if (person->age < 6)
+    {
+      /* A young child is seen with a guardian, who is named on the record. */
+      g_autofree char *guardian = g_strconcat (person->family, person->foreign ? " " : "",
+                                               "建国", NULL);
+
+      json_builder_set_member_name (b, "contact");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "relationship");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "coding");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      add_string (b, "system", "http://terminology.hl7.org/CodeSystem/v3-RoleCode");
+      add_string (b, "code", "GUARD");
+      add_string (b, "display", "guardian");
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_begin_object (b);
+      add_string (b, "text", guardian);
+      add_string (b, "family", person->family);
+      json_builder_end_object (b);
       json_builder_end_object (b);
       json_builder_end_array (b);
     }
@@ -523,6 +581,9 @@ wz_demo_data_create (const char  *data_dir,
   g_autofree char *doctor = NULL;
   g_autofree char *other_doctor = NULL;
   g_autoptr(WzPreconsult) preconsult = NULL;
+  /* Seeded: the same --patients N gives the same people every time. */
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20240501);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   Demo demo;
 
   if (!data_dir_is_empty (data_dir, error))
@@ -556,52 +617,54 @@ wz_demo_data_create (const char  *data_dir,
     return FALSE;
   other_doctor = g_strconcat ("Practitioner/", other_doctor_id, NULL);
 
+  /* Everything from here on is one transaction: written at once (tens of thousands of patients
+   * in seconds, not one fsync each), or not at all. */
+  if (!wz_sqlite_store_begin_batch (store_, error))
+    return FALSE;
+
   for (guint i = 0; i < n_patients; i++)
     {
-      DemoPatient extra;
-      const DemoPatient *p;
+      const DemoPatient *p = i < G_N_ELEMENTS (patients) ? &patients[i] : NULL;
       g_autofree char *patient = NULL;
       g_autofree char *name = NULL;
-      g_autofree char *given_pinyin = NULL;
 
-      if (i < G_N_ELEMENTS (patients))
-        p = &patients[i];
-      else
+      if (p == NULL)
         {
-          guint f = i % G_N_ELEMENTS (extra_families);
-          guint g = (i / G_N_ELEMENTS (extra_families) + i) % G_N_ELEMENTS (extra_givens);
+          /* Further patients, so a doctor's list can be as long as a real one. */
+          g_autoptr(WzDemoPerson) person = wz_demo_person_new_random (rand, now);
 
-          given_pinyin = g_strdup_printf ("%s %s", extra_families[f][1], extra_givens[g][1]);
-          extra = (DemoPatient) { extra_families[f][0], extra_givens[g][0], given_pinyin,
-                                  i % 2 ? "male" : "female", i % 3 ? "1983-04-12" : "1957-08-21",
-                                  i % 3 ? NULL : "38341003|高血压 Hypertension", NULL, NULL };
-          p = &extra;
+          if ((patient = create_generated_patient (&demo, person, doctor, "李伟 Li Wei",
+                                                   error)) == NULL ||
+              (i % 3 == 0 && !create_condition (&demo, patient, doctor,
+                                                "38341003|高血压 Hypertension", error)))
+            goto failed;
+          continue;
         }
 
       if ((patient = create_patient (&demo, p, doctor, "李伟 Li Wei", error)) == NULL)
-        return FALSE;
+        goto failed;
       name = g_strconcat (p->family, p->given, " ", p->pinyin, NULL);
 
       if ((p->condition != NULL && !create_condition (&demo, patient, doctor, p->condition, error)) ||
           (p->condition2 != NULL && !create_condition (&demo, patient, doctor, p->condition2, error)) ||
           (p->allergy != NULL && !create_allergy (&demo, patient, p->allergy, error)))
-        return FALSE;
+        goto failed;
 
       if (i < G_N_ELEMENTS (visits) &&
           !create_visit (&demo, patient, name, doctor, "李伟 Li Wei", i, error))
-        return FALSE;
+        goto failed;
 
       /* Months of history behind each hand-written patient, for the record pane. */
       if (i < G_N_ELEMENTS (patients) &&
           !wz_demo_record_add (demo.store, audit, patient, doctor, i, error))
-        return FALSE;
+        goto failed;
 
       /* Two of the day's visits come with the patient's pre-consultation answers, triaged. */
       if ((i == 3 || i == 4) &&
           !wz_preconsult_add_demo_answers (preconsult, patient,
                                            i == 4 ? WZ_PRECONSULT_DEMO_ROUTINE
                                                   : WZ_PRECONSULT_DEMO_URGENT, error))
-        return FALSE;
+        goto failed;
     }
 
   for (guint i = 0; n_patients > 0 && i < G_N_ELEMENTS (other_patients); i++)
@@ -611,17 +674,24 @@ wz_demo_data_create (const char  *data_dir,
       g_autofree char *name = NULL;
 
       if ((patient = create_patient (&demo, p, other_doctor, OTHER_DOCTOR_NAME, error)) == NULL)
-        return FALSE;
+        goto failed;
       name = g_strconcat (p->family, p->given, " ", p->pinyin, NULL);
       /* One waiting, one booked for later: slots 2 and 3 of the day. */
       if (!create_condition (&demo, patient, other_doctor, p->condition, error) ||
           (p->allergy != NULL && !create_allergy (&demo, patient, p->allergy, error)) ||
           !create_visit (&demo, patient, name, other_doctor, OTHER_DOCTOR_NAME, 2 + i, error))
-        return FALSE;
+        goto failed;
     }
+
+  if (!wz_sqlite_store_end_batch (store_, TRUE, error))
+    return FALSE;
 
   wz_audit_flush (audit);
   wz_sqlite_store_close (store_);
 
   return TRUE;
+
+failed:
+  wz_sqlite_store_end_batch (store_, FALSE, NULL);
+  return FALSE;
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "wz-demo-people.h"
 #include "wz-fhir.h"
 #include "wz-id.h"
 
@@ -793,30 +794,6 @@ add_document (Rec          *rec,
   return store_ok (rec, b, error);
 }
 
-/* An 18-digit resident identity card number: area, birth date, sequence, ISO 7064 check. */
-static char *
-id_card_number (const char *birth_date,
-                guint       index)
-{
-  static const int weights[] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
-  static const char checks[] = "10X98765432";
-  g_autofree char *digits = NULL;
-  GString *number = g_string_new ("110105");
-  int sum = 0;
-
-  digits = g_strdup (birth_date);
-  for (char *p = digits; *p != '\0'; p++)
-    if (g_ascii_isdigit (*p))
-      g_string_append_c (number, *p);
-  g_string_append_printf (number, "%03u", 100 + index * 7);
-
-  for (guint i = 0; i < 17 && i < number->len; i++)
-    sum += (number->str[i] - '0') * weights[i];
-  g_string_append_c (number, checks[sum % 11]);
-
-  return g_string_free (number, FALSE);
-}
-
 static gboolean
 add_id_card (Rec          *rec,
              const char   *patient,
@@ -843,8 +820,13 @@ add_id_card (Rec          *rec,
     return FALSE;
 
   object = json_node_get_object (root);
-  birth = json_object_get_string_member_with_default (object, "birthDate", "19700101");
-  number = id_card_number (birth, index);
+  birth = json_object_get_string_member_with_default (object, "birthDate", "1970-01-01");
+  number = wz_demo_resident_id ("110105", birth,
+                                g_strcmp0 (json_object_get_string_member_with_default (object,
+                                                                                      "gender",
+                                                                                      ""),
+                                           "male") == 0,
+                                50 + index * 7);
   json_object_remove_member (object, "meta");
 
   identifiers = json_object_get_array_member (object, "identifier");
@@ -859,7 +841,7 @@ add_id_card (Rec          *rec,
   json_object_set_string_member (type, "text", "居民身份证 Resident identity card");
   json_object_set_string_member (card, "use", "official");
   json_object_set_object_member (card, "type", type);
-  json_object_set_string_member (card, "system", "https://wenzhen.example/fhir/sid/cn-id-card");
+  json_object_set_string_member (card, "system", WZ_DEMO_RESIDENT_ID_SYSTEM);
   json_object_set_string_member (card, "value", number);
   json_array_add_object_element (identifiers, card);
 
