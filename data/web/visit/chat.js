@@ -65,6 +65,7 @@
       sessionEnded: 'Your visit session has ended, so messages cannot be sent. Please open your visit link again.',
       noStorage: 'This browser cannot keep unsent messages. Please keep this page open until they are sent.',
       typing: 'The doctor is typing…',
+      typingNamed: '{name} is typing…',
       photo: 'Photo',
       openPhoto: 'Photo – open full size',
       close: 'Close',
@@ -113,6 +114,7 @@
       sessionEnded: '本次就诊的登录已结束，无法发送消息。请重新打开就诊链接。',
       noStorage: '此浏览器无法保存未发送的消息。请在消息发出前保持本页面打开。',
       typing: '医生正在输入…',
+      typingNamed: '{name} 正在输入…',
       photo: '图片',
       openPhoto: '图片 – 点击查看大图',
       close: '关闭',
@@ -404,6 +406,8 @@
       theirs: { delivered: null, read: null },
       receiptSent: { delivered: null, read: null },
       typingUntil: 0,
+      typingFrom: null,
+      names: new Map(),         /* 'Practitioner/ID' → display name from the encounter */
       notice: null,             /* a STRINGS key shown under the composer */
       noticeValues: null,
     };
@@ -512,6 +516,8 @@
         const img = el('img', { class: 'chat-thumb-image', alt: '', 'data-alt': 'photo' });
         const button = el('button', { type: 'button', class: 'chat-thumb', 'data-label': 'openPhoto' }, img);
         button.setAttribute('aria-label', t('openPhoto'));
+        img.addEventListener('error', () => button.replaceWith(el('span', { class: 'chat-file chat-file-plain' },
+          el('span', { class: 'chat-file-icon', 'aria-hidden': 'true', text: '📄' }), el('span', { text: name || t('photo') }))));
         urlPromise().then((url) => { img.src = url; }, () => button.replaceWith(failed()));
         button.addEventListener('click', () => openViewer(urlPromise));
         return button;
@@ -635,6 +641,27 @@
       return nodes;
     }
 
+    function nameOf (reference) {
+      if (!reference)
+        return t('doctor');
+      return reference.display || state.names.get(reference.reference) || t('doctor');
+    }
+
+    /* Who takes part, so a message says which doctor wrote it. */
+    async function loadNames () {
+      try {
+        const encounter = await ctx.api('GET', '/fhir/Encounter/' + encodeURIComponent(session.encounter));
+        for (const participant of encounter.participant || []) {
+          const who = participant.individual;
+          if (who && who.reference && who.display)
+            state.names.set(who.reference, who.display);
+        }
+        render();
+      } catch (e) {
+        /* "Doctor" will do */
+      }
+    }
+
     function stateOf (entry) {
       if (!entry.mine)
         return null;
@@ -688,7 +715,7 @@
       }
       node.classList.toggle('pending', !!entry.item);
       const sender = node.querySelector('.chat-sender');
-      sender.textContent = entry.mine ? t('you') : ((entry.resource.sender && entry.resource.sender.display) || t('doctor'));
+      sender.textContent = entry.mine ? t('you') : nameOf(entry.resource.sender);
       const time = node.querySelector('.chat-time');
       time.dateTime = entry.date.toISOString();
       time.textContent = new Intl.DateTimeFormat(locale(), { hour: 'numeric', minute: '2-digit' }).format(entry.date);
@@ -800,7 +827,8 @@
 
       const typingNow = Date.now() < state.typingUntil;
       typing.hidden = !typingNow;
-      typing.textContent = typingNow ? t('typing') : '';
+      const typist = state.typingFrom && state.names.get(state.typingFrom);
+      typing.textContent = typingNow ? (typist ? t('typingNamed', { name: typist }) : t('typing')) : '';
       notice.textContent = state.notice ? t(state.notice, state.noticeValues) : '';
       notice.hidden = !state.notice;
     }
@@ -1079,6 +1107,7 @@
         catchUp();
       } else if (frame.type === 'typing' && frame.from !== patientRef) {
         state.typingUntil = Date.now() + TYPING_SHOW_MS;
+        state.typingFrom = frame.from || null;
         renderStatus();
         setTimeout(renderStatus, TYPING_SHOW_MS + 50);
       } else if (frame.type === 'receipt' && frame.from && frame.from !== patientRef) {
@@ -1530,6 +1559,7 @@
         state.items = [];
       }
       render({ scrollToEnd: true });
+      loadNames();
       await catchUp();
       render({ scrollToEnd: true });
       connect();
