@@ -109,6 +109,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void update_view (WzCallPage *self);
+static void report_view (WzCallPage *self);
 static void drop_call (WzCallPage *self);
 
 static gboolean
@@ -500,10 +501,10 @@ update_idle (WzCallPage *self)
     reason = _("Wenzhen is not connected to the server. You can call once the connection is back.");
   can_start = reason == NULL && !wz_call_page_get_active (self);
 
-  /* Translators: title of the call page; %s is the patient's name */
+  /* Translators: %s is the patient's name */
   description = g_strdup_printf (_("%s sees your call on their visit page and answers there. The call runs directly between you, encrypted end to end."),
                                  wz_queue_item_get_name (self->item));
-  adw_status_page_set_title (self->idle_page, wz_queue_item_get_name (self->item));
+  adw_status_page_set_title (self->idle_page, _("Video Call"));
   adw_status_page_set_description (self->idle_page, description);
   gtk_widget_set_visible (self->start_button, TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "call.start", can_start);
@@ -727,7 +728,17 @@ update_view (WzCallPage *self)
   if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), page) != 0)
     gtk_stack_set_visible_child_name (self->stack, page);
 
-  if (!wz_test_report_enabled ())
+  report_view (self);
+}
+
+/* Test seam: what the page shows, once it is on screen. */
+static void
+report_view (WzCallPage *self)
+{
+  const char *page = gtk_stack_get_visible_child_name (self->stack);
+  WzCallState state = call_state (self);
+
+  if (!wz_test_report_enabled () || page == NULL)
     return;
   if (g_str_equal (page, "idle"))
     wz_test_report_when_settled (GTK_WIDGET (self), is_settled,
@@ -1265,6 +1276,14 @@ on_cameras_changed (WzCallPage *self)
 }
 
 static void
+wz_call_page_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (wz_call_page_parent_class)->map (widget);
+
+  report_view (WZ_CALL_PAGE (widget));
+}
+
+static void
 wz_call_page_root (GtkWidget *widget)
 {
   WzCallPage *self = WZ_CALL_PAGE (widget);
@@ -1407,6 +1426,7 @@ wz_call_page_class_init (WzCallPageClass *klass)
   object_class->finalize = wz_call_page_finalize;
   object_class->get_property = wz_call_page_get_property;
   object_class->set_property = wz_call_page_set_property;
+  widget_class->map = wz_call_page_map;
   widget_class->root = wz_call_page_root;
   widget_class->unroot = wz_call_page_unroot;
 
