@@ -42,6 +42,7 @@ struct _WzDemoServer
   SoupSession  *sim_http;
   GCancellable *sim_cancellable;
   char         *sim_token;
+  gboolean      sim_any_waiting;
   GSubprocess  *sim;
 };
 
@@ -420,7 +421,16 @@ on_sim_visit (WzDemoServer *self,
   if (entries == NULL || !JSON_NODE_HOLDS_ARRAY (entries) ||
       json_array_get_length (json_node_get_array (entries)) == 0 ||
       !JSON_NODE_HOLDS_OBJECT (first = json_array_get_element (json_node_get_array (entries), 0)))
-    return;
+    {
+      /* No triaged visit: one still waiting, whose pre-consultation the patient then answers. */
+      if (!self->sim_any_waiting)
+        {
+          self->sim_any_waiting = TRUE;
+          sim_call (self, "GET", "/fhir/Encounter?status=arrived&_sort=date&_count=1", NULL,
+                    on_sim_visit);
+        }
+      return;
+    }
   id = json_object_get_string_member_with_default (
          json_object_get_object_member (json_node_get_object (first), "resource"), "id", NULL);
   if (id == NULL)
@@ -436,8 +446,9 @@ on_sim_login (WzDemoServer *self,
   g_free (self->sim_token);
   self->sim_token = g_strdup (json_object_get_string_member_with_default (answer, "access_token",
                                                                           NULL));
-  /* The first patient waiting for the demo doctor gets a patient on the other end. */
-  sim_call (self, "GET", "/fhir/Encounter?status=arrived,triaged&_sort=date&_count=1", NULL,
+  /* The first patient waiting for the demo doctor gets a patient on the other end; one who has
+   * answered the pre-consultation already, so the queue does not change under the doctor. */
+  sim_call (self, "GET", "/fhir/Encounter?status=triaged&_sort=date&_count=1", NULL,
             on_sim_visit);
 }
 
