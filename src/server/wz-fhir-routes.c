@@ -430,9 +430,10 @@ add_page_link (WzBundleBuilder     *bundle,
                const char          *relation,
                const char          *base,
                const WzSearchQuery *query,
-               guint                offset)
+               guint                offset,
+               gint64               after)
 {
-  g_autofree char *page = wz_search_query_page_string (query, offset);
+  g_autofree char *page = wz_search_query_page_string_after (query, offset, after);
   g_autofree char *url = g_strdup_printf ("%s/fhir/%s?%s", base, query->type, page);
 
   wz_bundle_builder_add_link (bundle, relation, url);
@@ -463,12 +464,13 @@ handle_search (Request *req)
 
   base = wz_http_base_url (req->msg);
   bundle = wz_bundle_builder_new ("searchset", result->total);
-  add_page_link (bundle, "self", base, query, query->offset);
+  add_page_link (bundle, "self", base, query, query->offset, query->after);
   if (result->more)
-    add_page_link (bundle, "next", base, query, query->offset + query->count);
+    add_page_link (bundle, "next", base, query, query->offset + query->count,
+                   result->next_after);
   if (query->offset > 0)
     add_page_link (bundle, "previous", base, query,
-                   query->offset > query->count ? query->offset - query->count : 0);
+                   query->offset > query->count ? query->offset - query->count : 0, 0);
 
   for (guint i = 0; i < result->resources->len; i++)
     {

@@ -1828,7 +1828,8 @@ op_review_queue (Request *req)
       return;
     }
 
-  query = wz_search_query_parse ("Task", "status=requested&_sort=date&_count=200", &error);
+  /* Oldest first: the store's default order is the order Tasks were created (signed) in. */
+  query = wz_search_query_parse ("Task", "status=requested&_count=200", &error);
   if (query == NULL || (result = wz_store_search (req->self->store, query, &error)) == NULL)
     {
       fail (req, error);

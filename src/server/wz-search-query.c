@@ -642,6 +642,19 @@ wz_search_query_parse (const char  *type,
             return NULL;
           continue;
         }
+      if (strcmp (name, "_cursor") == 0)
+        {
+          guint64 after;
+
+          if (!g_ascii_string_to_unsigned (value, 10, 1, G_MAXINT64, &after, NULL))
+            {
+              g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                           "_cursor “%s” is not one this server gave in a next link", value);
+              return NULL;
+            }
+          self->after = (gint64) after;
+          continue;
+        }
       /* Only JSON is served; the format and pretty-printing hints change nothing. */
       if (strcmp (name, "_format") == 0 || strcmp (name, "_pretty") == 0)
         continue;
@@ -726,6 +739,20 @@ char *
 wz_search_query_page_string (const WzSearchQuery *self,
                              guint                offset)
 {
-  return g_strdup_printf ("%s%s_count=%u&_offset=%u",
-                          self->canonical, *self->canonical ? "&" : "", self->count, offset);
+  return wz_search_query_page_string_after (self, offset, 0);
+}
+
+char *
+wz_search_query_page_string_after (const WzSearchQuery *self,
+                                   guint                offset,
+                                   gint64               after)
+{
+  GString *page = g_string_new (self->canonical);
+
+  g_string_append_printf (page, "%s_count=%u&_offset=%u", *self->canonical ? "&" : "",
+                          self->count, offset);
+  if (after > 0)
+    g_string_append_printf (page, "&_cursor=%" G_GINT64_FORMAT, after);
+
+  return g_string_free (page, FALSE);
 }

@@ -91,6 +91,11 @@ typedef struct
   WzSearchTotal total;
   guint      count;
   guint      offset;
+  /* _cursor (from a next link): the page starts after this position of the default order, a
+   * key only the store that gave it interprets (WzStoreResult.next_after), instead of skipping
+   * OFFSET matches one by one; OFFSET still says where the page is, for the total and the
+   * previous link. 0: no cursor. */
+  gint64     after;
   char      *canonical;  /* the query without _count/_offset, for paging links */
 
   /* Access filters set by the server for the signed-in user, never parsed from the URL (so not
@@ -112,6 +117,10 @@ void           wz_search_query_free          (WzSearchQuery        *self);
 /* The query string of the page starting at OFFSET. */
 char          *wz_search_query_page_string   (const WzSearchQuery  *self,
                                               guint                 offset);
+/* The same, continuing after the store's position AFTER (0: by offset alone). */
+char          *wz_search_query_page_string_after (const WzSearchQuery *self,
+                                                  guint                offset,
+                                                  gint64               after);
 /* The search parameters TYPE supports, NULL-terminated; free with g_strfreev. Each entry is
  * "name:fhir-type", e.g. "patient:reference". */
 char         **wz_search_query_supported     (const char           *type);

@@ -1649,8 +1649,17 @@ search_page (WzSqliteStore        *self,
   sql = g_string_new (NULL);
   if (count > 0)
     {
+      guint n_where_binds = binds->len;
+      /* In the default order a next page starts after the last rid seen: every page costs the
+       * same, however deep, where an offset would step over all the rows before it. */
+      gboolean by_rid = query->sort->len == 0;
+      gint64 last_rid = 0;
+
       g_string_printf (sql, "SELECT r.version_id, r.last_updated, r.patient, r.status, r.json,"
-                            " r.id, r.encounter FROM resources r WHERE %s ORDER BY ", where->str);
+                            " r.id, r.encounter, r.rid FROM resources r WHERE %s%s ORDER BY ",
+                       where->str, by_rid && query->after > 0 ? " AND r.rid > ?" : "");
+      if (by_rid && query->after > 0)
+        add_int (&w, query->after);
       for (guint i = 0; i < query->sort->len; i++)
         {
           WzSearchSort *sort = &g_array_index (query->sort, WzSearchSort, i);
@@ -1664,7 +1673,7 @@ search_page (WzSqliteStore        *self,
       g_string_append (sql, "r.rid LIMIT ? OFFSET ?");
       /* One more than the page: whether a next page exists, without counting. */
       add_int (&w, (gint64) count + 1);
-      add_int (&w, offset);
+      add_int (&w, by_rid && query->after > 0 ? 0 : offset);
 
       if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)
         return NULL;
@@ -1682,6 +1691,7 @@ search_page (WzSqliteStore        *self,
                                             (const char *) sqlite3_column_text (stmt, 5)));
           if (query->include & WZ_SEARCH_INCLUDE_ENCOUNTER)
             g_ptr_array_add (encounters, column_strdup (stmt, 6));
+          last_rid = sqlite3_column_int64 (stmt, 7);
         }
       done_stmt (stmt);
       if (rc != SQLITE_DONE)
@@ -1689,8 +1699,10 @@ search_page (WzSqliteStore        *self,
           set_sqlite_error (self, error, "searching");
           return NULL;
         }
-      /* The count has the same parameters, without the last two. */
-      g_array_set_size (binds, binds->len - 2);
+      if (result->more && by_rid)
+        result->next_after = last_rid;
+      /* The count has the WHERE clause's parameters only. */
+      g_array_set_size (binds, n_where_binds);
     }
 
   /* A page with nothing after it tells the total (most searches for one patient end here),

@@ -24,6 +24,7 @@ typedef struct
 {
   gint64     total;      /* matches in all pages; -1 when not counted (_total=none|estimate) */
   gboolean   more;       /* there are matches after this page */
+  gint64     next_after; /* with more: the next page as WzSearchQuery.after; 0 = by offset */
   GPtrArray *resources;  /* WzStoredResource of this page */
   /* WzStoredResource the page's matches refer to, asked for with _include (each once, none of
    * them a match of the page, all passing the query's access filters); NULL without _include. */
