@@ -3,7 +3,8 @@
  * WZ_BENCH_PASSWORD) and N patients on care plans made from the shipped templates, started over
  * the last year, with past Tasks done (a few missed; those done over a month ago left out),
  * upcoming ones open, and home readings of which some are out of range. Written straight to the
- * store, as the server would store them. */
+ * store, as the server would store them, with the Flags the server raises for readings out of
+ * range. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "wz-audit.h"
 #include "wz-auth.h"
 #include "wz-careplan-template.h"
+#include "wz-followup-alerts.h"
 #include "wz-sqlite-store.h"
 #include "wz-time.h"
 #include "wz-user-admin.h"
@@ -71,6 +73,7 @@ main (int   argc,
   WzStore *st;
   WzDay today;
   guint n_patients, n_tasks = 0, n_open = 0, n_missed = 0, n_observations = 0, n_history = 0;
+  guint n_flags = 0;
   gint64 started = g_get_monotonic_time ();
   GRand *rand;
 
@@ -196,9 +199,15 @@ main (int   argc,
             "%d,\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}]}",
             patient_ref, when, (gint) r * 10, systolic, systolic * 6 / 10);
           g_autoptr(JsonNode) observation = parse (text);
+          g_autoptr(WzStoredResource) stored = NULL;
+          g_autoptr(GPtrArray) flags = NULL;
 
-          if (!store (st, observation, NULL, &error))
+          /* As the server does for every new reading: out of the plan's target, a Flag. */
+          if ((stored = wz_store_create (st, json_node_get_object (observation), NULL, NULL,
+                                         &error)) == NULL ||
+              (flags = wz_followup_alerts_judge (st, stored, &error)) == NULL)
             goto fail;
+          n_flags += flags->len;
           n_observations++;
         }
     }
@@ -206,8 +215,8 @@ main (int   argc,
   wz_audit_flush (audit);
   g_rand_free (rand);
   g_print ("generated %u patients, %u care plans, %u Tasks (%u open, %u missed; %u done over a "
-           "month ago left out), %u Observations in %.1f s\n", n_patients, n_patients, n_tasks,
-           n_open, n_missed, n_history, n_observations,
+           "month ago left out), %u Observations (%u Flags) in %.1f s\n", n_patients, n_patients,
+           n_tasks, n_open, n_missed, n_history, n_observations, n_flags,
            (g_get_monotonic_time () - started) / 1e6);
   return 0;
 

@@ -1441,7 +1441,9 @@ item_to_task (const Item              *item,
   set_string (builder, "value", identifier);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
-  set_string (builder, "status", "requested");
+  /* A measurement runs for the whole plan from its start: in progress, not waiting to be done,
+   * so the open Tasks due by a day (what a worklist reads) are the actionable ones. */
+  set_string (builder, "status", item->target != NULL ? "in-progress" : "requested");
   set_string (builder, "intent", "plan");
   set_string (builder, "priority", "routine");
 

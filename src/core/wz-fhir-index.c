@@ -124,6 +124,44 @@ collect_reference_tokens (JsonNode *node,
     add_token (collect->index, collect->token_param, reference);
 }
 
+char *
+wz_fhir_index_any_reference (const char *value)
+{
+  const char *slash;
+  g_autofree char *type = NULL;
+  const char *start;
+
+  if (value == NULL || (slash = strchr (value, '/')) == NULL)
+    return NULL;
+  /* The type is the path segment before the id: "Practitioner/1", or the end of a URL
+   * "https://host/fhir/Practitioner/1" (a versioned reference names the same resource). */
+  for (const char *p = value; (p = strchr (p, '/')) != NULL; p++)
+    {
+      start = p;
+      while (start > value && start[-1] != '/')
+        start--;
+      g_free (type);
+      type = g_strndup (start, p - start);
+      if (wz_fhir_type_is_supported (type))
+        return wz_fhir_index_reference (type, start);
+    }
+  return NULL;
+}
+
+static void
+collect_any_reference (JsonNode *node,
+                       gpointer  user_data)
+{
+  Collect *collect = user_data;
+  char *reference;
+
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return;
+  reference = wz_fhir_index_any_reference (json_node_get_string (node));
+  if (reference != NULL)
+    add_token (collect->index, collect->token_param, reference);
+}
+
 static void
 collect_first_string (JsonNode *node,
                       gpointer  user_data)
@@ -534,6 +572,21 @@ wz_fhir_index_new (JsonObject *resource,
       Collect collect = { "Practitioner", NULL, index, "practitioner" };
 
       each_path (resource, info->practitioner_paths, collect_reference_tokens, &collect);
+    }
+
+  if (info->reference_params != NULL)
+    {
+      g_auto(GStrv) params = g_strsplit (info->reference_params, ";", -1);
+
+      for (guint i = 0; params[i] != NULL; i++)
+        {
+          g_autofree char *name = g_strndup (params[i], strcspn (params[i], "="));
+          const char *path = params[i] + strlen (name);
+
+          if (*path == '=')
+            wz_fhir_walk_path (resource, path + 1, collect_any_reference,
+                               &(Collect) { NULL, NULL, index, name });
+        }
     }
 
   index_identifiers (index, resource);

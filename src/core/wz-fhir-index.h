@@ -13,7 +13,8 @@ G_BEGIN_DECLS
  *                     the short queries the trigram index cannot answer)
  *   pinyin            initials (张秀英 → zxy), whole name (zhangxiuying), given name (xiuying)
  *   phone             telecom phone digits only, with and without the 86 country code
- *   code, category    "system|code" (system may be empty)   code:value, category:value  "code" */
+ *   code, category    "system|code" (system may be empty)   code:value, category:value  "code"
+ *   owner, focus, …   "Type/ID" (WzFhirTypeInfo.reference_params) */
 typedef struct
 {
   char *param;
@@ -48,6 +49,10 @@ char        *wz_fhir_index_phone_digits (const char *text);
 /* "Patient/ID" from "Patient/ID", "ID" or an absolute URL ending in Patient/ID; NULL otherwise. */
 char        *wz_fhir_index_reference  (const char  *type,
                                        const char  *value);
+
+/* "Type/ID" of a reference to any supported type ("Type/ID", an absolute URL ending in it, or a
+ * versioned reference); NULL otherwise. */
+char        *wz_fhir_index_any_reference (const char *value);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzFhirIndex, wz_fhir_index_free)
 

@@ -25,9 +25,13 @@ static const WzFhirTypeInfo type_infos[] = {
   { "Encounter", "subject.reference", NULL, "participant.individual.reference",
     "status", "status", "date", "period.start", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error",
     TRUE, FALSE, NULL, NULL, NULL, "priority.coding.code" },
+  /* A Task's date is when it is due: the follow-up due-date extension (the only top-level
+   * extension with a valueDate), else the start of restriction.period. */
   { "Task", "for.reference", "encounter.reference", "owner.reference,requester.reference",
-    "status", "status", "date", "authoredOn", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error",
-    FALSE, FALSE, "code", "code.coding", NULL, NULL },
+    "status", "status", "due-date", "extension.valueDate,restriction.period.start", FALSE,
+    WZ_FHIR_RETIRE_STATUS, "entered-in-error",
+    FALSE, FALSE, "code", "code.coding", NULL, NULL,
+    "owner=owner.reference;focus=focus.reference;based-on=basedOn.reference" },
   { "Condition", "subject.reference", "encounter.reference", "recorder.reference,asserter.reference",
     "clinical-status", "clinicalStatus.coding.code", "date", "recordedDate,onsetDateTime", FALSE,
     WZ_FHIR_RETIRE_VERIFICATION, CONDITION_VERIFICATION,
@@ -76,14 +80,17 @@ static const WzFhirTypeInfo type_infos[] = {
   { "QuestionnaireResponse", "subject.reference", "encounter.reference", "author.reference",
     "status", "status", "date", "authored", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error" },
   { "AdverseEvent", "subject.reference", "encounter.reference", "recorder.reference",
-    NULL, NULL, "date", "date", FALSE, WZ_FHIR_RETIRE_NONE, NULL },
+    NULL, NULL, "date", "date", FALSE, WZ_FHIR_RETIRE_NONE, NULL,
+    FALSE, FALSE, "event", "event.coding", "category.coding", NULL,
+    "substance=suspectEntity.instance.reference" },
   { "AuditEvent", "entity.what.reference", NULL, "agent.who.reference", NULL, NULL,
     "date", "recorded", FALSE, WZ_FHIR_RETIRE_NONE, NULL },
   { "Consent", "patient.reference", NULL, "performer.reference", "status", "status",
     "date", "dateTime", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error" },
   /* Alerts the care team to a safety concern, e.g. a red flag in the pre-consultation. */
   { "Flag", "subject.reference", "encounter.reference", "author.reference", "status", "status",
-    "date", "period.start", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error" },
+    "date", "period.start", FALSE, WZ_FHIR_RETIRE_STATUS, "entered-in-error",
+    FALSE, FALSE, "code", "code.coding", "category.coding", NULL },
 };
 
 const WzFhirTypeInfo *
@@ -360,6 +367,29 @@ check_paths (JsonNode    *root,
   return TRUE;
 }
 
+/* The paths of "name=path;name=path" hold strings. */
+static gboolean
+check_reference_params (JsonNode    *root,
+                        const char  *type,
+                        const char  *params,
+                        GError     **error)
+{
+  g_auto(GStrv) list = NULL;
+
+  if (params == NULL)
+    return TRUE;
+
+  list = g_strsplit (params, ";", -1);
+  for (guint i = 0; list[i] != NULL; i++)
+    {
+      const char *path = strchr (list[i], '=');
+
+      if (path != NULL && !check_paths (root, type, path + 1, LEAF_STRING, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* R4 gives these types one business identifier (0..1) instead of a list. */
 gboolean
 wz_fhir_identifier_is_single (const char *type)
@@ -509,7 +539,8 @@ check_structure (JsonNode    *root,
          check_paths (root, type, info->encounter_paths, LEAF_STRING, error) &&
          check_paths (root, type, info->practitioner_paths, LEAF_STRING, error) &&
          check_paths (root, type, info->status_path, LEAF_STRING_OR_BOOLEAN, error) &&
-         check_paths (root, type, info->date_paths, LEAF_DATE, error);
+         check_paths (root, type, info->date_paths, LEAF_DATE, error) &&
+         check_reference_params (root, type, info->reference_params, error);
 }
 
 JsonNode *

@@ -46,6 +46,9 @@ typedef struct
   const char   *category_paths;      /* the category parameter */
   /* Encounter.priority coding (v3-ActPriority): EM, UR, R, EL sort as 1 to 4. */
   const char   *priority_path;
+  /* Reference search parameters of their own, "name=path;name=path" (Task: owner, focus,
+   * based-on): token "name" holds each "Type/ID" the path leads to, whatever the type. */
+  const char   *reference_params;
 } WzFhirTypeInfo;
 
 const WzFhirTypeInfo  *wz_fhir_type_info       (const char      *type);

@@ -1957,6 +1957,60 @@ build_measurement (WzJsonWriter *builder,
   wz_json_writer_end_object (builder);
 }
 
+/* One patient's row of the worklist. ALERT: "urgent", "flagged" or "none". */
+static void
+write_row (WzJsonWriter *builder,
+           Row          *row,
+           GArray       *values,
+           const char   *alert,
+           WzDay         today,
+           gboolean      zh,
+           const char   *lang)
+{
+  g_ptr_array_sort (row->tasks, compare_tasks);
+  wz_json_writer_begin_object (builder);
+  add_string (builder, "patient", row->patient->ref);
+  add_string (builder, "name", row->patient->name);
+  add_string (builder, "alert", alert);
+  wz_json_writer_member (builder, "daysOverdue");
+  wz_json_writer_int (builder, row->overdue_days);
+
+  wz_json_writer_member (builder, "tasks");
+  wz_json_writer_begin_array (builder);
+  for (guint t = 0; t < row->tasks->len; t++)
+    {
+      TaskEntry *task = g_ptr_array_index (row->tasks, t);
+      g_autofree char *ref = g_strconcat ("Task/", task->id, NULL);
+      WzFollowupTiming timing = wz_followup_timing (task->due, task->window_end, today);
+
+      wz_json_writer_begin_object (builder);
+      add_string (builder, "task", ref);
+      wz_json_writer_member (builder, "versionId");
+      wz_json_writer_int (builder, task->version);
+      add_string (builder, "kind", task->kind);
+      add_string (builder, "status", task->status);
+      add_string (builder, "description",
+                  zh ? (task->title_zh ? task->title_zh : task->title_en)
+                     : (task->title_en ? task->title_en : task->title_zh));
+      add_day (builder, "due", task->due);
+      add_day (builder, "windowEnd", task->window_end != WZ_DAY_NONE ? task->window_end
+                                                                     : task->due);
+      add_string (builder, "timing", wz_followup_timing_to_string (timing));
+      add_string (builder, "owner", task->owner);
+      if (task->careplan != NULL)
+        add_string (builder, "carePlan", task->careplan);
+      wz_json_writer_end_object (builder);
+    }
+  wz_json_writer_end_array (builder);
+
+  wz_json_writer_member (builder, "measurements");
+  wz_json_writer_begin_array (builder);
+  for (guint m = 0; values != NULL && m < values->len; m++)
+    build_measurement (builder, &g_array_index (values, Judged, m), lang);
+  wz_json_writer_end_array (builder);
+  wz_json_writer_end_object (builder);
+}
+
 /* The worklist, for the app's follow-up view:
  *
  *   { "date": "2024-05-29", "timeZone": "Asia/Shanghai", "practitioner": "Practitioner/ID",
@@ -1979,26 +2033,21 @@ build_measurement (WzJsonWriter *builder,
  *
  * Tasks owned by the doctor are listed from their due date; check-ins the patient owns only
  * once missed; measurement and education Tasks never (their readings are shown instead). */
-GBytes *
-wz_followup_worklist (WzFollowup *self,
-                      const char *practitioner_ref,
-                      WzDay       today,
-                      const char *time_zone_name,
-                      const char *lang)
+/* The rows (Row by PatientEntry) of PRACTITIONER_REF's worklist on TODAY, and each measured
+ * patient's judged values (GArray of Judged by PatientEntry). */
+static void
+collect_rows (WzFollowup *self,
+              const char *practitioner_ref,
+              WzDay       today,
+              GHashTable *rows,
+              GHashTable *judged,
+              guint      *out_due,
+              guint      *out_overdue)
 {
-  g_autoptr(GHashTable) rows = g_hash_table_new_full (NULL, NULL, NULL, row_free);
-  g_autoptr(GHashTable) judged = g_hash_table_new_full (NULL, NULL, NULL,
-                                                        (GDestroyNotify) g_array_unref);
-  g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
-  WzJsonWriter writer;
-  WzJsonWriter *builder = &writer;
   Person *person;
   GHashTableIter iter;
   gpointer key;
-  guint n_due = 0, n_overdue = 0, n_flagged = 0, n_urgent = 0;
-  gboolean zh = strcmp (wz_lang_normalize (lang), "zh") == 0;
-
-  g_return_val_if_fail (WZ_IS_FOLLOWUP (self), NULL);
+  guint n_due = 0, n_overdue = 0;
 
   /* The index's own copy of the reference, so Tasks' owners compare by address below. */
   if (g_hash_table_lookup_extended (self->tasks_by_person, practitioner_ref, &key,
@@ -2056,6 +2105,32 @@ wz_followup_worklist (WzFollowup *self,
         }
     }
 
+  *out_due = n_due;
+  *out_overdue = n_overdue;
+}
+
+GBytes *
+wz_followup_worklist (WzFollowup *self,
+                      const char *practitioner_ref,
+                      WzDay       today,
+                      const char *time_zone_name,
+                      const char *lang)
+{
+  g_autoptr(GHashTable) rows = g_hash_table_new_full (NULL, NULL, NULL, row_free);
+  g_autoptr(GHashTable) judged = g_hash_table_new_full (NULL, NULL, NULL,
+                                                        (GDestroyNotify) g_array_unref);
+  g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
+  WzJsonWriter writer;
+  WzJsonWriter *builder = &writer;
+  GHashTableIter iter;
+  gpointer key;
+  guint n_due = 0, n_overdue = 0, n_flagged = 0, n_urgent = 0;
+  gboolean zh = strcmp (wz_lang_normalize (lang), "zh") == 0;
+
+  g_return_val_if_fail (WZ_IS_FOLLOWUP (self), NULL);
+
+  collect_rows (self, practitioner_ref, today, rows, judged, &n_due, &n_overdue);
+
   g_hash_table_iter_init (&iter, rows);
   while (g_hash_table_iter_next (&iter, NULL, &key))
     {
@@ -2093,54 +2168,47 @@ wz_followup_worklist (WzFollowup *self,
   for (guint i = 0; i < sorted->len; i++)
     {
       Row *row = g_ptr_array_index (sorted, i);
-      GArray *values = g_hash_table_lookup (judged, row->patient);
 
-      g_ptr_array_sort (row->tasks, compare_tasks);
-      wz_json_writer_begin_object (builder);
-      add_string (builder, "patient", row->patient->ref);
-      add_string (builder, "name", row->patient->name);
-      add_string (builder, "alert", row->worst == 2 ? "urgent" : row->worst == 1 ? "flagged"
-                                                                                  : "none");
-      wz_json_writer_member (builder, "daysOverdue");
-      wz_json_writer_int (builder, row->overdue_days);
-
-      wz_json_writer_member (builder, "tasks");
-      wz_json_writer_begin_array (builder);
-      for (guint t = 0; t < row->tasks->len; t++)
-        {
-          TaskEntry *task = g_ptr_array_index (row->tasks, t);
-          g_autofree char *ref = g_strconcat ("Task/", task->id, NULL);
-          WzFollowupTiming timing = wz_followup_timing (task->due, task->window_end, today);
-
-          wz_json_writer_begin_object (builder);
-          add_string (builder, "task", ref);
-          wz_json_writer_member (builder, "versionId");
-          wz_json_writer_int (builder, task->version);
-          add_string (builder, "kind", task->kind);
-          add_string (builder, "status", task->status);
-          add_string (builder, "description",
-                      zh ? (task->title_zh ? task->title_zh : task->title_en)
-                         : (task->title_en ? task->title_en : task->title_zh));
-          add_day (builder, "due", task->due);
-          add_day (builder, "windowEnd", task->window_end != WZ_DAY_NONE ? task->window_end
-                                                                         : task->due);
-          add_string (builder, "timing", wz_followup_timing_to_string (timing));
-          add_string (builder, "owner", task->owner);
-          if (task->careplan != NULL)
-            add_string (builder, "carePlan", task->careplan);
-          wz_json_writer_end_object (builder);
-        }
-      wz_json_writer_end_array (builder);
-
-      wz_json_writer_member (builder, "measurements");
-      wz_json_writer_begin_array (builder);
-      for (guint m = 0; values != NULL && m < values->len; m++)
-        build_measurement (builder, &g_array_index (values, Judged, m), lang);
-      wz_json_writer_end_array (builder);
-      wz_json_writer_end_object (builder);
+      write_row (builder, row, g_hash_table_lookup (judged, row->patient),
+                 row->worst == 2 ? "urgent" : row->worst == 1 ? "flagged" : "none", today, zh, lang);
     }
   wz_json_writer_end_array (builder);
   wz_json_writer_end_object (builder);
 
+  return wz_json_writer_finish (&writer);
+}
+
+GBytes *
+wz_followup_worklist_rows (WzFollowup         *self,
+                           const char         *practitioner_ref,
+                           WzDay               today,
+                           const char         *lang,
+                           const char * const *patients,
+                           const char * const *alerts,
+                           const gint         *overdue_days)
+{
+  g_autoptr(GHashTable) rows = g_hash_table_new_full (NULL, NULL, NULL, row_free);
+  g_autoptr(GHashTable) judged = g_hash_table_new_full (NULL, NULL, NULL,
+                                                        (GDestroyNotify) g_array_unref);
+  WzJsonWriter writer;
+  guint n_due = 0, n_overdue = 0;
+  gboolean zh = strcmp (wz_lang_normalize (lang), "zh") == 0;
+
+  g_return_val_if_fail (WZ_IS_FOLLOWUP (self), NULL);
+
+  collect_rows (self, practitioner_ref, today, rows, judged, &n_due, &n_overdue);
+  wz_json_writer_init (&writer);
+  wz_json_writer_begin_array (&writer);
+  for (guint i = 0; patients[i] != NULL; i++)
+    {
+      PatientEntry *patient = patient_entry (self, patients[i]);
+      Row *row = g_hash_table_lookup (rows, patient);
+
+      if (row == NULL)
+        row = row_for (rows, patient);
+      row->overdue_days = MAX (row->overdue_days, overdue_days[i]);
+      write_row (&writer, row, g_hash_table_lookup (judged, patient), alerts[i], today, zh, lang);
+    }
+  wz_json_writer_end_array (&writer);
   return wz_json_writer_finish (&writer);
 }

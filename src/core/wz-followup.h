@@ -279,6 +279,18 @@ GBytes      *wz_followup_worklist   (WzFollowup   *self,
                                      WzDay         today,
                                      const char   *time_zone_name,
                                      const char   *lang);
+/* Only the rows of PATIENTS ("Patient/ID", NULL-terminated), in that order, as a JSON array of
+ * the patient objects wz_followup_worklist() writes, with ALERTS[i] ("urgent", "flagged",
+ * "none") as each one's alert and at least OVERDUE_DAYS[i] days overdue: for a list ordered and
+ * judged elsewhere (the server's indexed worklist) and a view fed with those patients only. A
+ * patient the view has nothing due for still gets a row. */
+GBytes      *wz_followup_worklist_rows (WzFollowup        *self,
+                                     const char         *practitioner_ref,
+                                     WzDay               today,
+                                     const char         *lang,
+                                     const char * const *patients,
+                                     const char * const *alerts,
+                                     const gint         *overdue_days);
 /* Counts, for tests and logs. */
 guint        wz_followup_n_open_tasks (WzFollowup *self);
 

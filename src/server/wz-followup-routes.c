@@ -5,35 +5,35 @@
 
 #include "wz-followup-routes.h"
 
+#include <math.h>
 #include <string.h>
 
+#include "wz-adverse-event.h"
 #include "wz-bundle.h"
 #include "wz-careplan-template.h"
 #include "wz-error.h"
 #include "wz-fhir.h"
 #include "wz-followup.h"
+#include "wz-followup-alerts.h"
+#include "wz-followup-queue.h"
+#include "wz-followup-worklist.h"
+#include "wz-formulary-store.h"
 #include "wz-http.h"
 #include "wz-nip-schedule.h"
+#include "wz-json.h"
 #include "wz-prescreen.h"
+#include "wz-refill-plan.h"
+#include "wz-rx-checks.h"
+#include "wz-rx-rules.h"
+#include "wz-search-query.h"
 #include "wz-static-routes.h"
 #include "wz-time.h"
 
 #define MAX_BODY (256 * 1024)
 #define SYNC_PAGE 1000
 
-/* The worklist view is kept current from these types' changes. */
-static const char *sync_types[] = { "Task", "Observation", "Patient" };
-#define OPEN_TASKS "status=requested,received,accepted,ready,in-progress"
-#define WARM_PAGE 250
-
-/* Where a sync of one type has got to. */
-typedef struct
-{
-  gint64   from;
-  guint    offset;
-  gint64   newest;
-  gboolean running;
-} SyncCursor;
+#define WORKLIST_PAGE 100
+#define WORKLIST_MAX_PAGE 500
 
 struct _WzFollowupRoutes
 {
@@ -50,15 +50,9 @@ struct _WzFollowupRoutes
   GPtrArray     *templates;
   char          *templates_problem;
 
-  /* The worklist view, loaded in the background from the start (a page of the store per idle
-   * turn of the main loop, so other requests are answered meanwhile), then caught up with the
-   * store's changes before each worklist. */
-  WzFollowup    *view;
-  gint64         marks[G_N_ELEMENTS (sync_types)];
-  SyncCursor     cursors[G_N_ELEMENTS (sync_types)];
-  guint          warm_type;       /* the type being loaded */
-  guint          warm_source;
-  GQueue         waiting;         /* Waiting: worklists asked for before the view was loaded */
+  char             *data_dir;      /* where formulary.db is, for refill dates; NULL: not used */
+  WzFormularyStore *formulary;     /* opened when a refill date first needs a strength */
+  guint             sweep_source;  /* revisits due today into the queue, every few minutes */
 };
 
 G_DEFINE_FINAL_TYPE (WzFollowupRoutes, wz_followup_routes, G_TYPE_OBJECT)
@@ -340,220 +334,7 @@ search_all (WzFollowupRoutes  *self,
   return node;
 }
 
-/* Reads one page of TYPE's changes since its mark into the view; *OUT_DONE when it was the last. */
-static gboolean
-sync_page (WzFollowupRoutes  *self,
-           guint              index,
-           guint              page,
-           gboolean          *out_done,
-           GError           **error)
-{
-  const char *type = sync_types[index];
-  SyncCursor *cursor = &self->cursors[index];
-  g_autofree char *instant = NULL;
-  g_autofree char *escaped = NULL;
-  g_autofree char *text = NULL;
-  g_autoptr(WzSearchQuery) query = NULL;
-  g_autoptr(WzStoreResult) result = NULL;
-  gint64 last;
-
-  if (!cursor->running)
-    {
-      /* Re-read the last second: a write can land with a clock a little behind the newest
-       * seen. Versions already taken in cost nothing. */
-      cursor->from = self->marks[index] > 0 ? MAX (0, self->marks[index] - G_USEC_PER_SEC) : 0;
-      cursor->offset = 0;
-      cursor->newest = self->marks[index];
-      cursor->running = TRUE;
-    }
-
-  instant = wz_time_format_instant (cursor->from);
-  escaped = g_uri_escape_string (instant, NULL, FALSE);
-  /* The first load needs only the open Tasks; later ones see closures too. */
-  text = g_strdup_printf ("_lastUpdated=ge%s&_sort=_lastUpdated%s", escaped,
-                          self->marks[index] == 0 && index == 0 ? "&" OPEN_TASKS : "");
-  if ((query = wz_search_query_parse (type, text, error)) == NULL)
-    return FALSE;
-  query->count = page;
-  query->offset = cursor->offset;
-  if ((result = wz_store_search (self->store, query, error)) == NULL)
-    {
-      cursor->running = FALSE;
-      return FALSE;
-    }
-
-  for (guint i = 0; i < result->resources->len; i++)
-    {
-      WzStoredResource *stored = g_ptr_array_index (result->resources, i);
-      gsize length;
-      const char *data = g_bytes_get_data (stored->json, &length);
-
-      wz_followup_ingest (self->view, type, stored->id, stored->version_id, stored->status,
-                          data, length);
-      cursor->newest = MAX (cursor->newest, stored->last_updated);
-    }
-
-  if (result->resources->len < page)
-    {
-      self->marks[index] = cursor->newest;
-      cursor->running = FALSE;
-      *out_done = TRUE;
-      return TRUE;
-    }
-
-  /* Next page from the last row seen; the search speaks milliseconds, so a page that ends
-   * within the millisecond it started at moves on by offset instead. */
-  last = ((WzStoredResource *) g_ptr_array_index (result->resources,
-                                                  result->resources->len - 1))->last_updated;
-  if (last / 1000 == cursor->from / 1000)
-    cursor->offset += page;
-  else
-    {
-      cursor->from = last;
-      cursor->offset = 0;
-    }
-  *out_done = FALSE;
-  return TRUE;
-}
-
-static void
-ensure_view (WzFollowupRoutes *self)
-{
-  if (self->view != NULL)
-    return;
-  self->view = wz_followup_new ();
-  memset (self->marks, 0, sizeof self->marks);
-  memset (self->cursors, 0, sizeof self->cursors);
-  /* Patients are read when a worklist first needs them; only their later changes are synced. */
-  self->marks[G_N_ELEMENTS (sync_types) - 1] = wz_time_now_us ();
-}
-
-/* Catches the view up with the store and reads the names PRACTITIONER's worklist lacks. */
-static gboolean
-refresh_view (WzFollowupRoutes  *self,
-              const char        *practitioner,
-              GError           **error)
-{
-  g_autoptr(GPtrArray) missing = NULL;
-
-  ensure_view (self);
-  for (guint i = 0; i < G_N_ELEMENTS (sync_types); i++)
-    {
-      gboolean done = FALSE;
-
-      while (!done)
-        if (!sync_page (self, i, SYNC_PAGE, &done, error))
-          return FALSE;
-    }
-
-  missing = wz_followup_missing_patients (self->view, practitioner);
-  for (guint i = 0; i < missing->len; i++)
-    {
-      const char *ref = g_ptr_array_index (missing, i);
-      g_autoptr(WzStoredResource) stored = NULL;
-      g_autoptr(GError) local_error = NULL;
-      gsize length;
-      const char *data;
-
-      stored = wz_store_read (self->store, "Patient", ref + strlen ("Patient/"), &local_error);
-      if (stored == NULL)
-        {
-          if (g_error_matches (local_error, WZ_ERROR, WZ_ERROR_NOT_FOUND) ||
-              g_error_matches (local_error, WZ_ERROR, WZ_ERROR_GONE))
-            continue;
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      data = g_bytes_get_data (stored->json, &length);
-      wz_followup_ingest (self->view, "Patient", stored->id, stored->version_id, NULL, data,
-                          length);
-    }
-  return TRUE;
-}
-
 /* ---- /followup ---------------------------------------------------------------------------- */
-
-/* A worklist asked for while the view was still loading, answered when it is. */
-typedef struct
-{
-  WzFollowupRoutes  *self;
-  SoupServerMessage *msg;
-  char              *agent;
-  WzDay              today;
-  char              *zone;
-  char              *lang;
-} Waiting;
-
-static void
-waiting_free (Waiting *waiting)
-{
-  g_object_unref (waiting->msg);
-  g_free (waiting->agent);
-  g_free (waiting->zone);
-  g_free (waiting->lang);
-  g_free (waiting);
-}
-
-static void
-answer_worklist (WzFollowupRoutes  *self,
-                 SoupServerMessage *msg,
-                 const char        *agent,
-                 WzDay              today,
-                 const char        *zone,
-                 const char        *lang)
-{
-  Request req = { self, msg, NULL, (char *) agent, NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autofree char *entity = NULL;
-  char buf[16];
-
-  if (!refresh_view (self, agent, &error))
-    {
-      fail (&req, error, "E", "followup/worklist", NULL);
-      return;
-    }
-  body = wz_followup_worklist (self->view, agent, today, zone, lang);
-  respond_plain_json (msg, body);
-  entity = g_strconcat ("followup/worklist?date=", wz_day_format_buf (today, buf), NULL);
-  audit_and_send (&req, "E", entity, NULL);
-}
-
-static gboolean
-warm_step (gpointer user_data)
-{
-  WzFollowupRoutes *self = user_data;
-  g_autoptr(GError) error = NULL;
-  gboolean done = FALSE;
-  Waiting *waiting;
-
-  if (!sync_page (self, self->warm_type, WARM_PAGE, &done, &error))
-    {
-      g_warning ("Loading the follow-up worklist view failed, trying again at the next "
-                 "request: %s", error->message);
-      g_clear_object (&self->view);
-    }
-  else if (!done || ++self->warm_type < G_N_ELEMENTS (sync_types))
-    return G_SOURCE_CONTINUE;
-
-  self->warm_source = 0;
-  while ((waiting = g_queue_pop_head (&self->waiting)) != NULL)
-    {
-      if (soup_server_message_get_socket (waiting->msg) != NULL)
-        answer_worklist (self, waiting->msg, waiting->agent, waiting->today, waiting->zone,
-                         waiting->lang);
-      waiting_free (waiting);
-    }
-  return G_SOURCE_REMOVE;
-}
-
-static void
-start_warm_up (WzFollowupRoutes *self)
-{
-  ensure_view (self);
-  self->warm_type = 0;
-  self->warm_source = g_idle_add_full (G_PRIORITY_LOW, warm_step, self, NULL);
-}
 
 static void
 handle_worklist (Request *req)
@@ -561,13 +342,28 @@ handle_worklist (Request *req)
   WzFollowupRoutes *self = req->self;
   g_autoptr(GTimeZone) tz = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *entity = NULL;
   const char *zone = NULL;
+  const char *count_text = query_param (req, "_count");
+  const char *offset_text = query_param (req, "_offset");
+  guint64 count = WORKLIST_PAGE, offset = 0;
   WzDay today;
+  char buf[16];
 
   if (!is_doctor (req->session))
     {
       fail_with (req, WZ_ERROR_FORBIDDEN, "E", "followup/worklist",
                  "The follow-up worklist is a doctor's");
+      return;
+    }
+  if ((count_text != NULL &&
+       !g_ascii_string_to_unsigned (count_text, 10, 1, WORKLIST_MAX_PAGE, &count, NULL)) ||
+      (offset_text != NULL &&
+       !g_ascii_string_to_unsigned (offset_text, 10, 0, G_MAXINT32, &offset, NULL)))
+    {
+      fail_with (req, WZ_ERROR_INVALID, "E", "followup/worklist",
+                 "_count must be a whole number from 1 to 500 and _offset one from 0");
       return;
     }
   if ((tz = request_zone (req, NULL, &zone, &error)) == NULL ||
@@ -577,22 +373,16 @@ handle_worklist (Request *req)
       return;
     }
 
-  if (self->warm_source != 0)
+  body = wz_followup_worklist_build (self->store, req->agent, today, zone, request_lang (req),
+                                     count, offset, &error);
+  if (body == NULL)
     {
-      Waiting *waiting = g_new0 (Waiting, 1);
-
-      waiting->self = self;
-      waiting->msg = g_object_ref (req->msg);
-      waiting->agent = g_strdup (req->agent);
-      waiting->today = today;
-      waiting->zone = g_strdup (zone);
-      waiting->lang = g_strdup (request_lang (req));
-      g_queue_push_tail (&self->waiting, waiting);
-      soup_server_message_pause (req->msg);
+      fail (req, error, "E", "followup/worklist", NULL);
       return;
     }
-
-  answer_worklist (self, req->msg, req->agent, today, zone, request_lang (req));
+  respond_plain_json (req->msg, body);
+  entity = g_strconcat ("followup/worklist?date=", wz_day_format_buf (today, buf), NULL);
+  audit_and_send (req, "E", entity, NULL);
 }
 
 static void
@@ -753,6 +543,36 @@ handle_screening_evaluation (Request *req)
   audit_and_send (req, "E", "followup/screening-evaluation", ref);
 }
 
+static void handle_reading       (Request *req);
+static void handle_reminders     (Request *req);
+static void handle_checkin       (Request *req);
+static void handle_prescriptions (Request *req);
+static void handle_renewal       (Request *req);
+static void handle_vaccinations  (Request *req);
+static void handle_me_screening  (Request *req);
+static void handle_reaction      (Request *req);
+static void handle_confirm       (Request *req);
+
+typedef struct
+{
+  const char *path;
+  const char *method;
+  void      (*handle) (Request *req);
+} MeRoute;
+
+/* The patient's own pages, for the patient web page's records module. */
+static const MeRoute me_routes[] = {
+  { "/followup/me/reminders", "GET", handle_reminders },
+  { "/followup/me/readings", "POST", handle_reading },
+  { "/followup/me/checkin", "POST", handle_checkin },
+  { "/followup/me/prescriptions", "GET", handle_prescriptions },
+  { "/followup/me/renewal", "POST", handle_renewal },
+  { "/followup/me/vaccinations", "GET", handle_vaccinations },
+  { "/followup/me/screening", "POST", handle_me_screening },
+  { "/followup/me/reaction", "POST", handle_reaction },
+  { "/followup/me/confirm", "POST", handle_confirm },
+};
+
 static void
 followup_handler (SoupServer        *server,
                   SoupServerMessage *msg,
@@ -765,6 +585,22 @@ followup_handler (SoupServer        *server,
 
   if (!authenticate (&req))
     return;
+
+  for (guint i = 0; i < G_N_ELEMENTS (me_routes); i++)
+    if (strcmp (path, me_routes[i].path) == 0)
+      {
+        if (strcmp (method, me_routes[i].method) == 0)
+          me_routes[i].handle (&req);
+        else
+          {
+            soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                          me_routes[i].method);
+            wz_http_respond_problem (msg, WZ_ERROR_METHOD_NOT_ALLOWED,
+                                     "%s is not supported on %s", method, path);
+          }
+        g_free (req.agent);
+        return;
+      }
 
   if (strcmp (path, "/followup/worklist") == 0 && method == SOUP_METHOD_GET)
     handle_worklist (&req);
@@ -1390,7 +1226,2131 @@ out:
   made_clear (&made);
 }
 
+/* ---- After a write: alerts and reactions ---------------------------------------------------- */
+
+/* Announces and audits what the server wrote on its own account (Flags, queue visits). */
+static void
+publish_written (WzFollowupRoutes *self,
+                 GPtrArray        *written,
+                 const char       *peer)
+{
+  for (guint i = 0; i < written->len; i++)
+    {
+      WzStoredResource *stored = g_ptr_array_index (written, i);
+      g_autofree char *entity = g_strconcat (stored->type, "/", stored->id, NULL);
+      g_autofree char *encounter = NULL;
+
+      wz_audit_record (self->audit, stored->version_id == 1 ? "C" : "U", "0",
+                       "wenzhen-server/followup", entity, stored->patient, peer, NULL, NULL);
+      if (self->hub != NULL)
+        {
+          encounter = wz_care_team_encounter_of_stored (stored);
+          wz_ws_hub_publish (self->hub, stored, encounter);
+        }
+    }
+}
+
+/* The doctor a reaction is for: who recorded it, else who gave the dose, else the patient's own
+ * doctor. */
+static char *
+reaction_doctor (WzFollowupRoutes *self,
+                 JsonObject       *event)
+{
+  const char *recorder = wz_json_get_string (wz_json_get_object (event, "recorder"), "reference");
+  g_auto(GStrv) suspects = wz_adverse_event_suspects (event);
+  const char *subject = wz_json_get_string (wz_json_get_object (event, "subject"), "reference");
+
+  if (recorder != NULL && g_str_has_prefix (recorder, "Practitioner/"))
+    return g_strdup (recorder);
+  for (guint i = 0; suspects[i] != NULL; i++)
+    {
+      g_autoptr(JsonNode) immunization = read_resource (self, "Immunization",
+                                                        suspects[i] + strlen ("Immunization/"),
+                                                        NULL, NULL);
+      JsonArray *performers = immunization
+                              ? wz_json_get_array (json_node_get_object (immunization), "performer")
+                              : NULL;
+
+      for (guint p = 0; performers != NULL && p < json_array_get_length (performers); p++)
+        {
+          JsonNode *node = json_array_get_element (performers, p);
+          const char *actor = JSON_NODE_HOLDS_OBJECT (node)
+                              ? wz_json_get_string (wz_json_get_object (json_node_get_object (node),
+                                                                        "actor"), "reference")
+                              : NULL;
+
+          if (actor != NULL && g_str_has_prefix (actor, "Practitioner/"))
+            return g_strdup (actor);
+        }
+    }
+  if (subject != NULL && g_str_has_prefix (subject, "Patient/"))
+    {
+      g_autoptr(JsonNode) patient = read_resource (self, "Patient", subject + strlen ("Patient/"),
+                                                   NULL, NULL);
+      JsonArray *doctors = patient ? wz_json_get_array (json_node_get_object (patient),
+                                                        "generalPractitioner") : NULL;
+
+      for (guint i = 0; doctors != NULL && i < json_array_get_length (doctors); i++)
+        {
+          JsonNode *node = json_array_get_element (doctors, i);
+          const char *ref = JSON_NODE_HOLDS_OBJECT (node)
+                            ? wz_json_get_string (json_node_get_object (node), "reference") : NULL;
+
+          if (ref != NULL && g_str_has_prefix (ref, "Practitioner/"))
+            return g_strdup (ref);
+        }
+    }
+  return NULL;
+}
+
+/* What follows a new resource, wherever it came from: a reading is judged against the plan
+ * targets, a serious reaction alerts its doctor. Failures are logged; the write stands. */
+static void
+after_write (WzFollowupRoutes *self,
+             WzStoredResource *stored,
+             const char       *peer)
+{
+  g_autoptr(GPtrArray) written = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (stored->version_id != 1)
+    return;
+  if (strcmp (stored->type, "Observation") == 0)
+    written = wz_followup_alerts_judge (self->store, stored, &error);
+  else if (strcmp (stored->type, "AdverseEvent") == 0)
+    {
+      g_autoptr(JsonNode) root = parse_stored (stored, NULL);
+      JsonObject *event = root ? json_node_get_object (root) : NULL;
+      g_autofree char *doctor = NULL;
+      g_autofree char *ref = g_strconcat ("AdverseEvent/", stored->id, NULL);
+
+      written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+      if (event != NULL && wz_adverse_event_is_serious (event) &&
+          (doctor = reaction_doctor (self, event)) != NULL)
+        {
+          g_autoptr(JsonNode) flag = wz_adverse_event_flag (event, ref, doctor);
+          g_autofree char *system = g_uri_escape_string (WZ_FOLLOWUP_ALERT_ID_SYSTEM "|", NULL,
+                                                         FALSE);
+          g_autofree char *condition_text = g_strconcat ("identifier=", system, ref, NULL);
+          g_autoptr(WzSearchQuery) condition = wz_search_query_parse ("Flag", condition_text,
+                                                                      &error);
+          gboolean created = FALSE;
+          WzStoredResource *made = condition
+                                   ? wz_store_create (self->store, json_node_get_object (flag),
+                                                      condition, &created, &error)
+                                   : NULL;
+
+          if (made != NULL && created)
+            g_ptr_array_add (written, made);
+          else
+            g_clear_pointer (&made, wz_stored_resource_free);
+        }
+    }
+  else
+    return;
+
+  if (written == NULL)
+    {
+      g_warning ("%s/%s was stored, but its follow-up checks failed: %s", stored->type,
+                 stored->id, error->message);
+      return;
+    }
+  publish_written (self, written, peer);
+}
+
+static void
+on_resource_written (GObject          *writer,
+                     WzStoredResource *stored,
+                     const char       *encounter,
+                     WzFollowupRoutes *self)
+{
+  after_write (self, stored, NULL);
+}
+
+/* ---- Revisits into the queue ------------------------------------------------------------------ */
+
+static gboolean
+sweep (gpointer user_data)
+{
+  WzFollowupRoutes *self = user_data;
+  g_autoptr(GTimeZone) tz = wz_followup_time_zone (default_zone (self));
+  g_autoptr(GPtrArray) written = NULL;
+  g_autoptr(GError) error = NULL;
+
+  written = wz_followup_queue_sweep (self->store, wz_day_today (tz, wz_time_now_us ()), &error);
+  if (written == NULL)
+    g_warning ("Due revisits could not be put in the queue: %s", error->message);
+  else
+    publish_written (self, written, NULL);
+  if (self->sweep_source == 0 || g_source_get_id (g_main_current_source ()) != self->sweep_source)
+    return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- The patient's own pages: /followup/me/… ------------------------------------------------ */
+
+static char *
+own_patient (Request *req)
+{
+  return g_strconcat ("Patient/", req->session->patient_id, NULL);
+}
+
+static gboolean
+require_patient (Request    *req,
+                 const char *action,
+                 const char *entity)
+{
+  if (g_strcmp0 (req->session->role, "patient") == 0 && req->session->patient_id != NULL)
+    return TRUE;
+  fail_with (req, WZ_ERROR_FORBIDDEN, action, entity,
+             "These are the patient's own pages: open them with the visit link");
+  return FALSE;
+}
+
+static const char *
+member_string (JsonObject *object,
+               const char *member)
+{
+  return wz_json_get_string (object, member);
+}
+
+static gboolean
+member_number (JsonObject *object,
+               const char *member,
+               double      min,
+               double      max,
+               double     *out_value,
+               GError    **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      (json_node_get_value_type (node) != G_TYPE_INT64 &&
+       json_node_get_value_type (node) != G_TYPE_DOUBLE))
+    return wz_error_set_invalid (error, "“%s” must be a number", member);
+  *out_value = json_node_get_double (node);
+  if (*out_value < min || *out_value > max)
+    return wz_error_set_invalid (error, "“%s” must be between %g and %g", member, min, max);
+  return TRUE;
+}
+
+/* A client-made urn:uuid, so a retry finds what the first attempt stored. */
+static const char *
+body_identifier (JsonObject  *body,
+                 GError     **error)
+{
+  const char *identifier = member_string (body, "identifier");
+
+  if (identifier == NULL || !g_str_has_prefix (identifier, "urn:uuid:") ||
+      strlen (identifier) < 20 || strlen (identifier) > 64)
+    {
+      wz_error_set_invalid (error, "“identifier” must be a urn:uuid: made by the page, so a "
+                            "retry is not stored twice");
+      return NULL;
+    }
+  return identifier;
+}
+
+/* Only the members in ALLOWED (NULL-terminated). */
+static gboolean
+check_members (JsonObject         *body,
+               const char * const *allowed,
+               GError            **error)
+{
+  g_autoptr(GList) members = json_object_get_members (body);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (allowed, l->data))
+      return wz_error_set_invalid (error, "“%s” is not a member this request takes",
+                                   (const char *) l->data);
+  return TRUE;
+}
+
+static WzStoredResource *
+create_with_identifier (WzFollowupRoutes  *self,
+                        JsonNode          *resource,
+                        gboolean          *out_created,
+                        GError           **error)
+{
+  return create_once (self, resource, out_created, error);
+}
+
+static void
+add_quantity_component (JsonBuilder *builder,
+                        const char  *loinc,
+                        const char  *measurement,
+                        double       value,
+                        const char  *unit)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "coding");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, WZ_FOLLOWUP_LOINC_SYSTEM);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, loinc);
+  json_builder_end_object (builder);
+  if (measurement != NULL)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "system");
+      json_builder_add_string_value (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, measurement);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "valueQuantity");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "value");
+  json_builder_add_double_value (builder, value);
+  json_builder_set_member_name (builder, "unit");
+  json_builder_add_string_value (builder, unit);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, WZ_FOLLOWUP_UCUM_SYSTEM);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, unit);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+}
+
+static void
+begin_observation (JsonBuilder *builder,
+                   Request     *req,
+                   const char  *identifier,
+                   const char  *category,
+                   const char  *effective)
+{
+  g_autofree char *patient = own_patient (req);
+  g_autofree char *encounter = g_strconcat ("Encounter/", req->session->encounter_id, NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "resourceType");
+  json_builder_add_string_value (builder, "Observation");
+  json_builder_set_member_name (builder, "identifier");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, "urn:ietf:rfc:3986");
+  json_builder_set_member_name (builder, "value");
+  json_builder_add_string_value (builder, identifier);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, "final");
+  json_builder_set_member_name (builder, "category");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "coding");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder,
+                                 "http://terminology.hl7.org/CodeSystem/observation-category");
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, category);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "subject");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, patient);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "encounter");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, encounter);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "performer");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, patient);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "effectiveDateTime");
+  json_builder_add_string_value (builder, effective);
+}
+
+static void
+set_code (JsonBuilder *builder,
+          const char  *loinc,
+          const char  *measurement,
+          const char  *text)
+{
+  json_builder_set_member_name (builder, "code");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "coding");
+  json_builder_begin_array (builder);
+  if (loinc != NULL)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "system");
+      json_builder_add_string_value (builder, WZ_FOLLOWUP_LOINC_SYSTEM);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, loinc);
+      json_builder_end_object (builder);
+    }
+  if (measurement != NULL)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "system");
+      json_builder_add_string_value (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, measurement);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "text");
+  json_builder_add_string_value (builder, text);
+  json_builder_end_object (builder);
+}
+
+/* The Flags a reading raised, for the patient: level and text in their language. */
+static JsonNode *
+alerts_for_patient (GPtrArray  *written,
+                    const char *lang)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; written != NULL && i < written->len; i++)
+    {
+      WzStoredResource *stored = g_ptr_array_index (written, i);
+      g_autoptr(JsonNode) root = NULL;
+      JsonObject *code;
+      WzText text = { NULL, NULL };
+      gboolean urgent;
+
+      if (strcmp (stored->type, "Flag") != 0 || g_strcmp0 (stored->status, "active") != 0 ||
+          (root = parse_stored (stored, NULL)) == NULL)
+        continue;
+      code = wz_json_get_object (json_node_get_object (root), "code");
+      wz_json_get_text (code, "text", &text);
+      urgent = g_strstr_len (g_bytes_get_data (stored->json, NULL),
+                             g_bytes_get_size (stored->json),
+                             WZ_FOLLOWUP_ALERT_SYSTEM "\",\"code\":\"urgent\"") != NULL;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "level");
+      json_builder_add_string_value (builder, urgent ? "urgent" : "out-of-range");
+      json_builder_set_member_name (builder, "text");
+      json_builder_add_string_value (builder, wz_text_get (&text, lang));
+      json_builder_end_object (builder);
+      wz_text_clear (&text);
+    }
+  json_builder_end_array (builder);
+  return json_builder_get_root (builder);
+}
+
+/* POST /followup/me/readings
+ *   {"identifier":"urn:uuid:…","kind":"blood-pressure","systolic":150,"diastolic":95[,"pulse":72]}
+ *   {"identifier","kind":"glucose","value":6.1,"timing":"fasting"|"after-meal"}
+ *   {"identifier","kind":"weight","value":68.5}
+ *   [,"effective":"2026-11-25T07:30:00+08:00"]  (default: now)
+ * → 201 {"observation":"Observation/ID","alerts":[{"level":"urgent"|"out-of-range","text"}]}
+ *   (200 with the same when the identifier was already used). */
+static void
+handle_reading (Request *req)
+{
+  WzFollowupRoutes *self = req->self;
+  static const char *const allowed[] = { "identifier", "kind", "systolic", "diastolic", "pulse",
+                                         "value", "timing", "effective", NULL };
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) observation = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autoptr(GPtrArray) written = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
+  g_autofree char *patient = NULL;
+  JsonObject *object;
+  const char *identifier, *kind, *effective;
+  gboolean created = FALSE;
+  gint64 when;
+
+  if (!require_patient (req, "C", "Observation"))
+    return;
+  patient = own_patient (req);
+  if ((body = parse_body (req, &error)) == NULL ||
+      !check_members (object = json_node_get_object (body), allowed, &error) ||
+      (identifier = body_identifier (object, &error)) == NULL)
+    {
+      fail (req, error, "C", "Observation", patient);
+      return;
+    }
+  kind = member_string (object, "kind");
+  effective = member_string (object, "effective");
+  if (effective == NULL)
+    effective = now;
+  else if (!wz_time_parse_instant (effective, &when, NULL) ||
+           when > wz_time_now_us () + 10 * 60 * G_USEC_PER_SEC)
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "Observation",
+                 "“effective” must be a dateTime with a time zone, not in the future");
+      return;
+    }
+
+  if (g_strcmp0 (kind, "blood-pressure") == 0)
+    {
+      double systolic, diastolic, pulse = 0;
+      gboolean has_pulse = json_object_has_member (object, "pulse");
+
+      if (!member_number (object, "systolic", 40, 300, &systolic, &error) ||
+          !member_number (object, "diastolic", 20, 200, &diastolic, &error) ||
+          (has_pulse && !member_number (object, "pulse", 20, 250, &pulse, &error)))
+        {
+          fail (req, error, "C", "Observation", patient);
+          return;
+        }
+      if (diastolic >= systolic)
+        {
+          fail_with (req, WZ_ERROR_INVALID, "C", "Observation",
+                     "The diastolic (lower) number must be below the systolic (upper) one");
+          return;
+        }
+      begin_observation (builder, req, identifier, "vital-signs", effective);
+      set_code (builder, "85354-9", NULL, "血压 Blood pressure");
+      json_builder_set_member_name (builder, "component");
+      json_builder_begin_array (builder);
+      add_quantity_component (builder, "8480-6", "home_bp_systolic", systolic, "mm[Hg]");
+      add_quantity_component (builder, "8462-4", "home_bp_diastolic", diastolic, "mm[Hg]");
+      if (has_pulse)
+        add_quantity_component (builder, "8867-4", "heart_rate", pulse, "/min");
+      json_builder_end_array (builder);
+    }
+  else if (g_strcmp0 (kind, "glucose") == 0)
+    {
+      const char *timing = member_string (object, "timing");
+      gboolean fasting = g_strcmp0 (timing, "fasting") == 0;
+      double value;
+
+      if (!member_number (object, "value", 0.5, 50, &value, &error))
+        {
+          fail (req, error, "C", "Observation", patient);
+          return;
+        }
+      if (!fasting && g_strcmp0 (timing, "after-meal") != 0)
+        {
+          fail_with (req, WZ_ERROR_INVALID, "C", "Observation",
+                     "“timing” must be fasting or after-meal");
+          return;
+        }
+      begin_observation (builder, req, identifier, "vital-signs", effective);
+      set_code (builder, fasting ? "1558-6" : "1521-4",
+                fasting ? "fasting_glucose" : "postprandial_glucose",
+                fasting ? "空腹血糖 Fasting glucose" : "餐后血糖 Glucose after a meal");
+      json_builder_set_member_name (builder, "valueQuantity");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "value");
+      json_builder_add_double_value (builder, value);
+      json_builder_set_member_name (builder, "unit");
+      json_builder_add_string_value (builder, "mmol/L");
+      json_builder_set_member_name (builder, "system");
+      json_builder_add_string_value (builder, WZ_FOLLOWUP_UCUM_SYSTEM);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, "mmol/L");
+      json_builder_end_object (builder);
+    }
+  else if (g_strcmp0 (kind, "weight") == 0)
+    {
+      double value;
+
+      if (!member_number (object, "value", 1, 400, &value, &error))
+        {
+          fail (req, error, "C", "Observation", patient);
+          return;
+        }
+      begin_observation (builder, req, identifier, "vital-signs", effective);
+      set_code (builder, "29463-7", "weight", "体重 Body weight");
+      json_builder_set_member_name (builder, "valueQuantity");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "value");
+      json_builder_add_double_value (builder, value);
+      json_builder_set_member_name (builder, "unit");
+      json_builder_add_string_value (builder, "kg");
+      json_builder_set_member_name (builder, "system");
+      json_builder_add_string_value (builder, WZ_FOLLOWUP_UCUM_SYSTEM);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, "kg");
+      json_builder_end_object (builder);
+    }
+  else
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "Observation",
+                 "“kind” must be blood-pressure, glucose or weight");
+      return;
+    }
+  json_builder_end_object (builder);
+  observation = json_builder_get_root (builder);
+
+  if ((stored = create_with_identifier (self, observation, &created, &error)) == NULL)
+    {
+      fail (req, error, "C", "Observation", patient);
+      return;
+    }
+  if (created)
+    {
+      if (self->hub != NULL)
+        {
+          g_autofree char *encounter = g_strconcat ("Encounter/", req->session->encounter_id, NULL);
+
+          wz_ws_hub_publish (self->hub, stored, encounter);
+        }
+      written = wz_followup_alerts_judge (self->store, stored, &error);
+      if (written == NULL)
+        g_warning ("Observation/%s was stored, but could not be judged: %s", stored->id,
+                   error->message);
+      else
+        publish_written (self, written, soup_server_message_get_remote_host (req->msg));
+    }
+  else
+    {
+      /* A retry: the Flags the first attempt raised. */
+      g_autofree char *text = g_strdup_printf ("patient=%s&status=active", patient);
+      g_autoptr(GPtrArray) flags = wz_followup_search_stored (self->store, "Flag", text, NULL);
+      g_autofree char *needle = g_strconcat ("Observation/", stored->id, "|", NULL);
+
+      written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+      for (guint i = 0; flags != NULL && i < flags->len; i++)
+        {
+          WzStoredResource *flag = g_ptr_array_index (flags, i);
+
+          if (g_strstr_len (g_bytes_get_data (flag->json, NULL), g_bytes_get_size (flag->json),
+                            needle) != NULL)
+            g_ptr_array_add (written, g_ptr_array_steal_index (flags, i--));
+        }
+    }
+
+  {
+    g_autoptr(JsonBuilder) answer = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+    g_autofree char *ref = g_strconcat ("Observation/", stored->id, NULL);
+
+    json_builder_begin_object (answer);
+    json_builder_set_member_name (answer, "observation");
+    json_builder_add_string_value (answer, ref);
+    json_builder_set_member_name (answer, "alerts");
+    json_builder_add_value (answer, alerts_for_patient (written, request_lang (req)));
+    json_builder_end_object (answer);
+    root = json_builder_get_root (answer);
+    bytes = node_bytes (root);
+    respond_plain_json (req->msg, bytes);
+    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK,
+                                    NULL);
+    audit_and_send (req, created ? "C" : "R", ref, patient);
+  }
+}
+
+/* ---- GET /followup/me/reminders ---------------------------------------------------------------- */
+
+static void
+add_text_member (JsonBuilder *builder,
+                 const char  *member,
+                 JsonObject  *object,
+                 const char  *field,
+                 const char  *lang)
+{
+  WzText text = { NULL, NULL };
+
+  wz_json_get_text (object, field, &text);
+  json_builder_set_member_name (builder, member);
+  if (wz_text_get (&text, lang) != NULL)
+    json_builder_add_string_value (builder, wz_text_get (&text, lang));
+  else
+    json_builder_add_null_value (builder);
+  wz_text_clear (&text);
+}
+
+static void
+add_day_member (JsonBuilder *builder,
+                const char  *member,
+                WzDay        day)
+{
+  char buf[16];
+
+  json_builder_set_member_name (builder, member);
+  if (day != WZ_DAY_NONE)
+    json_builder_add_string_value (builder, wz_day_format_buf (day, buf));
+  else
+    json_builder_add_null_value (builder);
+}
+
+/* The check-in questions of the plan a Task is based on. */
+static void
+add_checkin_questions (JsonBuilder *builder,
+                       JsonObject  *plan,
+                       const char  *lang)
+{
+  JsonArray *activities = wz_json_get_array (plan, "activity");
+
+  json_builder_set_member_name (builder, "questions");
+  json_builder_begin_array (builder);
+  for (guint a = 0; activities != NULL && a < json_array_get_length (activities); a++)
+    {
+      JsonNode *node = json_array_get_element (activities, a);
+      JsonObject *detail = JSON_NODE_HOLDS_OBJECT (node)
+                           ? wz_json_get_object (json_node_get_object (node), "detail") : NULL;
+      JsonArray *extensions = wz_json_get_array (detail, "extension");
+
+      for (guint e = 0; extensions != NULL && e < json_array_get_length (extensions); e++)
+        {
+          JsonNode *ext_node = json_array_get_element (extensions, e);
+          JsonObject *extension = JSON_NODE_HOLDS_OBJECT (ext_node) ? json_node_get_object (ext_node)
+                                                                    : NULL;
+          JsonArray *questions = wz_json_get_array (extension, "extension");
+
+          if (g_strcmp0 (wz_json_get_string (extension, "url"),
+                         WZ_CAREPLAN_QUESTIONS_EXTENSION) != 0)
+            continue;
+          for (guint q = 0; questions != NULL && q < json_array_get_length (questions); q++)
+            {
+              JsonNode *q_node = json_array_get_element (questions, q);
+              JsonArray *parts = JSON_NODE_HOLDS_OBJECT (q_node)
+                                 ? wz_json_get_array (json_node_get_object (q_node), "extension")
+                                 : NULL;
+
+              json_builder_begin_object (builder);
+              for (guint p = 0; parts != NULL && p < json_array_get_length (parts); p++)
+                {
+                  JsonNode *p_node = json_array_get_element (parts, p);
+                  JsonObject *part = JSON_NODE_HOLDS_OBJECT (p_node) ? json_node_get_object (p_node)
+                                                                     : NULL;
+                  const char *url = wz_json_get_string (part, "url");
+
+                  if (g_strcmp0 (url, "id") == 0 || g_strcmp0 (url, "kind") == 0)
+                    {
+                      json_builder_set_member_name (builder, url);
+                      json_builder_add_string_value (builder, wz_json_get_string (part, "valueCode")
+                                                              ?: "");
+                    }
+                  else if (g_strcmp0 (url, "text") == 0)
+                    add_text_member (builder, "text", part, "valueString", lang);
+                }
+              json_builder_end_object (builder);
+            }
+        }
+    }
+  json_builder_end_array (builder);
+}
+
+static JsonNode *
+vaccination_forecast (Request     *req,
+                      JsonObject  *patient,
+                      GTimeZone   *tz,
+                      WzDay        today,
+                      JsonNode   **out_immunizations,
+                      GError     **error);
+
+/* Upcoming within a week, due and overdue: revisits, measurements, check-ins, education, reaction
+ * checks; programme vaccines due or overdue; medicines to renew. */
+static void
+handle_reminders (Request *req)
+{
+  WzFollowupRoutes *self = req->self;
+  g_autofree char *patient_ref = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GPtrArray) tasks = NULL;
+  g_autoptr(GHashTable) plans = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                       (GDestroyNotify) json_node_unref);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) patient = NULL;
+  g_autoptr(JsonNode) forecast = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GTimeZone) tz = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *zone, *lang = request_lang (req);
+  WzDay today;
+  char horizon[16];
+
+  if (!require_patient (req, "R", "followup/me/reminders"))
+    return;
+  patient_ref = own_patient (req);
+  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
+      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
+      !request_today (req, tz, &today, &error))
+    {
+      fail (req, error, "R", "followup/me/reminders", patient_ref);
+      return;
+    }
+  text = g_strdup_printf ("patient=%s&status=" WZ_FOLLOWUP_ACTIONABLE ",in-progress&due-date=le%s"
+                          "&_sort=due-date", patient_ref,
+                          wz_day_format_buf (wz_day_add_days (today, 7), horizon));
+  if ((tasks = wz_followup_search_stored (self->store, "Task", text, &error)) == NULL)
+    {
+      fail (req, error, "R", "followup/me/reminders", patient_ref);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "patient");
+  json_builder_add_string_value (builder, patient_ref);
+  add_day_member (builder, "date", today);
+  json_builder_set_member_name (builder, "reminders");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      WzStoredResource *stored = g_ptr_array_index (tasks, i);
+      g_autoptr(JsonNode) task_root = parse_stored (stored, NULL);
+      JsonObject *task = task_root ? json_node_get_object (task_root) : NULL;
+      JsonArray *codings = task ? wz_json_get_array (wz_json_get_object (task, "code"), "coding")
+                                : NULL;
+      JsonObject *period = wz_json_get_object (wz_json_get_object (task, "restriction"), "period");
+      const char *kind = NULL, *measurement = NULL, *plan_ref;
+      g_autofree char *task_ref = g_strconcat ("Task/", stored->id, NULL);
+      g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+      WzDay due = WZ_DAY_NONE, end = WZ_DAY_NONE;
+      JsonArray *extensions = wz_json_get_array (task, "extension");
+
+      for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
+        {
+          JsonNode *node = json_array_get_element (codings, c);
+          JsonObject *coding = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+          const char *system = wz_json_get_string (coding, "system");
+
+          if (g_strcmp0 (system, WZ_FOLLOWUP_TASK_SYSTEM) == 0)
+            kind = wz_json_get_string (coding, "code");
+          else if (g_strcmp0 (system, WZ_FOLLOWUP_MEASUREMENT_SYSTEM) == 0)
+            measurement = wz_json_get_string (coding, "code");
+        }
+      if (kind == NULL)
+        continue;
+      for (guint e = 0; extensions != NULL && e < json_array_get_length (extensions); e++)
+        {
+          JsonNode *node = json_array_get_element (extensions, e);
+          JsonObject *extension = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+
+          if (g_strcmp0 (wz_json_get_string (extension, "url"), WZ_FOLLOWUP_DUE_EXTENSION) == 0)
+            wz_day_parse (wz_json_get_string (extension, "valueDate"), &due);
+        }
+      if (period != NULL)
+        wz_day_parse_in_zone (wz_json_get_string (period, "end"), utc, &end);
+      if (due == WZ_DAY_NONE)
+        continue;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "task");
+      json_builder_add_string_value (builder, task_ref);
+      json_builder_set_member_name (builder, "kind");
+      json_builder_add_string_value (builder, kind);
+      add_text_member (builder, "description", task, "description", lang);
+      add_day_member (builder, "due", due);
+      add_day_member (builder, "windowEnd", end != WZ_DAY_NONE ? end : due);
+      json_builder_set_member_name (builder, "timing");
+      json_builder_add_string_value (builder,
+                                     strcmp (kind, "measurement") == 0 && due <= today ? "due"
+                                     : wz_followup_timing_to_string (wz_followup_timing (due, end,
+                                                                                         today)));
+      if (measurement != NULL)
+        {
+          json_builder_set_member_name (builder, "measurement");
+          json_builder_add_string_value (builder, measurement);
+        }
+      if (wz_json_get_object (task, "encounter") != NULL)
+        {
+          json_builder_set_member_name (builder, "visit");
+          json_builder_add_string_value (builder,
+                                         wz_json_get_string (wz_json_get_object (task, "encounter"),
+                                                             "reference"));
+        }
+      {
+        JsonArray *based_on = wz_json_get_array (task, "basedOn");
+        JsonNode *first = based_on && json_array_get_length (based_on) > 0
+                          ? json_array_get_element (based_on, 0) : NULL;
+
+        plan_ref = first && JSON_NODE_HOLDS_OBJECT (first)
+                   ? wz_json_get_string (json_node_get_object (first), "reference") : NULL;
+      }
+      if (strcmp (kind, "adherence-checkin") == 0 && plan_ref != NULL &&
+          g_str_has_prefix (plan_ref, "CarePlan/"))
+        {
+          JsonNode *plan = g_hash_table_lookup (plans, plan_ref);
+
+          if (plan == NULL &&
+              (plan = read_resource (self, "CarePlan", plan_ref + strlen ("CarePlan/"), NULL,
+                                     NULL)) != NULL)
+            g_hash_table_insert (plans, g_strdup (plan_ref), plan);
+          if (plan != NULL)
+            add_checkin_questions (builder, json_node_get_object (plan), lang);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  /* Programme vaccines due or overdue, for children with a birth date. */
+  json_builder_set_member_name (builder, "vaccines");
+  json_builder_begin_array (builder);
+  if (self->schedule != NULL &&
+      (forecast = vaccination_forecast (req, json_node_get_object (patient), tz, today, NULL,
+                                        NULL)) != NULL)
+    {
+      JsonArray *recommendations = wz_json_get_array (json_node_get_object (forecast),
+                                                      "recommendation");
+
+      for (guint i = 0; recommendations != NULL && i < json_array_get_length (recommendations); i++)
+        {
+          JsonObject *recommendation = json_array_get_object_element (recommendations, i);
+          JsonArray *statuses = wz_json_get_array (wz_json_get_object (recommendation,
+                                                                       "forecastStatus"), "coding");
+          const char *status = statuses && json_array_get_length (statuses) > 0
+                               ? wz_json_get_string (json_array_get_object_element (statuses, 0),
+                                                     "code") : NULL;
+
+          if (g_strcmp0 (status, "due") == 0 || g_strcmp0 (status, "overdue") == 0)
+            json_builder_add_value (builder,
+                                    json_node_copy (json_array_get_element (recommendations, i)));
+        }
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  bytes = node_bytes (root);
+  respond_plain_json (req->msg, bytes);
+  audit_and_send (req, "R", "followup/me/reminders", patient_ref);
+}
+
+/* ---- Vaccination record ---------------------------------------------------------------------- */
+
+/* The ImmunizationRecommendation for PATIENT (NULL without a birth date or schedule); the
+ * Immunizations read go to *OUT_IMMUNIZATIONS when asked. */
+static JsonNode *
+vaccination_forecast (Request     *req,
+                      JsonObject  *patient,
+                      GTimeZone   *tz,
+                      WzDay        today,
+                      JsonNode   **out_immunizations,
+                      GError     **error)
+{
+  WzFollowupRoutes *self = req->self;
+  const char *id = wz_json_get_string (patient, "id");
+  const char *birth_text = wz_json_get_string (patient, "birthDate");
+  g_autofree char *patient_ref = g_strconcat ("Patient/", id, NULL);
+  g_autofree char *search = g_strconcat ("patient=", patient_ref, "&_sort=date", NULL);
+  g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
+  g_autoptr(JsonNode) immunizations = NULL;
+  g_autoptr(WzNipHistory) history = NULL;
+  g_autoptr(WzNipForecast) forecast = NULL;
+  g_autoptr(GBytes) body = NULL;
+  WzDay birth;
+
+  if ((immunizations = search_all (self, "Immunization", search, error)) == NULL)
+    return NULL;
+  if (out_immunizations != NULL)
+    *out_immunizations = json_node_ref (immunizations);
+  if (self->schedule == NULL || birth_text == NULL || !wz_day_parse (birth_text, &birth) ||
+      wz_day_add_days (birth, 18 * 366) < today)
+    return NULL;
+  history = wz_nip_history_from_json (self->schedule, immunizations, tz);
+  forecast = wz_nip_schedule_compute (self->schedule, birth, today,
+                                      (WzNipDose *) history->doses->data, history->doses->len,
+                                      NULL, error);
+  if (forecast == NULL)
+    return NULL;
+  body = wz_nip_forecast_to_fhir (self->schedule, forecast, patient_ref, now, request_lang (req));
+  return json_from_string (g_bytes_get_data (body, NULL), error);
+}
+
+/* GET /followup/me/vaccinations → {"immunizations":[Immunization…],
+ *   "recommendation": ImmunizationRecommendation or null (adults)} */
+static void
+handle_vaccinations (Request *req)
+{
+  g_autofree char *patient_ref = NULL;
+  g_autoptr(JsonNode) patient = NULL;
+  g_autoptr(JsonNode) forecast = NULL;
+  g_autoptr(JsonNode) immunizations = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GTimeZone) tz = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *zone;
+  WzDay today;
+
+  if (!require_patient (req, "R", "followup/me/vaccinations"))
+    return;
+  patient_ref = own_patient (req);
+  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
+      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
+      !request_today (req, tz, &today, &error))
+    {
+      fail (req, error, "R", "followup/me/vaccinations", patient_ref);
+      return;
+    }
+  forecast = vaccination_forecast (req, json_node_get_object (patient), tz, today, &immunizations,
+                                   &error);
+  if (forecast == NULL && error != NULL)
+    {
+      fail (req, error, "R", "followup/me/vaccinations", patient_ref);
+      return;
+    }
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "immunizations");
+  json_builder_add_value (builder, immunizations ? json_node_ref (immunizations)
+                                                 : json_node_new (JSON_NODE_ARRAY));
+  json_builder_set_member_name (builder, "recommendation");
+  if (forecast != NULL)
+    json_builder_add_value (builder, json_node_ref (forecast));
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  bytes = node_bytes (root);
+  respond_plain_json (req->msg, bytes);
+  audit_and_send (req, "R", "followup/me/vaccinations", patient_ref);
+}
+
+/* ---- POST /followup/me/checkin ---------------------------------------------------------------
+ *   {"identifier","task":"Task/ID","answers":{"missed_doses":false,"days_left":12,…}}
+ * The answers become one Observation (category survey, a component per question, coded
+ * CHECKIN.QUESTION in the measurement system) and the check-in Task is completed. */
+static void
+handle_checkin (Request *req)
+{
+  WzFollowupRoutes *self = req->self;
+  static const char *const allowed[] = { "identifier", "task", "answers", NULL };
+  g_autofree char *patient_ref = NULL;
+  g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) task_root = NULL;
+  g_autoptr(WzStoredResource) task_stored = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) observation = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+  g_autoptr(GList) questions = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object, *answers, *task;
+  const char *identifier, *task_ref;
+  gboolean created = FALSE;
+
+  if (!require_patient (req, "C", "Observation"))
+    return;
+  patient_ref = own_patient (req);
+  if ((body = parse_body (req, &error)) == NULL ||
+      !check_members (object = json_node_get_object (body), allowed, &error) ||
+      (identifier = body_identifier (object, &error)) == NULL)
+    {
+      fail (req, error, "C", "Observation", patient_ref);
+      return;
+    }
+  task_ref = member_string (object, "task");
+  answers = wz_json_get_object (object, "answers");
+  if (task_ref == NULL || !g_str_has_prefix (task_ref, "Task/") ||
+      !wz_fhir_id_is_valid (task_ref + 5) || answers == NULL || json_object_get_size (answers) == 0)
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "Observation",
+                 "A check-in needs “task” (Task/ID) and “answers” (an object of question ids)");
+      return;
+    }
+  task_root = read_resource (self, "Task", task_ref + 5, &task_stored, NULL);
+  task = task_root ? json_node_get_object (task_root) : NULL;
+  if (task == NULL || g_strcmp0 (task_stored->patient, patient_ref) != 0 ||
+      g_strstr_len (g_bytes_get_data (task_stored->json, NULL), g_bytes_get_size (task_stored->json),
+                    WZ_FOLLOWUP_TASK_SYSTEM "\",\"code\":\"adherence-checkin\"") == NULL)
+    {
+      fail_with (req, WZ_ERROR_NOT_FOUND, "C", "Observation",
+                 "That check-in is not one of yours");
+      return;
+    }
+
+  begin_observation (builder, req, identifier, "survey", now);
+  set_code (builder, NULL, "checkin", "用药与自我管理随访 Medication and self-care check-in");
+  json_builder_set_member_name (builder, "component");
+  json_builder_begin_array (builder);
+  questions = json_object_get_members (answers);
+  for (GList *l = questions; l != NULL; l = l->next)
+    {
+      const char *id = l->data;
+      JsonNode *value = json_object_get_member (answers, id);
+      g_autofree char *code = g_strconcat ("checkin.", id, NULL);
+      GType value_type = JSON_NODE_HOLDS_VALUE (value) ? json_node_get_value_type (value)
+                                                       : G_TYPE_INVALID;
+
+      if (strlen (id) == 0 || strlen (id) > 40 || strspn (id, "abcdefghijklmnopqrstuvwxyz_") !=
+          strlen (id) ||
+          (value_type != G_TYPE_BOOLEAN && value_type != G_TYPE_INT64))
+        {
+          fail_with (req, WZ_ERROR_INVALID, "C", "Observation",
+                     "Each answer is a question id with yes/no (true/false) or a whole number");
+          return;
+        }
+      if (value_type == G_TYPE_INT64 &&
+          (json_node_get_int (value) < 0 || json_node_get_int (value) > 365))
+        {
+          fail_with (req, WZ_ERROR_INVALID, "C", "Observation",
+                     "Numbers in a check-in are between 0 and 365");
+          return;
+        }
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "code");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "coding");
+      json_builder_begin_array (builder);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "system");
+      json_builder_add_string_value (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, code);
+      json_builder_end_object (builder);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      if (value_type == G_TYPE_BOOLEAN)
+        {
+          json_builder_set_member_name (builder, "valueBoolean");
+          json_builder_add_boolean_value (builder, json_node_get_boolean (value));
+        }
+      else
+        {
+          json_builder_set_member_name (builder, "valueInteger");
+          json_builder_add_int_value (builder, json_node_get_int (value));
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  observation = json_builder_get_root (builder);
+  {
+    JsonArray *focus = json_array_new ();
+    JsonObject *link = json_object_new ();
+
+    /* R4 Observation.basedOn and partOf cannot name a Task; focus can. */
+    json_object_set_string_member (link, "reference", task_ref);
+    json_array_add_object_element (focus, link);
+    json_object_set_array_member (json_node_get_object (observation), "focus", focus);
+  }
+
+  if ((stored = create_with_identifier (self, observation, &created, &error)) == NULL)
+    {
+      fail (req, error, "C", "Observation", patient_ref);
+      return;
+    }
+  if (created)
+    g_ptr_array_add (written, g_steal_pointer (&stored));
+  if (created && g_strv_contains ((const char *[]) { "requested", "received", "accepted", "ready",
+                                                     "in-progress", NULL },
+                                  task_stored->status ? task_stored->status : ""))
+    {
+      JsonObject *output = json_object_new ();
+      JsonArray *outputs = json_array_new ();
+      JsonObject *type = json_object_new ();
+      JsonObject *value = json_object_new ();
+      WzStoredResource *created_obs = g_ptr_array_index (written, 0);
+      g_autofree char *obs_ref = g_strconcat ("Observation/", created_obs->id, NULL);
+      WzStoredResource *updated;
+
+      json_object_set_string_member (type, "text", "check-in answers");
+      json_object_set_string_member (value, "reference", obs_ref);
+      json_object_set_object_member (output, "type", type);
+      json_object_set_object_member (output, "valueReference", value);
+      json_array_add_object_element (outputs, output);
+      json_object_set_array_member (task, "output", outputs);
+      json_object_set_string_member (task, "status", "completed");
+      json_object_set_string_member (task, "lastModified", now);
+      json_object_remove_member (task, "meta");
+      if ((updated = wz_store_update (self->store, task, task_stored->id, task_stored->version_id,
+                                      &error)) == NULL)
+        g_warning ("Check-in stored, but %s could not be completed: %s", task_ref, error->message);
+      else
+        g_ptr_array_add (written, updated);
+    }
+  publish_written (self, written, soup_server_message_get_remote_host (req->msg));
+  {
+    g_autoptr(JsonBuilder) answer = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+
+    json_builder_begin_object (answer);
+    json_builder_set_member_name (answer, "task");
+    json_builder_add_string_value (answer, task_ref);
+    json_builder_set_member_name (answer, "status");
+    json_builder_add_string_value (answer, "completed");
+    json_builder_end_object (answer);
+    root = json_builder_get_root (answer);
+    bytes = node_bytes (root);
+    respond_plain_json (req->msg, bytes);
+    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
+    audit_and_send (req, created ? "C" : "R", task_ref, patient_ref);
+  }
+}
+
+/* ---- Prescriptions -------------------------------------------------------------------------- */
+
+static char *
+practitioner_name (WzFollowupRoutes *self,
+                   const char       *ref,
+                   GHashTable       *cache)
+{
+  const char *known;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *names;
+  JsonObject *name;
+  char *text = NULL;
+
+  if (ref == NULL || !g_str_has_prefix (ref, "Practitioner/"))
+    return NULL;
+  if ((known = g_hash_table_lookup (cache, ref)) != NULL)
+    return g_strdup (known);
+  root = read_resource (self, "Practitioner", ref + strlen ("Practitioner/"), NULL, NULL);
+  names = root ? wz_json_get_array (json_node_get_object (root), "name") : NULL;
+  name = names && json_array_get_length (names) > 0 &&
+         JSON_NODE_HOLDS_OBJECT (json_array_get_element (names, 0))
+         ? json_array_get_object_element (names, 0) : NULL;
+  if (wz_json_get_string (name, "text") != NULL)
+    text = g_strdup (wz_json_get_string (name, "text"));
+  else if (wz_json_get_string (name, "family") != NULL)
+    {
+      JsonArray *given = wz_json_get_array (name, "given");
+
+      text = g_strconcat (wz_json_get_string (name, "family"),
+                          given && json_array_get_length (given) > 0
+                          ? json_array_get_string_element (given, 0) : "", NULL);
+    }
+  if (text == NULL)
+    text = g_strdup (ref);
+  g_hash_table_insert (cache, g_strdup (ref), g_strdup (text));
+  return text;
+}
+
+static WzDay
+day_of (const char *date_time,
+        GTimeZone  *tz)
+{
+  WzDay day = WZ_DAY_NONE;
+
+  if (date_time != NULL)
+    wz_day_parse_in_zone (date_time, tz, &day);
+  return day;
+}
+
+/* doseAndRate[0].doseQuantity.unit of dosageInstruction[0]. */
+static const char *
+dose_unit_of (JsonObject *request)
+{
+  JsonArray *dosages = wz_json_get_array (request, "dosageInstruction");
+  JsonNode *dosage = dosages && json_array_get_length (dosages) > 0
+                     ? json_array_get_element (dosages, 0) : NULL;
+  JsonArray *rates = dosage && JSON_NODE_HOLDS_OBJECT (dosage)
+                     ? wz_json_get_array (json_node_get_object (dosage), "doseAndRate") : NULL;
+  JsonNode *rate = rates && json_array_get_length (rates) > 0
+                   ? json_array_get_element (rates, 0) : NULL;
+
+  if (rate == NULL || !JSON_NODE_HOLDS_OBJECT (rate))
+    return NULL;
+  return wz_json_get_string (wz_json_get_object (json_node_get_object (rate), "doseQuantity"),
+                             "unit");
+}
+
+static double
+drug_strength (WzFollowupRoutes *self,
+               JsonObject       *request)
+{
+  JsonArray *codings = wz_json_get_array (wz_json_get_object (request, "medicationCodeableConcept"),
+                                          "coding");
+  WzFormulary *formulary;
+  const WzDrug *drug;
+
+  if (self->data_dir == NULL)
+    return 0;
+  if (self->formulary == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if ((self->formulary = wz_formulary_store_open (self->data_dir, NULL, &error)) == NULL)
+        {
+          g_warning ("Refill dates without the formulary: %s", error->message);
+          g_clear_pointer (&self->data_dir, g_free);
+          return 0;
+        }
+    }
+  if ((formulary = wz_formulary_store_get (self->formulary, NULL)) == NULL)
+    return 0;
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonNode *node = json_array_get_element (codings, i);
+      JsonObject *coding = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+
+      if (g_strcmp0 (wz_json_get_string (coding, "system"), WZ_FORMULARY_SYSTEM) == 0 &&
+          (drug = wz_formulary_lookup (formulary, wz_json_get_string (coding, "code"))) != NULL &&
+          drug->dose_unit != NULL)
+        {
+          const char *dose_unit = dose_unit_of (request);
+
+          /* The strength counts the dose's unit per tablet (5 mg tablets, a dose in mg). */
+          if (g_strcmp0 (drug->strength_unit, dose_unit) == 0)
+            return drug->strength;
+        }
+    }
+  return 0;
+}
+
+/* The patient's approved (active) MedicationRequests, each with who prescribed and who approved
+ * it and when, and its refill plan. Drafts and requests awaiting review are not active, so they
+ * are never here. */
+static JsonNode *
+approved_prescriptions (Request     *req,
+                        GTimeZone   *tz,
+                        WzDay        today,
+                        GError     **error)
+{
+  WzFollowupRoutes *self = req->self;
+  g_autofree char *patient_ref = own_patient (req);
+  g_autofree char *text = g_strdup_printf ("patient=%s&status=active&_sort=-date", patient_ref);
+  g_autofree char *approvals_text = g_strdup_printf ("patient=%s&status=completed&code=approve",
+                                                     patient_ref);
+  g_autoptr(GPtrArray) requests = NULL;
+  g_autoptr(GPtrArray) approvals = NULL;
+  g_autoptr(GHashTable) approved_by = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                             (GDestroyNotify) json_node_unref);
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *lang = request_lang (req);
+  gboolean zh = strcmp (lang, "zh") == 0;
+
+  if ((requests = wz_followup_search_stored (self->store, "MedicationRequest", text, error)) == NULL ||
+      (approvals = wz_followup_search_stored (self->store, "Task", approvals_text, error)) == NULL)
+    return NULL;
+  /* Each approval Task lists the requests it approved as inputs. */
+  for (guint i = 0; i < approvals->len; i++)
+    {
+      WzStoredResource *stored = g_ptr_array_index (approvals, i);
+      JsonNode *root = parse_stored (stored, NULL);
+      JsonArray *inputs = root ? wz_json_get_array (json_node_get_object (root), "input") : NULL;
+
+      for (guint n = 0; inputs != NULL && n < json_array_get_length (inputs); n++)
+        {
+          JsonNode *node = json_array_get_element (inputs, n);
+          const char *ref = JSON_NODE_HOLDS_OBJECT (node)
+                            ? wz_json_get_string (wz_json_get_object (json_node_get_object (node),
+                                                                      "valueReference"),
+                                                  "reference") : NULL;
+
+          if (ref != NULL && g_str_has_prefix (ref, "MedicationRequest/"))
+            g_hash_table_insert (approved_by, g_strdup (ref), json_node_ref (root));
+        }
+      g_clear_pointer (&root, json_node_unref);
+    }
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < requests->len; i++)
+    {
+      WzStoredResource *stored = g_ptr_array_index (requests, i);
+      g_autoptr(JsonNode) root = parse_stored (stored, NULL);
+      JsonObject *request = root ? json_node_get_object (root) : NULL;
+      g_autofree char *ref = g_strconcat ("MedicationRequest/", stored->id, NULL);
+      JsonNode *approval = g_hash_table_lookup (approved_by, ref);
+      JsonObject *task = approval ? json_node_get_object (approval) : NULL;
+      JsonObject *medication = wz_json_get_object (request, "medicationCodeableConcept");
+      JsonArray *dosages = wz_json_get_array (request, "dosageInstruction");
+      JsonObject *dosage = dosages && json_array_get_length (dosages) > 0 &&
+                           JSON_NODE_HOLDS_OBJECT (json_array_get_element (dosages, 0))
+                           ? json_array_get_object_element (dosages, 0) : NULL;
+      WzRxLine *line = request ? wz_rx_line_from_medication_request (request) : NULL;
+      const WzRxFrequency *frequency = line ? wz_rx_frequency_lookup (line->frequency) : NULL;
+      g_autofree char *doctor = NULL;
+      g_autofree char *pharmacist = NULL;
+      const char *approved_at = task ? wz_json_get_string (task, "lastModified") : NULL;
+      WzRefillPlan plan;
+      g_autoptr(GError) refill_error = NULL;
+      const char *name = wz_json_get_string (medication, "text");
+
+      /* Active only through a pharmacist's approval; one without it is not shown as approved. */
+      if (request == NULL || task == NULL)
+        {
+          g_clear_pointer (&line, wz_rx_line_free);
+          continue;
+        }
+      if (name == NULL)
+        {
+          JsonArray *codings = wz_json_get_array (medication, "coding");
+
+          if (codings != NULL && json_array_get_length (codings) > 0 &&
+              JSON_NODE_HOLDS_OBJECT (json_array_get_element (codings, 0)))
+            name = wz_json_get_string (json_array_get_object_element (codings, 0), "display");
+        }
+      doctor = practitioner_name (self, wz_json_get_string (wz_json_get_object (request, "requester"),
+                                                            "reference"), names);
+      pharmacist = practitioner_name (self, wz_json_get_string (wz_json_get_object (task, "owner"),
+                                                                "reference"), names);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "medicationRequest");
+      json_builder_add_string_value (builder, ref);
+      json_builder_set_member_name (builder, "medication");
+      json_builder_add_string_value (builder, name ? name : "");
+      json_builder_set_member_name (builder, "dosage");
+      json_builder_add_string_value (builder, wz_json_get_string (dosage, "text") ?: "");
+      json_builder_set_member_name (builder, "instruction");
+      json_builder_add_string_value (builder, wz_json_get_string (dosage, "patientInstruction") ?: "");
+      json_builder_set_member_name (builder, "dose");
+      if (line != NULL && !isnan (line->dose))
+        {
+          g_autofree char *dose = g_strdup_printf ("%g %s", line->dose,
+                                                   line->dose_unit ? line->dose_unit : "");
+
+          json_builder_add_string_value (builder, dose);
+        }
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "frequency");
+      json_builder_add_string_value (builder, frequency ? (zh ? frequency->text_zh
+                                                              : frequency->text_en)
+                                                        : (line && line->frequency
+                                                           ? line->frequency : ""));
+      json_builder_set_member_name (builder, "days");
+      if (line != NULL && !isnan (line->duration_days))
+        json_builder_add_int_value (builder, (gint64) line->duration_days);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "doctor");
+      json_builder_add_string_value (builder, doctor ? doctor : "");
+      json_builder_set_member_name (builder, "pharmacist");
+      json_builder_add_string_value (builder, pharmacist ? pharmacist : "");
+      json_builder_set_member_name (builder, "prescribed");
+      json_builder_add_string_value (builder, wz_json_get_string (request, "authoredOn") ?: "");
+      json_builder_set_member_name (builder, "approved");
+      json_builder_add_string_value (builder, approved_at ? approved_at : "");
+      if (wz_refill_plan_compute (request, day_of (approved_at, tz) ?: day_of (wz_json_get_string (request, "authoredOn"), tz) ?: today,
+                                  drug_strength (self, request), &plan, &refill_error))
+        {
+          json_builder_set_member_name (builder, "refill");
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "daysSupply");
+          json_builder_add_int_value (builder, (gint64) plan.days_supply);
+          add_day_member (builder, "runsOut", plan.runs_out);
+          add_day_member (builder, "due", plan.refill_due);
+          json_builder_set_member_name (builder, "fromQuantity");
+          json_builder_add_boolean_value (builder, plan.from_quantity);
+          json_builder_set_member_name (builder, "timing");
+          json_builder_add_string_value (builder, today >= plan.runs_out ? "overdue"
+                                                  : today >= plan.refill_due ? "due" : "upcoming");
+          json_builder_end_object (builder);
+        }
+      json_builder_end_object (builder);
+      g_clear_pointer (&line, wz_rx_line_free);
+    }
+  json_builder_end_array (builder);
+  return json_builder_get_root (builder);
+}
+
+/* GET /followup/me/prescriptions → {"prescriptions":[…]} */
+static void
+handle_prescriptions (Request *req)
+{
+  g_autofree char *patient_ref = NULL;
+  g_autoptr(JsonNode) patient = NULL;
+  g_autoptr(JsonNode) list = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GTimeZone) tz = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *zone;
+  WzDay today;
+
+  if (!require_patient (req, "R", "followup/me/prescriptions"))
+    return;
+  patient_ref = own_patient (req);
+  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
+      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
+      !request_today (req, tz, &today, &error) ||
+      (list = approved_prescriptions (req, tz, today, &error)) == NULL)
+    {
+      fail (req, error, "R", "followup/me/prescriptions", patient_ref);
+      return;
+    }
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "prescriptions");
+  json_builder_add_value (builder, g_steal_pointer (&list));
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  bytes = node_bytes (root);
+  respond_plain_json (req->msg, bytes);
+  audit_and_send (req, "R", "followup/me/prescriptions", patient_ref);
+}
+
+/* POST /followup/me/renewal {"identifier","medicationRequest":"MedicationRequest/ID"[,"note"]}
+ * → a follow-up visit request in the prescriber's queue: a Task (code renewal-request, focus the
+ * prescription, owner the prescriber) and its queue Encounter (planned, reason naming the
+ * medicine). 201 {"task","encounter"}; 200 with the same when the identifier was used. */
+static void
+handle_renewal (Request *req)
+{
+  WzFollowupRoutes *self = req->self;
+  static const char *const allowed[] = { "identifier", "medicationRequest", "note", NULL };
+  g_autofree char *patient_ref = NULL;
+  g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) request_root = NULL;
+  g_autoptr(WzStoredResource) request_stored = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) task = NULL;
+  g_autoptr(WzStoredResource) task_stored = NULL;
+  g_autoptr(WzStoredResource) encounter = NULL;
+  g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *description = NULL;
+  JsonObject *object, *request;
+  const char *identifier, *ref, *note, *doctor, *name;
+  gboolean created = FALSE;
+
+  if (!require_patient (req, "C", "Task"))
+    return;
+  patient_ref = own_patient (req);
+  if ((body = parse_body (req, &error)) == NULL ||
+      !check_members (object = json_node_get_object (body), allowed, &error) ||
+      (identifier = body_identifier (object, &error)) == NULL)
+    {
+      fail (req, error, "C", "Task", patient_ref);
+      return;
+    }
+  ref = member_string (object, "medicationRequest");
+  note = member_string (object, "note");
+  if (json_object_has_member (object, "note") && (note == NULL || strlen (note) > 500))
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "Task", "“note” is a text of at most 500 bytes");
+      return;
+    }
+  if (ref == NULL || !g_str_has_prefix (ref, "MedicationRequest/") ||
+      !wz_fhir_id_is_valid (ref + strlen ("MedicationRequest/")))
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "Task",
+                 "“medicationRequest” must name the prescription (MedicationRequest/ID)");
+      return;
+    }
+  request_root = read_resource (self, "MedicationRequest", ref + strlen ("MedicationRequest/"),
+                                &request_stored, NULL);
+  request = request_root ? json_node_get_object (request_root) : NULL;
+  /* Only the patient's own current medicine: anything else answers as unknown. */
+  if (request == NULL || g_strcmp0 (request_stored->patient, patient_ref) != 0 ||
+      g_strcmp0 (request_stored->status, "active") != 0)
+    {
+      fail_with (req, WZ_ERROR_NOT_FOUND, "C", "Task",
+                 "That is not one of your current prescriptions");
+      return;
+    }
+  doctor = wz_json_get_string (wz_json_get_object (request, "requester"), "reference");
+  name = wz_json_get_string (wz_json_get_object (request, "medicationCodeableConcept"), "text");
+  if (name == NULL)
+    name = ref;
+  description = g_strconcat ("续方申请 Renewal request: ", name, NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "resourceType");
+  json_builder_add_string_value (builder, "Task");
+  json_builder_set_member_name (builder, "identifier");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, "urn:ietf:rfc:3986");
+  json_builder_set_member_name (builder, "value");
+  json_builder_add_string_value (builder, identifier);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, "requested");
+  json_builder_set_member_name (builder, "intent");
+  json_builder_add_string_value (builder, "proposal");
+  json_builder_set_member_name (builder, "code");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "coding");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, WZ_FOLLOWUP_TASK_SYSTEM);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, "renewal-request");
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "text");
+  json_builder_add_string_value (builder, "续方申请 Renewal request");
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "description");
+  json_builder_add_string_value (builder, description);
+  json_builder_set_member_name (builder, "focus");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, ref);
+  json_builder_set_member_name (builder, "display");
+  json_builder_add_string_value (builder, name);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "for");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, patient_ref);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "authoredOn");
+  json_builder_add_string_value (builder, now);
+  json_builder_set_member_name (builder, "extension");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "url");
+  json_builder_add_string_value (builder, WZ_FOLLOWUP_DUE_EXTENSION);
+  json_builder_set_member_name (builder, "valueDate");
+  {
+    g_autoptr(GTimeZone) tz = wz_followup_time_zone (default_zone (self));
+    char day[16];
+
+    json_builder_add_string_value (builder, wz_day_format_buf (wz_day_today (tz, wz_time_now_us ()),
+                                                               day));
+  }
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "requester");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, patient_ref);
+  json_builder_end_object (builder);
+  if (doctor != NULL)
+    {
+      json_builder_set_member_name (builder, "owner");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "reference");
+      json_builder_add_string_value (builder, doctor);
+      json_builder_end_object (builder);
+    }
+  if (note != NULL && *note != '\0')
+    {
+      json_builder_set_member_name (builder, "note");
+      json_builder_begin_array (builder);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "text");
+      json_builder_add_string_value (builder, note);
+      json_builder_end_object (builder);
+      json_builder_end_array (builder);
+    }
+  json_builder_end_object (builder);
+  task = json_builder_get_root (builder);
+
+  if ((task_stored = create_with_identifier (self, task, &created, &error)) == NULL)
+    {
+      fail (req, error, "C", "Task", patient_ref);
+      return;
+    }
+  if (created)
+    {
+      g_autofree char *entity = g_strconcat ("Task/", task_stored->id, NULL);
+
+      wz_audit_record (self->audit, "C", "0", req->agent, entity, patient_ref,
+                       soup_server_message_get_remote_host (req->msg), NULL, NULL);
+      if (self->hub != NULL)
+        wz_ws_hub_publish (self->hub, task_stored, NULL);
+    }
+  if (!wz_followup_queue_task (self->store, task_stored, "planned", "续方 Renewal: ", written,
+                               &encounter, &error))
+    {
+      fail (req, error, "C", "Task", patient_ref);
+      return;
+    }
+  publish_written (self, written, soup_server_message_get_remote_host (req->msg));
+  {
+    g_autoptr(JsonBuilder) answer = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+    g_autofree char *task_ref = g_strconcat ("Task/", task_stored->id, NULL);
+    g_autofree char *encounter_ref = g_strconcat ("Encounter/", encounter->id, NULL);
+
+    json_builder_begin_object (answer);
+    json_builder_set_member_name (answer, "task");
+    json_builder_add_string_value (answer, task_ref);
+    json_builder_set_member_name (answer, "encounter");
+    json_builder_add_string_value (answer, encounter_ref);
+    json_builder_end_object (answer);
+    root = json_builder_get_root (answer);
+    bytes = node_bytes (root);
+    respond_plain_json (req->msg, bytes);
+    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
+    audit_and_send (req, created ? "C" : "R", task_ref, patient_ref);
+  }
+}
+
+/* ---- POST /followup/me/reaction ---------------------------------------------------------------
+ *   {"identifier","immunization":"Immunization/ID","date":"…T…+08:00","what":"发热 38.5°C",
+ *    "serious":false}
+ * → the AdverseEvent (201, or 200 for a retry); a serious one raises a Flag for the doctor. */
+static void
+handle_reaction (Request *req)
+{
+  WzFollowupRoutes *self = req->self;
+  static const char *const allowed[] = { "identifier", "immunization", "date", "what", "serious",
+                                         NULL };
+  g_autofree char *patient_ref = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(WzStoredResource) immunization = NULL;
+  g_autoptr(JsonNode) immunization_root = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) event = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *encounter = NULL;
+  g_autofree char *ref = NULL;
+  JsonObject *object;
+  JsonNode *serious_node;
+  const char *identifier, *immunization_ref, *date, *what;
+  gboolean created = FALSE, serious;
+
+  if (!require_patient (req, "C", "AdverseEvent"))
+    return;
+  patient_ref = own_patient (req);
+  if ((body = parse_body (req, &error)) == NULL ||
+      !check_members (object = json_node_get_object (body), allowed, &error) ||
+      (identifier = body_identifier (object, &error)) == NULL)
+    {
+      fail (req, error, "C", "AdverseEvent", patient_ref);
+      return;
+    }
+  immunization_ref = member_string (object, "immunization");
+  date = member_string (object, "date");
+  what = member_string (object, "what");
+  serious_node = json_object_get_member (object, "serious");
+  if (serious_node == NULL || !JSON_NODE_HOLDS_VALUE (serious_node) ||
+      json_node_get_value_type (serious_node) != G_TYPE_BOOLEAN || what == NULL ||
+      strlen (what) > 1000 || immunization_ref == NULL ||
+      !g_str_has_prefix (immunization_ref, "Immunization/") ||
+      !wz_fhir_id_is_valid (immunization_ref + strlen ("Immunization/")))
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "AdverseEvent",
+                 "A reaction needs “immunization” (Immunization/ID), “date”, “what” happened "
+                 "(at most 1000 bytes) and “serious” (true or false)");
+      return;
+    }
+  serious = json_node_get_boolean (serious_node);
+  immunization_root = read_resource (self, "Immunization",
+                                     immunization_ref + strlen ("Immunization/"), &immunization,
+                                     NULL);
+  if (immunization_root == NULL || g_strcmp0 (immunization->patient, patient_ref) != 0)
+    {
+      fail_with (req, WZ_ERROR_NOT_FOUND, "C", "AdverseEvent",
+                 "That vaccination is not in your record");
+      return;
+    }
+
+  encounter = g_strconcat ("Encounter/", req->session->encounter_id, NULL);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "resourceType");
+  json_builder_add_string_value (builder, "AdverseEvent");
+  json_builder_set_member_name (builder, "identifier");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, "urn:ietf:rfc:3986");
+  json_builder_set_member_name (builder, "value");
+  json_builder_add_string_value (builder, identifier);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "actuality");
+  json_builder_add_string_value (builder, "actual");
+  json_builder_set_member_name (builder, "category");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "coding");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder,
+                                 "http://terminology.hl7.org/CodeSystem/adverse-event-category");
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, "product-use-error");
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "text");
+  json_builder_add_string_value (builder, "疫苗接种后反应 Reaction after vaccination");
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "event");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "text");
+  json_builder_add_string_value (builder, what);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "subject");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, patient_ref);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "encounter");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, encounter);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "date");
+  json_builder_add_string_value (builder, date ? date : "");
+  json_builder_set_member_name (builder, "recorder");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, patient_ref);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "seriousness");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "coding");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, WZ_ADVERSE_SERIOUSNESS_SYSTEM);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, serious ? "serious" : "non-serious");
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "suspectEntity");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "instance");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, immunization_ref);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  event = json_builder_get_root (builder);
+
+  /* R4 gives AdverseEvent one identifier; create_once reads an array. */
+  if (!wz_adverse_event_check (json_node_get_object (event), wz_time_now_us (), &error))
+    {
+      fail (req, error, "C", "AdverseEvent", patient_ref);
+      return;
+    }
+  {
+    g_autofree char *escaped = g_uri_escape_string ("urn:ietf:rfc:3986|", NULL, FALSE);
+    g_autofree char *value = g_uri_escape_string (identifier, NULL, FALSE);
+    g_autofree char *condition_text = g_strconcat ("identifier=", escaped, value, NULL);
+    g_autoptr(WzSearchQuery) condition = wz_search_query_parse ("AdverseEvent", condition_text,
+                                                                &error);
+    g_autofree char *text = json_to_string (event, FALSE);
+    g_autoptr(JsonNode) checked = NULL;
+
+    if (condition == NULL ||
+        (checked = wz_fhir_parse_resource (text, -1, "AdverseEvent", NULL, &error)) == NULL ||
+        (stored = wz_store_create (self->store, json_node_get_object (checked), condition,
+                                   &created, &error)) == NULL)
+      {
+        fail (req, error, "C", "AdverseEvent", patient_ref);
+        return;
+      }
+  }
+  ref = g_strconcat ("AdverseEvent/", stored->id, NULL);
+  if (created)
+    {
+      if (self->hub != NULL)
+        wz_ws_hub_publish (self->hub, stored, encounter);
+      after_write (self, stored, soup_server_message_get_remote_host (req->msg));
+    }
+  {
+    g_autoptr(JsonBuilder) answer = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+
+    json_builder_begin_object (answer);
+    json_builder_set_member_name (answer, "adverseEvent");
+    json_builder_add_string_value (answer, ref);
+    json_builder_set_member_name (answer, "serious");
+    json_builder_add_boolean_value (answer, serious);
+    json_builder_end_object (answer);
+    root = json_builder_get_root (answer);
+    bytes = node_bytes (root);
+    respond_plain_json (req->msg, bytes);
+    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
+    audit_and_send (req, created ? "C" : "R", ref, patient_ref);
+  }
+}
+
+/* POST /followup/me/confirm {"task":"Task/ID"}: the patient confirms a revisit, which puts it in
+ * the doctor's queue now (arrived), or finds the visit already made. */
+static void
+handle_confirm (Request *req)
+{
+  WzFollowupRoutes *self = req->self;
+  static const char *const allowed[] = { "task", NULL };
+  g_autofree char *patient_ref = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) task_root = NULL;
+  g_autoptr(WzStoredResource) task_stored = NULL;
+  g_autoptr(WzStoredResource) encounter = NULL;
+  g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  const char *task_ref;
+
+  if (!require_patient (req, "C", "Encounter"))
+    return;
+  patient_ref = own_patient (req);
+  if ((body = parse_body (req, &error)) == NULL ||
+      !check_members (object = json_node_get_object (body), allowed, &error))
+    {
+      fail (req, error, "C", "Encounter", patient_ref);
+      return;
+    }
+  task_ref = member_string (object, "task");
+  if (task_ref == NULL || !g_str_has_prefix (task_ref, "Task/") || !wz_fhir_id_is_valid (task_ref + 5))
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "Encounter", "“task” must be Task/ID of a revisit");
+      return;
+    }
+  task_root = read_resource (self, "Task", task_ref + 5, &task_stored, NULL);
+  if (task_root == NULL || g_strcmp0 (task_stored->patient, patient_ref) != 0 ||
+      g_strstr_len (g_bytes_get_data (task_stored->json, NULL), g_bytes_get_size (task_stored->json),
+                    WZ_FOLLOWUP_TASK_SYSTEM "\",\"code\":\"revisit\"") == NULL)
+    {
+      fail_with (req, WZ_ERROR_NOT_FOUND, "C", "Encounter", "That revisit is not one of yours");
+      return;
+    }
+  if (!g_strv_contains ((const char *[]) { "requested", "received", "accepted", "ready", NULL },
+                        task_stored->status ? task_stored->status : ""))
+    {
+      fail_with (req, WZ_ERROR_CONFLICT, "C", "Encounter", "That revisit is already done");
+      return;
+    }
+  if (!wz_followup_queue_task (self->store, task_stored, "arrived", "复诊 Follow-up revisit: ",
+                               written, &encounter, &error))
+    {
+      fail (req, error, "C", "Encounter", patient_ref);
+      return;
+    }
+  publish_written (self, written, soup_server_message_get_remote_host (req->msg));
+  {
+    g_autoptr(JsonBuilder) answer = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+    g_autofree char *encounter_ref = g_strconcat ("Encounter/", encounter->id, NULL);
+
+    json_builder_begin_object (answer);
+    json_builder_set_member_name (answer, "encounter");
+    json_builder_add_string_value (answer, encounter_ref);
+    json_builder_end_object (answer);
+    root = json_builder_get_root (answer);
+    bytes = node_bytes (root);
+    respond_plain_json (req->msg, bytes);
+    audit_and_send (req, "C", encounter_ref, patient_ref);
+  }
+}
+
+/* POST /followup/me/screening?vaccines=MMR,…  body: the QuestionnaireResponse to the
+ * pre-vaccination questionnaire (with its identifier). It is stored (for the patient and this
+ * visit) and judged; anything to postpone or not give raises a Flag for the patient's doctor.
+ * → the evaluation (as /followup/screening-evaluation answers). */
+static void
+handle_me_screening (Request *req)
+{
+  WzFollowupRoutes *self = req->self;
+  g_autofree char *patient_ref = NULL;
+  g_autofree char *encounter = NULL;
+  g_autoptr(JsonNode) patient = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(WzPrescreenResult) result = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GTimeZone) tz = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_auto(GStrv) vaccines = NULL;
+  const char *zone, *birth_text;
+  JsonObject *response;
+  JsonObject *identifier;
+  WzDay birth = WZ_DAY_NONE, today;
+  gboolean created = FALSE;
+
+  if (!require_patient (req, "C", "QuestionnaireResponse"))
+    return;
+  patient_ref = own_patient (req);
+  encounter = g_strconcat ("Encounter/", req->session->encounter_id, NULL);
+  if (self->schedule == NULL)
+    {
+      fail_with (req, WZ_ERROR_UNAVAILABLE, "C", "QuestionnaireResponse", self->schedule_problem);
+      return;
+    }
+  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
+      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
+      !request_today (req, tz, &today, &error) ||
+      (body = parse_body (req, &error)) == NULL)
+    {
+      fail (req, error, "C", "QuestionnaireResponse", patient_ref);
+      return;
+    }
+  response = json_node_get_object (body);
+  identifier = wz_json_get_object (response, "identifier");
+  if (identifier == NULL || !g_str_has_prefix (wz_json_get_string (identifier, "value") ?: "",
+                                               "urn:uuid:"))
+    {
+      fail_with (req, WZ_ERROR_INVALID, "C", "QuestionnaireResponse",
+                 "The answers need an identifier (urn:uuid:) so a retry is not stored twice");
+      return;
+    }
+  birth_text = wz_json_get_string (json_node_get_object (patient), "birthDate");
+  if (birth_text != NULL)
+    wz_day_parse (birth_text, &birth);
+  if (query_param (req, "vaccines") != NULL)
+    vaccines = g_strsplit (query_param (req, "vaccines"), ",", -1);
+  result = wz_prescreen_evaluate (self->schedule, response, (const char * const *) vaccines, birth,
+                                  wz_json_get_string (json_node_get_object (patient), "gender"),
+                                  today, &error);
+  if (result == NULL)
+    {
+      fail (req, error, "C", "QuestionnaireResponse", patient_ref);
+      return;
+    }
+
+  /* Stored as the patient's own, for this visit, whatever the page wrote there. */
+  {
+    JsonObject *subject = json_object_new ();
+    JsonObject *link = json_object_new ();
+    JsonObject *author = json_object_new ();
+    g_autofree char *text = NULL;
+    g_autofree char *escaped = g_uri_escape_string (wz_json_get_string (identifier, "system")
+                                                    ?: "urn:ietf:rfc:3986", NULL, FALSE);
+    g_autofree char *value = g_uri_escape_string (wz_json_get_string (identifier, "value"), NULL,
+                                                  FALSE);
+    g_autofree char *condition_text = g_strdup_printf ("identifier=%s%%7C%s", escaped, value);
+    g_autoptr(WzSearchQuery) condition = NULL;
+    g_autoptr(JsonNode) checked = NULL;
+    g_autoptr(JsonNode) copy = json_node_copy (body);
+    JsonObject *object = json_node_get_object (copy);
+
+    json_object_set_string_member (subject, "reference", patient_ref);
+    json_object_set_string_member (link, "reference", encounter);
+    json_object_set_string_member (author, "reference", patient_ref);
+    json_object_set_object_member (object, "subject", subject);
+    json_object_set_object_member (object, "encounter", link);
+    json_object_set_object_member (object, "author", author);
+    json_object_remove_member (object, "id");
+    json_object_remove_member (object, "meta");
+    text = json_to_string (copy, FALSE);
+    if ((condition = wz_search_query_parse ("QuestionnaireResponse", condition_text, &error)) == NULL ||
+        (checked = wz_fhir_parse_resource (text, -1, "QuestionnaireResponse", NULL, &error)) == NULL ||
+        (stored = wz_store_create (self->store, json_node_get_object (checked), condition, &created,
+                                   &error)) == NULL)
+      {
+        fail (req, error, "C", "QuestionnaireResponse", patient_ref);
+        return;
+      }
+  }
+  if (created && self->hub != NULL)
+    wz_ws_hub_publish (self->hub, stored, encounter);
+
+  /* Anything but "go ahead" is for the doctor to see before the appointment. */
+  if (created)
+    {
+      gboolean concern = FALSE;
+
+      for (guint i = 0; i < result->vaccines->len; i++)
+        if (g_array_index (result->vaccines, WzPrescreenVaccine, i).findings->len > 0)
+          concern = TRUE;
+      if (concern)
+        {
+          g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+          JsonArray *doctors = wz_json_get_array (json_node_get_object (patient),
+                                                  "generalPractitioner");
+          g_autofree char *qr_ref = g_strconcat ("QuestionnaireResponse/", stored->id, NULL);
+          const char *doctor = NULL;
+
+          for (guint i = 0; doctors != NULL && i < json_array_get_length (doctors) && !doctor; i++)
+            if (JSON_NODE_HOLDS_OBJECT (json_array_get_element (doctors, i)))
+              doctor = wz_json_get_string (json_array_get_object_element (doctors, i), "reference");
+          if (doctor != NULL && g_str_has_prefix (doctor, "Practitioner/"))
+            {
+              g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
+              g_autofree char *system = g_uri_escape_string (WZ_FOLLOWUP_ALERT_ID_SYSTEM "|", NULL,
+                                                             FALSE);
+              g_autofree char *flag_condition = g_strconcat ("identifier=", system, qr_ref, NULL);
+              g_autoptr(WzSearchQuery) query = wz_search_query_parse ("Flag", flag_condition, NULL);
+              g_autofree char *flag_text = g_strdup_printf (
+                "{\"resourceType\":\"Flag\",\"extension\":[{\"url\":"
+                "\"http://hl7.org/fhir/StructureDefinition/flag-detail\",\"valueReference\":"
+                "{\"reference\":\"%s\"}}],\"identifier\":[{\"system\":\"%s\",\"value\":\"%s\"}],"
+                "\"status\":\"active\",\"category\":[{\"coding\":[{\"system\":"
+                "\"http://terminology.hl7.org/CodeSystem/flag-category\",\"code\":\"safety\"}]}],"
+                "\"code\":{\"coding\":[{\"system\":\"%s\",\"code\":\"out-of-range\","
+                "\"display\":\"Pre-vaccination screening finding\"}],\"text\":"
+                "\"接种前筛查有需医生评估的回答 Pre-vaccination screening answers need the "
+                "doctor's review\"},\"subject\":{\"reference\":\"%s\"},\"period\":{\"start\":"
+                "\"%s\"},\"author\":{\"reference\":\"%s\"}}", qr_ref,
+                WZ_FOLLOWUP_ALERT_ID_SYSTEM, qr_ref, WZ_FOLLOWUP_ALERT_SYSTEM, patient_ref, now,
+                doctor);
+              g_autoptr(JsonNode) flag = json_from_string (flag_text, NULL);
+              WzStoredResource *made;
+              gboolean flag_created = FALSE;
+
+              if (query != NULL && flag != NULL &&
+                  (made = wz_store_create (self->store, json_node_get_object (flag), query,
+                                           &flag_created, NULL)) != NULL)
+                {
+                  if (flag_created)
+                    g_ptr_array_add (written, made);
+                  else
+                    wz_stored_resource_free (made);
+                }
+              publish_written (self, written, soup_server_message_get_remote_host (req->msg));
+            }
+        }
+    }
+
+  answer = wz_prescreen_result_to_json (result, request_lang (req));
+  bytes = node_bytes (answer);
+  respond_plain_json (req->msg, bytes);
+  soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
+  {
+    g_autofree char *entity = g_strconcat ("QuestionnaireResponse/", stored->id, NULL);
+
+    audit_and_send (req, created ? "C" : "R", entity, patient_ref);
+  }
+}
+
 /* ---- Operations under /fhir ---------------------------------------------------------------- */
+
+/* A reaction recorded through the FHIR API is held to what the patient page records: checked
+ * here before the generic route stores it (its answer set here, that route never runs). */
+static void
+guard_adverse_event (WzFollowupRoutes  *self,
+                     SoupServerMessage *msg)
+{
+  Request req = { self, msg, NULL, NULL, NULL };
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) suspects = NULL;
+  JsonObject *event;
+  const char *subject;
+
+  if (!authenticate (&req))
+    {
+      /* The generic route answers 401 the same way for everything under /fhir. */
+      soup_server_message_set_status (msg, 0, NULL);
+      soup_message_body_truncate (soup_server_message_get_response_body (msg));
+      return;
+    }
+  if ((body = parse_body (&req, NULL)) == NULL)
+    goto out;   /* malformed: the generic route explains */
+  event = json_node_get_object (body);
+  if (!wz_adverse_event_check (event, wz_time_now_us (), &error))
+    {
+      fail (&req, error, "C", "AdverseEvent", NULL);
+      goto out;
+    }
+  subject = wz_json_get_string (wz_json_get_object (event, "subject"), "reference");
+  suspects = wz_adverse_event_suspects (event);
+  for (guint i = 0; suspects[i] != NULL; i++)
+    {
+      g_autoptr(WzStoredResource) stored = wz_store_read (self->store, "Immunization",
+                                                          suspects[i] + strlen ("Immunization/"),
+                                                          NULL);
+
+      if (stored == NULL || g_strcmp0 (stored->patient, subject) != 0 ||
+          !wz_care_team_may_see_stored (self->care_team, req.session, stored, NULL))
+        {
+          g_autofree char *message = g_strdup_printf ("%s is not a vaccination of %s",
+                                                      suspects[i], subject);
+
+          fail_with (&req, WZ_ERROR_UNPROCESSABLE, "C", "AdverseEvent", message);
+          goto out;
+        }
+    }
+out:
+  g_free (req.agent);
+}
 
 /* The generic FHIR handler owns /fhir and libsoup picks handlers by path prefix, so operations
  * on instances (Patient/ID/$vaccination-schedule) cannot get a handler of their own;
@@ -1409,6 +3369,14 @@ on_request_read (SoupServer        *server,
   const char *allow = NULL;
   guint n;
 
+  if (soup_server_message_get_status (msg) == 0 &&
+      (g_str_has_prefix (path, "/fhir/AdverseEvent") &&
+       (path[18] == '\0' || (path[18] == '/' && strchr (path + 19, '/') == NULL))) &&
+      (method == SOUP_METHOD_POST || method == SOUP_METHOD_PUT))
+    {
+      guard_adverse_event (self, msg);
+      return;
+    }
   if (!g_str_has_prefix (path, "/fhir/") || strchr (path, '$') == NULL ||
       soup_server_message_get_status (msg) != 0)
     return;
@@ -1462,15 +3430,14 @@ wz_followup_routes_dispose (GObject *object)
 {
   WzFollowupRoutes *self = WZ_FOLLOWUP_ROUTES (object);
 
-  g_clear_handle_id (&self->warm_source, g_source_remove);
-  g_queue_clear_full (&self->waiting, (GDestroyNotify) waiting_free);
   g_clear_object (&self->store);
   g_clear_object (&self->auth);
   g_clear_object (&self->audit);
   g_clear_object (&self->care_team);
   g_clear_object (&self->hub);
   g_clear_object (&self->schedule);
-  g_clear_object (&self->view);
+  g_clear_object (&self->formulary);
+  g_clear_handle_id (&self->sweep_source, g_source_remove);
   g_clear_pointer (&self->templates, g_ptr_array_unref);
 
   G_OBJECT_CLASS (wz_followup_routes_parent_class)->dispose (object);
@@ -1483,6 +3450,7 @@ wz_followup_routes_finalize (GObject *object)
 
   g_free (self->schedule_problem);
   g_free (self->templates_problem);
+  g_free (self->data_dir);
 
   G_OBJECT_CLASS (wz_followup_routes_parent_class)->finalize (object);
 }
@@ -1544,7 +3512,23 @@ wz_followup_routes_setup (SoupServer *server,
   soup_server_add_handler (server, "/followup", followup_handler, g_object_ref (self),
                            g_object_unref);
   g_signal_connect_object (server, "request-read", G_CALLBACK (on_request_read), self, 0);
-  start_warm_up (self);
+  /* Revisits due today reach the queue soon after start and then within ten minutes of their
+   * day beginning. */
+  g_idle_add_full (G_PRIORITY_LOW, sweep, g_object_ref (self), g_object_unref);
+  self->sweep_source = g_timeout_add_seconds (600, sweep, self);
   g_object_set_data_full (G_OBJECT (server), "wz-followup-routes", g_steal_pointer (&self),
                           g_object_unref);
+}
+
+void
+wz_followup_routes_watch (SoupServer *server,
+                          GObject    *writer,
+                          const char *data_dir)
+{
+  WzFollowupRoutes *self = g_object_get_data (G_OBJECT (server), "wz-followup-routes");
+
+  g_return_if_fail (self != NULL);
+  g_free (self->data_dir);
+  self->data_dir = g_strdup (data_dir);
+  g_signal_connect_object (writer, "resource-written", G_CALLBACK (on_resource_written), self, 0);
 }

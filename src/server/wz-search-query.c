@@ -64,6 +64,19 @@ param_defs (const WzFhirTypeInfo *info)
     }
   if (info->category_paths != NULL)
     ADD ("category", "token", WZ_SEARCH_PARAM_TOKEN);
+  if (info->reference_params != NULL)
+    {
+      g_auto(GStrv) params = g_strsplit (info->reference_params, ";", -1);
+
+      for (guint i = 0; params[i] != NULL; i++)
+        {
+          g_autofree char *name = g_strndup (params[i], strcspn (params[i], "="));
+          /* Interned: the definitions outlive this list. */
+          const char *interned = g_intern_string (name);
+
+          ADD (interned, "reference", WZ_SEARCH_PARAM_TOKEN);
+        }
+    }
   if (info->has_names)
     {
       ADD_FULL ("name", "string", WZ_SEARCH_PARAM_STRING, NULL, "contains,exact");
@@ -337,6 +350,8 @@ normalize_value (const ParamDef  *def,
         normalized = wz_fhir_index_reference ("Practitioner", value);
       else if (strcmp (def->name, "phone") == 0)
         normalized = wz_fhir_index_phone_digits (value);
+      else if (strcmp (def->fhir_type, "reference") == 0)
+        normalized = wz_fhir_index_any_reference (value);
       else if (*value != '\0')
         normalized = g_strdup (value);
       break;

@@ -203,6 +203,7 @@ wz_server_new (const char  *data_dir,
     return NULL;
   wz_followup_routes_setup (self->soup, WZ_STORE (self->store), self->auth, self->audit,
                             self->care_team, self->hub);
+  wz_followup_routes_watch (self->soup, G_OBJECT (self->fhir), data_dir);
   wz_static_routes_register (self->soup, web_root);
 
   self->access_log = wz_log_debug_enabled (G_LOG_DOMAIN);

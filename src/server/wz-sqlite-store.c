@@ -93,6 +93,10 @@ static const Migration migrations[] = {
    * just that page; and statistics for the planner. */
   { "CREATE INDEX resources_type ON resources (type);"
     "PRAGMA analysis_limit = 2000; ANALYZE;", FALSE },
+  /* 5: Task search by due date (its date column now), owner, focus and based-on; Flag by code
+   * and category; AdverseEvent by event, category and substance. Open Tasks due by a day are a
+   * range of (type, status, date), so a worklist never reads the done ones. */
+  { "CREATE INDEX resources_status_date ON resources (type, status, date);", TRUE },
 };
 
 typedef enum
