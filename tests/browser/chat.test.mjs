@@ -460,6 +460,55 @@ test('on a phone, in English: text, a photo, a PDF and a voice note reach the do
   assert.equal(voice.contentType, 'audio/webm');
   assert.match(voice.title, /^Voice note 0:0\d$/);
 
+  // Hold, speak, let go: sent. Start and cancel: nothing is sent.
+  const box = await page.locator('#chat-voice').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await waitUntil(page, () => /Recording 0:0[1-9]/.test(document.getElementById('chat-record-time').textContent));
+  await page.mouse.up();
+  await page.waitForSelector('#chat-recording', { state: 'hidden' });
+  await waitUntil(page, (n) => document.querySelectorAll('#chat-log .chat-message.mine audio.chat-audio').length === n &&
+    [...document.querySelectorAll('#chat-log .chat-message.mine')].every((node) => node.dataset.state !== 'waiting'), 2);
+  await page.click('#chat-voice');
+  await page.waitForSelector('#chat-recording:not([hidden])');
+  await page.click('#chat-record-cancel');
+  await page.waitForSelector('#chat-recording', { state: 'hidden' });
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('#chat-log .chat-message.mine audio').count(), 2, 'a cancelled recording is not sent');
+  messages = await conversation(encounter);
+  assert.equal(messages.length, 5);
+
+  // A photo far over the size limit, straight from a camera: made smaller on the phone, then sent.
+  await page.evaluate(async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 4000;
+    canvas.height = 3000;
+    const g = canvas.getContext('2d');
+    const noise = g.createImageData(4000, 3000);
+    const bytes = new Uint32Array(noise.data.buffer);
+    let x = 2463534242;
+    for (let i = 0; i < bytes.length; i++) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      bytes[i] = x | 0xff000000;
+    }
+    g.putImageData(noise, 0, 0);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 1));
+    window.wzBigPhotoSize = blob.size;
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], 'IMG_0001.JPG', { type: 'image/jpeg' }));
+    const input = document.getElementById('chat-file');
+    input.files = transfer.files;
+    input.dispatchEvent(new Event('change'));
+  });
+  assert.ok(await page.evaluate(() => window.wzBigPhotoSize) > 10 * 1024 * 1024, 'the test photo is over the server\'s cap');
+  await waitUntil(page, () => [...document.querySelectorAll('#chat-log .chat-message.mine')].some((node) =>
+    node.dataset.state === 'sent' && node.querySelector('img.chat-thumb-image') && node.querySelector('img.chat-thumb-image').naturalWidth === 2048));
+  messages = await conversation(encounter);
+  const big = messages[messages.length - 1].payload[0].contentAttachment;
+  assert.equal(big.contentType, 'image/jpeg');
+  assert.equal(big.title, 'IMG_0001.jpg');
+  assert.ok(big.size < 10 * 1024 * 1024, `the photo sent is ${big.size} bytes`);
+
   // A program renamed to .jpg: the server refuses it and the patient is told in plain words.
   expected.push([415, /\/fhir\/Binary$/]);
   const exe = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff', 'latin1'), Buffer.alloc(2048, 0x41)]);
@@ -604,8 +653,22 @@ test('on a desktop: the server is killed with SIGKILL mid-conversation; what was
   assert.deepEqual((await bubbles(page)).map((b) => b.text), earlier);
   assert.ok(await page.isHidden('#chat-earlier'), 'nothing earlier is left');
 
-  await say(page, 'The rash started on Monday.');
+  // On a keyboard: Enter sends, Shift+Enter starts a new line, Tab reaches every tool.
+  await page.focus('#chat-input');
+  await page.keyboard.type('The rash started on Monday.');
+  await page.keyboard.press('Enter');
   await waitForBubble(page, 'The rash started on Monday.', 'sent');
+  await page.keyboard.type('Line one');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('line two');
+  assert.equal(await page.inputValue('#chat-input'), 'Line one\nline two');
+  await page.fill('#chat-input', '');
+  const order = [];
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => document.activeElement.id));
+  }
+  assert.deepEqual(order, ['chat-attach', 'chat-voice', 'chat-send']);
   const long = 'Itchy '.repeat(120) + 'https://example.org/' + 'x'.repeat(150);
   await doctorSays(encounter, long);
   await waitForBubble(page, long);

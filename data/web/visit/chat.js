@@ -165,7 +165,7 @@
   }
 
   function formatDuration (ms) {
-    const seconds = Math.max(0, Math.round(ms / 1000));
+    const seconds = Math.max(0, Math.floor(ms / 1000));
     return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
   }
 
@@ -996,7 +996,7 @@
       if (!upTo)
         return;
       const states = ['delivered'];
-      if (document.visibilityState === 'visible')
+      if (onScreen())
         states.push('read');
       for (const kind of states) {
         if (state.receiptSent[kind] && compareInstants(state.receiptSent[kind], upTo) >= 0)
@@ -1034,8 +1034,20 @@
       }
     }
 
+    /* "Read" means the conversation is on the screen, not just that the page is open. */
+    let scrollerInView = !('IntersectionObserver' in window);
+    function onScreen () {
+      return document.visibilityState === 'visible' && scrollerInView;
+    }
+    if ('IntersectionObserver' in window) {
+      new IntersectionObserver((changes) => {
+        scrollerInView = changes[changes.length - 1].isIntersecting;
+        if (onScreen())
+          sendReceipts();
+      }, { threshold: 0.2 }).observe(scroller);
+    }
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible')
+      if (onScreen())
         sendReceipts();
     });
 
