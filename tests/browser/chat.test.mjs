@@ -455,6 +455,7 @@ test('on a phone, in English: text, a photo, a PDF and a voice note reach the do
   await page.click('#chat-voice');
   await waitUntil(page, () => [...document.querySelectorAll('#chat-log .chat-message.mine')].some((node) =>
     node.dataset.state === 'sent' && node.querySelector('audio.chat-audio[src^="blob:"]')));
+  await waitUntil(page, () => document.querySelector('#chat-log audio.chat-audio').readyState >= 1);
   messages = await conversation(encounter);
   const voice = messages[messages.length - 1].payload[0].contentAttachment;
   assert.equal(voice.contentType, 'audio/webm');

@@ -762,6 +762,19 @@
       return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
     }
 
+    /* Larger text, a turned phone or a photo that finished loading change the height: whoever
+     * was reading the newest message stays there. */
+    let stuckToEnd = true;
+    scroller.addEventListener('scroll', () => { stuckToEnd = nearBottom(); }, { passive: true });
+    if ('ResizeObserver' in window) {
+      const observer = new ResizeObserver(() => {
+        if (stuckToEnd)
+          scroller.scrollTop = scroller.scrollHeight;
+      });
+      observer.observe(log);
+      observer.observe(scroller);
+    }
+
     function renderLog (options) {
       const stick = (options && options.scrollToEnd) || nearBottom();
       const heightBefore = scroller.scrollHeight;
@@ -811,6 +824,7 @@
         scroller.scrollTop += scroller.scrollHeight - heightBefore;
       else if (stick)
         scroller.scrollTop = scroller.scrollHeight;
+      stuckToEnd = nearBottom();
     }
 
     function renderStatus () {
