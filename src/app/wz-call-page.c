@@ -139,6 +139,14 @@ wz_call_page_get_active (WzCallPage *self)
   return state_is_active (call_state (self));
 }
 
+gboolean
+wz_call_page_get_ringing (WzCallPage *self)
+{
+  g_return_val_if_fail (WZ_IS_CALL_PAGE (self), FALSE);
+
+  return call_state (self) == WZ_CALL_RINGING;
+}
+
 const char *
 wz_call_page_get_summary (WzCallPage *self)
 {

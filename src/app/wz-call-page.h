@@ -27,6 +27,8 @@ void        wz_call_page_end_call      (WzCallPage  *self);
 
 /* Whether a call rings, is being set up or is on. */
 gboolean    wz_call_page_get_active    (WzCallPage  *self);
+/* Whether a call comes in and waits for an answer. */
+gboolean    wz_call_page_get_ringing   (WzCallPage  *self);
 /* "Video call with NAME · 3:05", for the banner that leads back to the call. */
 const char *wz_call_page_get_summary   (WzCallPage  *self);
 gboolean    wz_call_page_get_fullscreen (WzCallPage *self);

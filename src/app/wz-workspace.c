@@ -52,6 +52,7 @@ struct _WzWorkspace
   WzCallPage           *call_page;
   GtkRevealer          *call_banner;
   GtkLabel             *call_banner_label;
+  GtkButton            *call_banner_button;
   GtkWidget            *sidebar_box;
   GtkWidget            *sidebar_separator;
   GtkWidget            *content_header;
@@ -112,7 +113,9 @@ is_settled (GtkWidget *widget)
        == gtk_revealer_get_reveal_child (self->offline_revealer)
     && !adw_leaflet_get_child_transition_running (self->leaflet)
     && gtk_revealer_get_child_revealed (self->patient_banner)
-       == gtk_revealer_get_reveal_child (self->patient_banner);
+       == gtk_revealer_get_reveal_child (self->patient_banner)
+    && gtk_revealer_get_child_revealed (self->call_banner)
+       == gtk_revealer_get_reveal_child (self->call_banner);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -197,10 +200,13 @@ on_call_banner_changed (WzWorkspace *self)
   summary = wz_call_page_get_summary (self->call_page);
 
   gtk_label_set_text (self->call_banner_label, summary != NULL ? summary : "");
+  gtk_button_set_label (self->call_banner_button,
+                        wz_call_page_get_ringing (self->call_page) ? _("_Answer…") : _("_Return to Call"));
   if (gtk_revealer_get_reveal_child (self->call_banner) != show)
     {
       gtk_revealer_set_reveal_child (self->call_banner, show);
-      wz_test_report ("call-banner=%s", show ? "shown" : "hidden");
+      wz_test_report_when_settled (GTK_WIDGET (self), is_settled, "call-banner=%s summary=%s",
+                                   show ? "shown" : "hidden", summary != NULL ? summary : "");
     }
 }
 
@@ -1305,6 +1311,7 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_page);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_banner);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_banner_label);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_banner_button);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, sidebar_box);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, sidebar_separator);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, content_header);

@@ -249,6 +249,7 @@ case "$mode" in
     xdotool key alt+2
     line=$(wait_for '^call-page=ringing ' 10)
     echo "$line"
+    wait_for '^call-banner=hidden' 5 >/dev/null
     sleep 0.3
     screenshot "call-ringing-$lang.png"
     xdotool key ctrl+shift+a
