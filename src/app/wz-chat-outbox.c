@@ -1004,8 +1004,10 @@ on_inserted (GObject      *object,
   g_autoptr(GError) error = NULL;
   gssize micros = g_task_propagate_int (G_TASK (result), &error);
 
+  /* The entry is this callback's to keep (queued) or to free. */
   if (error != NULL)
     {
+      outbox_entry_free (entry);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -1013,8 +1015,14 @@ on_inserted (GObject      *object,
   wz_test_report ("outbox-added uuid=%s seq=%" G_GINT64_FORMAT " write-ms=%.2f", entry->uuid,
                   entry->seq, micros / 1000.0);
 
-  /* The task data goes with the worker's task; the queue takes its own copy of the pointers. */
-  g_task_set_task_data (G_TASK (result), NULL, NULL);
+  /* Closed meanwhile (signed out): the file has it, the next opening sends it. */
+  if (!self->open)
+    {
+      outbox_entry_free (entry);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
   if (self->waiting)
     wz_chat_message_set_state (entry->message, WZ_CHAT_MESSAGE_WAITING);
   g_queue_push_tail (&self->entries, entry);
@@ -1152,7 +1160,7 @@ wz_chat_outbox_add_async (WzChatOutbox        *self,
     }
 
   inner = g_task_new (self, NULL, on_inserted, g_steal_pointer (&outer));
-  g_task_set_task_data (inner, entry, (GDestroyNotify) outbox_entry_free);
+  g_task_set_task_data (inner, entry, NULL);
   queue_job (self, inner, db_insert);
 }
 

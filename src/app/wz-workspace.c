@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "wz-allergy-badge.h"
+#include "wz-chat-view.h"
 #include "wz-followup-page.h"
 #include "wz-followup-worklist.h"
 #include "wz-call-page.h"
@@ -48,7 +49,7 @@ struct _WzWorkspace
   AdwViewStack         *view_stack;
   WzRecordView         *record_view;
   WzAllergyBadge       *banner_allergies;
-  AdwStatusPage        *chat_page;
+  WzChatView           *chat_view;
   WzCallPage           *call_page;
   GtkRevealer          *call_banner;
   GtkLabel             *call_banner_label;
@@ -125,7 +126,6 @@ static void
 update_consultation_pages (WzWorkspace *self,
                            WzQueueItem *patient)
 {
-  g_autofree char *chat = NULL;
   const char *name;
 
   if (patient == NULL)
@@ -133,8 +133,6 @@ update_consultation_pages (WzWorkspace *self,
       adw_view_switcher_title_set_title (self->switcher_title, _("No Patient Selected"));
       adw_view_switcher_title_set_subtitle (self->switcher_title, "");
       gtk_revealer_set_reveal_child (self->patient_banner, FALSE);
-      adw_status_page_set_description (self->chat_page,
-                                       _("Select a patient in the queue to start the consultation."));
       return;
     }
 
@@ -148,11 +146,13 @@ update_consultation_pages (WzWorkspace *self,
   gtk_label_set_text (self->patient_name_label, name);
   gtk_label_set_text (self->patient_details_label, wz_queue_item_get_details (patient));
   gtk_revealer_set_reveal_child (self->patient_banner, TRUE);
+}
 
-  chat = g_strdup_printf (_("Messages, photos and files exchanged with %s will appear here and be kept in the patient’s record. Chat is not available in this version of Wenzhen yet."),
-                          name);
-
-  adw_status_page_set_description (self->chat_page, chat);
+static void
+on_chat_toast (WzWorkspace *self,
+               const char  *message)
+{
+  g_signal_emit (self, signals[TOAST], 0, message);
 }
 
 static void
@@ -162,6 +162,10 @@ on_selected_patient_changed (WzWorkspace *self)
 
   update_consultation_pages (self, patient);
   wz_call_page_set_item (self->call_page, patient);
+  wz_chat_view_show (self->chat_view,
+                     patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL,
+                     patient != NULL ? wz_queue_item_get_encounter_id (patient) : NULL,
+                     patient != NULL ? wz_queue_item_get_name (patient) : NULL);
   wz_record_view_show (self->record_view,
                        patient != NULL ? wz_queue_item_get_patient_id (patient) : NULL,
                        patient != NULL ? wz_queue_item_get_encounter_id (patient) : NULL);
@@ -965,6 +969,7 @@ wz_workspace_start (WzWorkspace *self,
   gtk_stack_set_visible_child_name (self->queue_stack, "loading");
   wz_queue_model_start (self->queue, session);
   wz_realtime_start (self->realtime, session);
+  wz_chat_view_start (self->chat_view, session, self->realtime);
 
   /* Follow-up is a doctor's: the sidebar offers it next to the queue. */
   gtk_widget_set_visible (self->sidebar_switcher,
@@ -1014,6 +1019,7 @@ wz_workspace_stop (WzWorkspace *self)
   wz_call_page_end_call (self->call_page);
   wz_realtime_stop (self->realtime);
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
+  wz_chat_view_stop (self->chat_view);
   wz_record_view_show (self->record_view, NULL, NULL);
   wz_rx_editor_show (self->rx_editor, NULL, NULL);
   wz_followup_page_show (self->followup_page, NULL);
@@ -1142,6 +1148,7 @@ wz_workspace_set_property (GObject      *object,
       self->client = g_value_dup_object (value);
       wz_record_view_set_client (self->record_view, self->client);
       wz_rx_editor_set_client (self->rx_editor, self->client);
+      wz_chat_view_set_client (self->chat_view, self->client);
       wz_followup_page_set_client (self->followup_page, self->client);
       wz_followup_worklist_set_client (self->followup_worklist, self->client);
       wz_review_queue_set_client (self->review_queue, self->client);
@@ -1281,6 +1288,7 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   g_type_ensure (WZ_TYPE_RECORD_VIEW);
   g_type_ensure (WZ_TYPE_ALLERGY_BADGE);
   g_type_ensure (WZ_TYPE_RX_EDITOR);
+  g_type_ensure (WZ_TYPE_CHAT_VIEW);
   g_type_ensure (WZ_TYPE_REVIEW_QUEUE);
   g_type_ensure (WZ_TYPE_FOLLOWUP_PAGE);
   g_type_ensure (WZ_TYPE_FOLLOWUP_WORKLIST);
@@ -1307,7 +1315,7 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, record_view);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, banner_allergies);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, view_stack);
-  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, chat_page);
+  gtk_widget_class_bind_template_child (widget_class, WzWorkspace, chat_view);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_page);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_banner);
   gtk_widget_class_bind_template_child (widget_class, WzWorkspace, call_banner_label);
@@ -1347,6 +1355,9 @@ wz_workspace_init (WzWorkspace *self)
   self->queue_sort = g_strdup ("arrival");
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_signal_connect_object (self->chat_view, "toast", G_CALLBACK (on_chat_toast), self,
+                           G_CONNECT_SWAPPED);
 
   /* The record (owned by the record view) feeds the red allergy strip of the banner, and its
    * “call next” selects the called patient in the queue. */
