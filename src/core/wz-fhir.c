@@ -394,7 +394,8 @@ check_reference_params (JsonNode    *root,
 gboolean
 wz_fhir_identifier_is_single (const char *type)
 {
-  return g_strcmp0 (type, "QuestionnaireResponse") == 0 || g_strcmp0 (type, "Composition") == 0;
+  return g_strcmp0 (type, "QuestionnaireResponse") == 0 || g_strcmp0 (type, "Composition") == 0 ||
+         g_strcmp0 (type, "AdverseEvent") == 0;
 }
 
 static gboolean

@@ -13,6 +13,7 @@
 #include "wz-auth.h"
 #include "wz-error.h"
 #include "wz-fhir.h"
+#include "wz-followup-demo.h"
 #include "wz-id.h"
 #include "wz-preconsult.h"
 #include "wz-sqlite-store.h"
@@ -581,6 +582,9 @@ wz_demo_data_create (const char  *data_dir,
   g_autofree char *doctor = NULL;
   g_autofree char *other_doctor = NULL;
   g_autoptr(WzPreconsult) preconsult = NULL;
+  g_autofree char *followup_adult = NULL;
+  g_autofree char *followup_child = NULL;
+  g_autofree char *pharmacist = NULL;
   /* Seeded: the same --patients N gives the same people every time. */
   g_autoptr(GRand) rand = g_rand_new_with_seed (20240501);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
@@ -616,6 +620,7 @@ wz_demo_data_create (const char  *data_dir,
       !wz_preconsult_seed_questionnaire (preconsult, error))
     return FALSE;
   other_doctor = g_strconcat ("Practitioner/", other_doctor_id, NULL);
+  pharmacist = g_strconcat ("Practitioner/", pharmacist_id, NULL);
 
   /* Everything from here on is one transaction: written at once (tens of thousands of patients
    * in seconds, not one fsync each), or not at all. */
@@ -644,6 +649,10 @@ wz_demo_data_create (const char  *data_dir,
       if ((patient = create_patient (&demo, p, doctor, "李伟 Li Wei", error)) == NULL)
         goto failed;
       name = g_strconcat (p->family, p->given, " ", p->pinyin, NULL);
+      if (i == 0)
+        followup_adult = g_strdup (patient);
+      else if (i == 1)
+        followup_child = g_strdup (patient);
 
       if ((p->condition != NULL && !create_condition (&demo, patient, doctor, p->condition, error)) ||
           (p->condition2 != NULL && !create_condition (&demo, patient, doctor, p->condition2, error)) ||
@@ -666,6 +675,12 @@ wz_demo_data_create (const char  *data_dir,
                                                   : WZ_PRECONSULT_DEMO_URGENT, error))
         goto failed;
     }
+
+  /* Follow-up: the first patient (hypertensive) on a care plan, the second (a child) with a
+   * vaccination history. */
+  if (!wz_followup_demo_add (demo.store, followup_adult, followup_child, doctor, pharmacist,
+                             error))
+    goto failed;
 
   for (guint i = 0; n_patients > 0 && i < G_N_ELEMENTS (other_patients); i++)
     {

@@ -3322,8 +3322,11 @@ guard_adverse_event (WzFollowupRoutes  *self,
       soup_message_body_truncate (soup_server_message_get_response_body (msg));
       return;
     }
-  if ((body = parse_body (&req, NULL)) == NULL)
-    goto out;   /* malformed: the generic route explains */
+  /* Who may write AdverseEvents at all, and malformed bodies, are the generic route's to
+   * answer. */
+  if (!wz_care_team_check_type (req.session, "AdverseEvent", WZ_CARE_TEAM_WRITE, NULL) ||
+      (body = parse_body (&req, NULL)) == NULL)
+    goto out;
   event = json_node_get_object (body);
   if (!wz_adverse_event_check (event, wz_time_now_us (), &error))
     {
