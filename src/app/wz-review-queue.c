@@ -8,6 +8,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "wz-rx-labels.h"
 #include "wz-rx-line-row.h"
 #include "wz-test-report.h"
 
@@ -274,8 +275,10 @@ show_review (WzReviewQueue *self)
       JsonObject *request = g_ptr_array_index (requests, i);
       JsonObject *dosage = element (array_of (request, "dosageInstruction"), 0);
       const char *instruction = string_of (dosage, "patientInstruction");
-      g_autofree char *details = instruction ? g_strdup_printf ("%s\n%s", string_of (dosage, "text") ?: "", instruction)
-                                             : g_strdup (string_of (dosage, "text"));
+      /* In the pharmacist's own words, whatever language the doctor wrote in. */
+      g_autofree char *described = wz_rx_dosage_describe (request);
+      g_autofree char *details = instruction ? g_strdup_printf ("%s\n%s", described, instruction)
+                                             : g_strdup (described);
 
       gtk_list_box_append (self->lines_list,
                            two_line_row (string_of (object_of (request, "medicationCodeableConcept"), "text"),

@@ -10,6 +10,7 @@
 
 #include "wz-formulary.h"
 #include "wz-rx-checks.h"
+#include "wz-rx-labels.h"
 
 #define FREQUENCY_SYSTEM "https://wenzhen.github.io/fhir/CodeSystem/rx-frequency"
 #define UCUM "http://unitsofmeasure.org"
@@ -28,7 +29,9 @@ struct _WzRxLineRow
   GtkLabel      *subtitle_label;
   GtkSpinButton *dose_spin;
   GtkLabel      *unit_label;
-  GtkEntry      *route_entry;
+  GtkDropDown   *route_drop;
+  GtkStringList *route_labels;   /* what route_drop shows */
+  GPtrArray     *route_codes;    /* the code behind each of them */
   GtkDropDown   *frequency_drop;
   GtkSpinButton *days_spin;
   GtkLabel      *quantity_label;
@@ -165,6 +168,36 @@ selected_frequency (WzRxLineRow *self)
   return NULL;
 }
 
+/* The route code chosen, "" when none. */
+static const char *
+selected_route (WzRxLineRow *self)
+{
+  guint position = gtk_drop_down_get_selected (self->route_drop);
+
+  return position < self->route_codes->len ? g_ptr_array_index (self->route_codes, position) : "";
+}
+
+/* Chooses CODE, adding it as it is when the list does not have it (a hospital's own formulary
+ * may name others). */
+static void
+select_route (WzRxLineRow *self,
+              const char  *code)
+{
+  guint i;
+
+  if (code == NULL)
+    code = "";
+  for (i = 0; i < self->route_codes->len; i++)
+    if (g_ascii_strcasecmp (g_ptr_array_index (self->route_codes, i), code) == 0)
+      break;
+  if (i == self->route_codes->len)
+    {
+      g_ptr_array_add (self->route_codes, g_strdup (code));
+      gtk_string_list_append (self->route_labels, wz_rx_route_label (code));
+    }
+  gtk_drop_down_set_selected (self->route_drop, i);
+}
+
 static void
 select_frequency (WzRxLineRow *self,
                   const char  *code)
@@ -256,6 +289,8 @@ wz_rx_line_row_dispose (GObject *object)
   g_clear_pointer (&self->drug, json_object_unref);
   g_clear_pointer (&self->saved, json_object_unref);
   g_clear_pointer (&self->title, g_free);
+  g_clear_object (&self->route_labels);
+  g_clear_pointer (&self->route_codes, g_ptr_array_unref);
 
   G_OBJECT_CLASS (wz_rx_line_row_parent_class)->dispose (object);
 }
@@ -314,8 +349,18 @@ wz_rx_line_row_init (WzRxLineRow *self)
   gtk_spin_button_set_numeric (self->dose_spin, TRUE);
   gtk_editable_set_width_chars (GTK_EDITABLE (self->dose_spin), 6);
   self->unit_label = GTK_LABEL (gtk_label_new (NULL));
-  self->route_entry = GTK_ENTRY (gtk_entry_new ());
-  gtk_editable_set_width_chars (GTK_EDITABLE (self->route_entry), 8);
+  /* Routes in words ("by mouth"); the code is what is stored. The first choice is none. */
+  self->route_codes = g_ptr_array_new_with_free_func (g_free);
+  self->route_labels = gtk_string_list_new (NULL);
+  g_ptr_array_add (self->route_codes, g_strdup (""));
+  gtk_string_list_append (self->route_labels, "—");
+  for (const char *const *code = wz_rx_route_codes (); *code != NULL; code++)
+    {
+      g_ptr_array_add (self->route_codes, g_strdup (*code));
+      gtk_string_list_append (self->route_labels, wz_rx_route_label (*code));
+    }
+  self->route_drop = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (self->route_labels)),
+                                                       NULL));
   for (guint i = 0; table[i].code != NULL; i++)
     {
       g_autofree char *text = g_strdup_printf ("%s · %s", table[i].code,
@@ -341,7 +386,7 @@ wz_rx_line_row_init (WzRxLineRow *self)
   gtk_flow_box_append (GTK_FLOW_BOX (fields),
                        field (_("_Dose"), GTK_WIDGET (self->dose_spin),
                               GTK_WIDGET (self->unit_label)));
-  gtk_flow_box_append (GTK_FLOW_BOX (fields), field (_("_Route"), GTK_WIDGET (self->route_entry), NULL));
+  gtk_flow_box_append (GTK_FLOW_BOX (fields), field (_("_Route"), GTK_WIDGET (self->route_drop), NULL));
   gtk_flow_box_append (GTK_FLOW_BOX (fields),
                        field (_("_Frequency"), GTK_WIDGET (self->frequency_drop), NULL));
   gtk_flow_box_append (GTK_FLOW_BOX (fields), field (_("D_ays"), GTK_WIDGET (self->days_spin), NULL));
@@ -364,7 +409,7 @@ wz_rx_line_row_init (WzRxLineRow *self)
 
   g_signal_connect_swapped (self->dose_spin, "value-changed", G_CALLBACK (on_changed), self);
   g_signal_connect_swapped (self->days_spin, "value-changed", G_CALLBACK (on_changed), self);
-  g_signal_connect_swapped (self->route_entry, "changed", G_CALLBACK (on_changed), self);
+  g_signal_connect_swapped (self->route_drop, "notify::selected", G_CALLBACK (on_changed), self);
   g_signal_connect_swapped (self->instructions_entry, "changed", G_CALLBACK (on_changed), self);
   g_signal_connect_swapped (self->frequency_drop, "notify::selected", G_CALLBACK (on_changed), self);
 }
@@ -391,7 +436,8 @@ set_drug (WzRxLineRow *self,
   if (drug != NULL)
     /* Translators: product details under its name: strength, form, ATC code and product code */
     subtitle = g_strdup_printf (_("%g %s · %s · ATC %s · %s"), number_of (drug, "strength"),
-                                string_of (drug, "strength_unit"), string_of (drug, "form"),
+                                string_of (drug, "strength_unit"),
+                                wz_rx_form_label (string_of (drug, "form")),
                                 string_of (drug, "atc_code"), string_of (drug, "code"));
   else
     subtitle = g_strdup (_("Not in the formulary"));
@@ -411,7 +457,7 @@ wz_rx_line_row_new (JsonObject *drug)
 
   self->loading = TRUE;
   set_drug (self, drug, NULL);
-  gtk_editable_set_text (GTK_EDITABLE (self->route_entry), string_of (drug, "route") ?: "");
+  select_route (self, string_of (drug, "route"));
 
   /* One unit per dose, as often as the usual daily dose needs: a starting point the doctor
    * adjusts, never more than the usual daily dose. */
@@ -454,8 +500,7 @@ load_request (WzRxLineRow *self,
     gtk_spin_button_set_value (self->dose_spin, number_of (dose, "value"));
   if (string_of (dose, "unit") != NULL)
     gtk_label_set_text (self->unit_label, string_of (dose, "unit"));
-  gtk_editable_set_text (GTK_EDITABLE (self->route_entry),
-                         string_of (route, "code") ?: string_of (object_of (dosage, "route"), "text") ?: "");
+  select_route (self, string_of (route, "code") ?: string_of (object_of (dosage, "route"), "text"));
   select_frequency (self, frequency);
   if (!isnan (number_of (supply, "value")))
     gtk_spin_button_set_value (self->days_spin, number_of (supply, "value"));
@@ -489,8 +534,7 @@ wz_rx_line_row_to_draft (WzRxLineRow *self)
     json_object_set_object_member (draft, "saved", json_object_ref (self->saved));
   json_object_set_boolean_member (draft, "dirty", self->dirty);
   json_object_set_double_member (draft, "dose", gtk_spin_button_get_value (self->dose_spin));
-  json_object_set_string_member (draft, "route",
-                                 gtk_editable_get_text (GTK_EDITABLE (self->route_entry)));
+  json_object_set_string_member (draft, "route", selected_route (self));
   json_object_set_string_member (draft, "frequency", selected_frequency (self));
   json_object_set_double_member (draft, "days", gtk_spin_button_get_value (self->days_spin));
   json_object_set_string_member (draft, "instructions",
@@ -511,7 +555,7 @@ wz_rx_line_row_new_from_draft (JsonObject *draft)
   if (object_of (draft, "saved") != NULL)
     self->saved = json_object_ref (object_of (draft, "saved"));
   gtk_spin_button_set_value (self->dose_spin, number_of (draft, "dose"));
-  gtk_editable_set_text (GTK_EDITABLE (self->route_entry), string_of (draft, "route") ?: "");
+  select_route (self, string_of (draft, "route"));
   select_frequency (self, string_of (draft, "frequency"));
   gtk_spin_button_set_value (self->days_spin, number_of (draft, "days"));
   gtk_editable_set_text (GTK_EDITABLE (self->instructions_entry),
@@ -584,7 +628,7 @@ wz_rx_line_row_get_summary (WzRxLineRow *self)
   return g_strdup_printf (_("%g %s · %s · %s (%s) · %g days%s"),
                           gtk_spin_button_get_value (self->dose_spin),
                           gtk_label_get_text (self->unit_label),
-                          gtk_editable_get_text (GTK_EDITABLE (self->route_entry)),
+                          wz_rx_route_label (selected_route (self)),
                           frequency ? frequency : "", wz_rx_frequency_text (frequency),
                           gtk_spin_button_get_value (self->days_spin), dispense);
 }
@@ -605,7 +649,7 @@ wz_rx_line_row_to_request (WzRxLineRow *self,
   JsonObject *dispense = json_object_new ();
   const char *frequency = selected_frequency (self);
   const char *unit = gtk_label_get_text (self->unit_label);
-  const char *route = gtk_editable_get_text (GTK_EDITABLE (self->route_entry));
+  const char *route = selected_route (self);
   const char *instructions = gtk_editable_get_text (GTK_EDITABLE (self->instructions_entry));
   double days = gtk_spin_button_get_value (self->days_spin);
   double amount = compute_quantity (self, frequency);
@@ -643,7 +687,8 @@ wz_rx_line_row_to_request (WzRxLineRow *self,
                                                    NULL));
   json_object_set_object_member (dosage, "timing", timing);
   if (route[0] != '\0')
-    json_object_set_object_member (dosage, "route", coding_concept (NULL, route, NULL, route));
+    json_object_set_object_member (dosage, "route", coding_concept (NULL, route, NULL,
+                                                                   wz_rx_route_label (route)));
   json_object_set_object_member (dose_and_rate, "doseQuantity",
                                  quantity (gtk_spin_button_get_value (self->dose_spin), unit, NULL));
   json_array_add_object_element (rates, dose_and_rate);
@@ -721,7 +766,7 @@ wz_rx_line_row_set_editable (WzRxLineRow *self,
                              gboolean     editable)
 {
   gtk_widget_set_sensitive (GTK_WIDGET (self->dose_spin), editable);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->route_entry), editable);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->route_drop), editable);
   gtk_widget_set_sensitive (GTK_WIDGET (self->frequency_drop), editable);
   gtk_widget_set_sensitive (GTK_WIDGET (self->days_spin), editable);
   gtk_widget_set_sensitive (GTK_WIDGET (self->instructions_entry), editable);
