@@ -483,7 +483,7 @@ test_pattern (void)
   GstElement *src = gst_element_factory_make ("videotestsrc", NULL);
 
   g_object_set (src, "is-live", TRUE, NULL);
-  gst_util_set_object_arg (G_OBJECT (src), "pattern", "smpte");
+  gst_util_set_object_arg (G_OBJECT (src), "pattern", "ball");
   return src;
 }
 
@@ -697,7 +697,8 @@ add_video_send (WzCall *self,
                 guint   pt)
 {
   GstBin *bin = GST_BIN (self->pipeline);
-  GstElement *src, *convert, *scale, *rate, *raw, *tee, *q_local, *local_convert, *local_caps;
+  GstElement *src, *convert, *scale, *rate, *raw, *tee, *q_local, *local_rate, *local_scale;
+  GstElement *local_convert, *local_caps;
   GstElement *local_sink, *q_send, *enc, *pay, *rtp;
   g_autofree char *rtp_caps = NULL;
   g_autoptr(GstPad) gate_pad = NULL;
@@ -721,8 +722,11 @@ add_video_send (WzCall *self,
                      "pixel-aspect-ratio=1/1");
   tee = make ("tee", NULL);
   q_local = make ("queue", NULL);
+  local_rate = make ("videorate", NULL);
+  local_scale = make ("videoscale", NULL);
   local_convert = make ("videoconvert", NULL);
-  local_caps = caps_filter ("video/x-raw,format=RGBA");
+  /* The self view is a thumbnail: a quarter of the pixels at half the rate costs an eighth. */
+  local_caps = caps_filter ("video/x-raw,format=RGBA,width=320,height=240,framerate=15/1");
   local_sink = make ("appsink", NULL);
   q_send = make ("queue", NULL);
   enc = make ("vp8enc", NULL);
@@ -730,16 +734,21 @@ add_video_send (WzCall *self,
   rtp_caps = g_strdup_printf ("application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
                               "payload=%u,rtcp-fb-nack-pli=(boolean)true", pt);
   rtp = caps_filter (rtp_caps);
-  if (!convert || !scale || !rate || !tee || !q_local || !local_convert || !local_sink ||
+  if (!convert || !scale || !rate || !tee || !q_local || !local_rate || !local_scale ||
+      !local_convert || !local_sink ||
       !q_send || !enc || !pay)
     return FALSE;
 
   g_object_set (rate, "drop-only", TRUE, NULL);
+  g_object_set (local_rate, "drop-only", TRUE, NULL);
   g_object_set (q_local, "max-size-buffers", 1, "max-size-bytes", 0, "max-size-time",
                 (guint64) 0, NULL);
   gst_util_set_object_arg (G_OBJECT (q_local), "leaky", "downstream");
   g_object_set (q_send, "max-size-buffers", 3, "max-size-bytes", 0, "max-size-time",
                 (guint64) 0, NULL);
+  /* webrtcbin holds its sink pads until the answer is in (a patient may take a minute to
+   * answer): frames meanwhile are dropped here instead of stalling the camera and self view. */
+  gst_util_set_object_arg (G_OBJECT (q_send), "leaky", "downstream");
   g_object_set (local_sink, "sync", FALSE, "max-buffers", 1, "drop", TRUE, NULL);
   /* Real time: no look-ahead, constant bit rate, a key frame only when the receiver asks. */
   g_object_set (enc, "deadline", (gint64) 1, "keyframe-max-dist", 2000, "cpu-used", 8,
@@ -750,10 +759,11 @@ add_video_send (WzCall *self,
   gst_util_set_object_arg (G_OBJECT (enc), "error-resilient", "default");
   gst_util_set_object_arg (G_OBJECT (pay), "picture-id-mode", "15-bit");
 
-  gst_bin_add_many (bin, src, convert, scale, rate, raw, tee, q_local, local_convert, local_caps,
-                    local_sink, q_send, enc, pay, rtp, NULL);
+  gst_bin_add_many (bin, src, convert, scale, rate, raw, tee, q_local, local_rate, local_scale,
+                    local_convert, local_caps, local_sink, q_send, enc, pay, rtp, NULL);
   if (!link_many (src, convert, scale, rate, raw, tee, NULL) ||
-      !link_many (tee, q_local, local_convert, local_caps, local_sink, NULL) ||
+      !link_many (tee, q_local, local_rate, local_scale, local_convert, local_caps, local_sink,
+                  NULL) ||
       !link_many (tee, q_send, enc, pay, rtp, NULL))
     return FALSE;
   if (!gst_element_link_pads (rtp, "src", self->webrtc, "sink_%u"))
@@ -779,7 +789,7 @@ add_audio_send (WzCall *self,
                 guint   pt)
 {
   GstBin *bin = GST_BIN (self->pipeline);
-  GstElement *src, *convert, *resample, *raw, *volume, *enc, *pay, *rtp;
+  GstElement *src, *convert, *resample, *raw, *volume, *queue, *enc, *pay, *rtp;
   g_autofree char *rtp_caps = NULL;
 
   src = self->audio_override != NULL ? gst_object_ref (self->audio_override)
@@ -788,13 +798,19 @@ add_audio_send (WzCall *self,
   resample = make ("audioresample", NULL);
   raw = caps_filter ("audio/x-raw,rate=48000,channels=1");
   volume = make ("volume", NULL);
+  queue = make ("queue", NULL);
   enc = make ("opusenc", NULL);
   pay = make ("rtpopuspay", NULL);
   rtp_caps = g_strdup_printf ("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,"
                               "payload=%u", pt);
   rtp = caps_filter (rtp_caps);
-  if (!convert || !resample || !volume || !enc || !pay)
+  if (!convert || !resample || !volume || !queue || !enc || !pay)
     return FALSE;
+
+  /* As for video: never let a waiting webrtcbin hold the microphone. */
+  g_object_set (queue, "max-size-buffers", 10, "max-size-bytes", 0, "max-size-time",
+                (guint64) 0, NULL);
+  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
 
   g_object_set (volume, "mute", self->muted, NULL);
   /* 10 ms frames: steady RTP timestamps that the browser's jitter buffer can stay small on. */
@@ -802,8 +818,8 @@ add_audio_send (WzCall *self,
   gst_util_set_object_arg (G_OBJECT (enc), "audio-type", "voice");
   g_object_set (enc, "bitrate", 32000, "inband-fec", TRUE, NULL);
 
-  gst_bin_add_many (bin, src, convert, resample, raw, volume, enc, pay, rtp, NULL);
-  if (!link_many (src, convert, resample, raw, volume, enc, pay, rtp, NULL))
+  gst_bin_add_many (bin, src, convert, resample, raw, volume, queue, enc, pay, rtp, NULL);
+  if (!link_many (src, convert, resample, raw, volume, queue, enc, pay, rtp, NULL))
     return FALSE;
   if (!gst_element_link_pads (rtp, "src", self->webrtc, "sink_%u"))
     return FALSE;
@@ -821,6 +837,18 @@ remote_frame (WzCallPaintable *paintable,
       self->state == WZ_CALL_OUTGOING)
     set_state (self, WZ_CALL_CONNECTED);
   g_signal_emit (self, signals[REMOTE_FRAME], 0, texture);
+}
+
+/* A sink added to a running pipeline must not preroll: its ASYNC_START would make the pipeline
+ * lose its state and pick a new base time, after which every clock-synced element downstream of
+ * the encoders waits for a running time that lies seconds ahead, and the sending stalls. */
+static void
+no_preroll (GstElement *sink)
+{
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "async") != NULL)
+    g_object_set (sink, "async", FALSE, NULL);
+  else if (g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "async-handling") != NULL)
+    g_object_set (sink, "async-handling", TRUE, NULL);
 }
 
 static void
@@ -849,6 +877,7 @@ add_receiver (WzCall *self,
       sink = make ("appsink", NULL);
       /* Shown as soon as decoded: the jitter buffer already smoothed the arrival. */
       g_object_set (sink, "sync", FALSE, "max-buffers", 1, "drop", TRUE, NULL);
+      no_preroll (sink);
       gst_bin_add_many (GST_BIN (self->pipeline), queue, depay, dec, convert, filter, sink, NULL);
       link_many (queue, depay, dec, convert, filter, sink, NULL);
       count_on (dec, "src", &self->frames_decoded);
@@ -865,6 +894,7 @@ add_receiver (WzCall *self,
       resample = make ("audioresample", NULL);
       sink = make (sink_name != NULL && *sink_name != '\0' ? sink_name : "autoaudiosink", NULL);
       g_object_set (level, "interval", (guint64) 200 * GST_MSECOND, "post-messages", TRUE, NULL);
+      no_preroll (sink);
       gst_bin_add_many (GST_BIN (self->pipeline), queue, depay, dec, convert, level, resample,
                         sink, NULL);
       link_many (queue, depay, dec, convert, level, resample, sink, NULL);

@@ -599,6 +599,10 @@
         return;
 
       if (frame.type === 'offer' && typeof frame.sdp === 'string') {
+        /* A description without media, DTLS fingerprint or ICE credentials cannot start a call:
+         * it must neither ring nor replace the call in progress. */
+        if (!/^m=/m.test(frame.sdp) || !/^a=fingerprint:/m.test(frame.sdp) || !/^a=ice-ufrag:/m.test(frame.sdp))
+          return;
         if (frame.call === state.callId) {
           /* The doctor's side reconnects (or answers our re-join with a counter-offer). */
           if (state.stream && ['connecting', 'connected', 'reconnecting', 'starting'].includes(state.view))
@@ -687,8 +691,11 @@
         return result;
       const report = await state.pc.getStats();
       report.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video')
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
           result.framesDecoded += s.framesDecoded || 0;
+          result.video = { received: s.framesReceived, dropped: s.framesDropped, keyFrames: s.keyFramesDecoded,
+                           lost: s.packetsLost, packets: s.packetsReceived, jbDelay: s.jitterBufferDelay, pli: s.pliCount, nack: s.nackCount, width: s.frameWidth };
+        }
         else if (s.type === 'inbound-rtp' && s.kind === 'audio') {
           result.audioPacketsReceived += s.packetsReceived || 0;
           result.audioEnergy += s.totalAudioEnergy || 0;

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// A video call between the doctor's engine (wz-call-probe: WzCall without a window, on the real
+// server's /ws) and the patient page in Debian's chromium with fake camera and microphone:
+// ring, consent (a Consent the doctor can read), frames decoded on both sides, mute silences
+// the patient's speaker side, a reload re-joins, stray signaling changes nothing, hangup ends
+// both sides; and a refused camera reaches the doctor as "camera-refused".
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import readline from 'node:readline';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const sourceRoot = process.env.WZ_SOURCE || path.resolve(here, '..', '..');
+const require = createRequire(path.join(sourceRoot, 'tests', 'browser', 'package.json'));
+const { chromium } = require('playwright-core');
+
+const dataFiles = process.env.WZ_DATA_DIR || path.join(sourceRoot, 'data');
+const buildDir = process.env.WZ_BUILD || fs.mkdtempSync(path.join(os.tmpdir(), 'wz-call-'));
+const shotDir = path.join(buildDir, 'screenshots');
+const serverBinary = process.env.WZ_SERVER_BINARY || '';
+const probeBinary = process.env.WZ_CALL_PROBE || path.join(buildDir, 'tests', 'call', 'wz-call-probe');
+const password = process.env.WZ_DEMO_PASSWORD || 'demo';
+const serverEnv = { ...process.env, WZ_DATA_DIR: dataFiles, WZ_PWHASH_FAST: '1' };
+
+const skip = !serverBinary || !fs.existsSync(serverBinary) || !fs.existsSync(probeBinary)
+  ? 'wenzhen-server or wz-call-probe is not built'
+  : false;
+
+let server = null;
+let browser = null;
+const tokens = {};
+
+async function startServer () {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wz-call-data-'));
+  execFileSync(serverBinary, ['demo-data', '--data-dir', dataDir], { env: serverEnv, stdio: 'pipe' });
+  const child = spawn(serverBinary, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0',
+    '--stun-server', 'stun:127.0.0.1:3478'], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no "listening on" line: ${out}`)), 20000);
+    child.on('exit', (code) => reject(new Error(`wenzhen-server exited early (${code})`)));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve(m[1]);
+      }
+    });
+  });
+  return { base, dataDir, child };
+}
+
+async function login (username) {
+  const res = await fetch(`${server.base}/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  assert.equal(res.status, 200, `login as ${username}`);
+  return (await res.json()).access_token;
+}
+
+async function fhir (username, pathAndQuery) {
+  const res = await fetch(`${server.base}/fhir/${pathAndQuery}`, {
+    headers: { Authorization: `Bearer ${tokens[username]}`, Accept: 'application/fhir+json' },
+  });
+  assert.equal(res.status, 200, `GET ${pathAndQuery} as ${username}`);
+  return res.json();
+}
+
+function visitLink (encounterId) {
+  const out = execFileSync(serverBinary, ['visit-link', '--data-dir', server.dataDir,
+    '--encounter', encounterId, '--base-url', server.base], { env: serverEnv, encoding: 'utf8' });
+  const m = out.match(/(http:\/\/\S+\/visit\/#[A-Za-z0-9_-]+)/);
+  assert.ok(m, `visit-link printed a link: ${out}`);
+  return m[1];
+}
+
+/* The doctor's engine as a child process: commands in, one JSON status per line out. */
+let lastProbe = null;
+
+function startProbe (encounterRef) {
+  const child = spawn(probeBinary, ['--server', server.base, '--token', tokens.doctor,
+    '--encounter', encounterRef], { stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, WZ_CALL_AUDIO_SINK: 'fakesink' } });
+  const probe = { child, last: null, events: [], waiters: [] };
+  lastProbe = probe;
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    let status;
+    try {
+      status = JSON.parse(line);
+    } catch (e) {
+      return;
+    }
+    if (status.event === 'status' || status.event === 'state' || status.event === 'command')
+      probe.last = status;
+    else
+      probe.events.push(status);
+    for (const w of [...probe.waiters])
+      if (w.check(status)) {
+        probe.waiters.splice(probe.waiters.indexOf(w), 1);
+        w.resolve(status);
+      }
+  });
+  probe.send = (command) => child.stdin.write(command + '\n');
+  probe.until = (check, what, ms = 20000) => new Promise((resolve, reject) => {
+    if (probe.last && check(probe.last))
+      return resolve(probe.last);
+    const w = { check, resolve };
+    probe.waiters.push(w);
+    setTimeout(() => {
+      if (probe.waiters.includes(w)) {
+        probe.waiters.splice(probe.waiters.indexOf(w), 1);
+        reject(new Error(`probe: ${what} did not happen; last ${JSON.stringify(probe.last)}`));
+      }
+    }, ms);
+  });
+  probe.stop = () => new Promise((resolve) => {
+    child.on('exit', resolve);
+    probe.send('quit');
+    setTimeout(() => child.kill('SIGKILL'), 5000);
+  });
+  return probe;
+}
+
+async function patientPage (encounterId, { fakeDevices = true } = {}) {
+  const context = await browser.newContext({ viewport: { width: 800, height: 1000 }, locale: 'en-GB',
+    permissions: fakeDevices ? ['camera', 'microphone'] : [] });
+  // Pre-consultation already done on this device: the page opens on the visit home.
+  await context.addInitScript((enc) => {
+    if (!localStorage.getItem('wz-preconsult:' + enc))
+      localStorage.setItem('wz-preconsult:' + enc, JSON.stringify({
+        draft: { consented: true, consentStored: true }, result: { redFlags: [], sent: true, queue: null } }));
+  }, encounterId);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  return { context, page, problems };
+}
+
+async function diagnostics (page) {
+  return page.evaluate(() => window.wzCallDiagnostics());
+}
+
+async function waitDiag (page, check, what, ms = 20000) {
+  const deadline = Date.now() + ms;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await diagnostics(page);
+    if (check(last))
+      return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`page: ${what} did not happen; last ${JSON.stringify(last)}; engine ${JSON.stringify(lastProbe && lastProbe.last)}`);
+}
+
+async function shot (page, name) {
+  fs.mkdirSync(shotDir, { recursive: true });
+  await page.screenshot({ path: path.join(shotDir, name), fullPage: true });
+}
+
+before(async () => {
+  if (skip)
+    return;
+  server = await startServer();
+  for (const user of ['doctor', 'pharmacist'])
+    tokens[user] = await login(user);
+  browser = await chromium.launch({
+    executablePath: process.env.WZ_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+           '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+           '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+
+after(async () => {
+  if (browser)
+    await browser.close();
+  if (server) {
+    await new Promise((done) => {
+      server.child.on('exit', done);
+      server.child.kill('SIGTERM');
+    });
+    fs.rmSync(server.dataDir, { recursive: true, force: true });
+  }
+});
+
+async function doctorsVisit (index) {
+  const bundle = await fhir('doctor', 'Encounter?_count=50');
+  const visits = bundle.entry.map((e) => e.resource).filter((e) => e.status !== 'finished' && e.status !== 'cancelled');
+  assert.ok(visits.length > index, 'the doctor has enough open visits');
+  return visits[index];
+}
+
+test('a call from the doctor\'s engine to the patient page', { skip, timeout: 240000 }, async () => {
+  const encounter = await doctorsVisit(0);
+  const encounterRef = 'Encounter/' + encounter.id;
+  const probe = startProbe(encounterRef);
+  const { context, page, problems } = await patientPage(encounter.id);
+  try {
+    await page.goto(visitLink(encounter.id));
+    await page.waitForSelector('#panel-call[data-call-state="idle"]');
+    if (!probe.events.some((e) => e.event === 'ready'))
+      await probe.until((s) => s.event === 'ready', 'the probe\'s socket opens', 10000);
+
+    // The doctor calls: the page rings; answering asks for consent before the camera starts.
+    probe.send('call');
+    await page.waitForSelector('#call-accept', { timeout: 15000 });
+    await shot(page, 'call-ringing-en.png');
+    await page.click('#call-accept');
+    await page.waitForSelector('#call-consent-agree');
+    assert.equal((await diagnostics(page)).state, 'consent', 'no camera before consent');
+    await shot(page, 'call-consent-en.png');
+    await page.click('#call-consent-agree');
+
+    // Frames decoded on both sides.
+    await probe.until((s) => s.state === 'connected', 'the doctor\'s side connects', 20000);
+    await page.waitForSelector('#panel-call[data-call-state="connected"]', { timeout: 20000 });
+    const seen = await waitDiag(page, (d) => d.framesDecoded >= 60 && d.audioPacketsReceived > 50,
+      'the page decodes 60 frames and hears the doctor');
+    await probe.until((s) => s.framesDecoded >= 60 && s.audioPackets > 50, 'the engine decodes 60 frames');
+    assert.equal(seen.state, 'connected');
+    await shot(page, 'call-connected-en.png');
+    const remoteSize = await page.evaluate(() => {
+      const v = document.getElementById('call-remote');
+      return [v.videoWidth, v.videoHeight];
+    });
+    assert.deepEqual(remoteSize, [640, 480], 'the doctor\'s picture arrives at 640×480');
+
+    // The consent is on record for the doctor.
+    const consents = await fhir('doctor', `Consent?patient=${encounter.subject.reference.replace('Patient/', '')}`);
+    assert.ok((consents.entry || []).some((e) => (e.resource.identifier || []).some(
+      (i) => i.system === 'https://wenzhen.example/fhir/Consent/video-visit' && i.value === encounter.id)),
+    'the doctor can read the video-visit consent');
+
+    // The doctor mutes: the audio energy the page hears stops growing (packets keep coming).
+    await new Promise((r) => setTimeout(r, 1000));
+    probe.send('mute');
+    await new Promise((r) => setTimeout(r, 1500));
+    const m1 = await diagnostics(page);
+    await new Promise((r) => setTimeout(r, 2000));
+    const m2 = await diagnostics(page);
+    assert.ok(m2.audioEnergy - m1.audioEnergy < 0.001,
+      `muted audio still carries energy: ${m2.audioEnergy - m1.audioEnergy}`);
+    probe.send('unmute');
+    await new Promise((r) => setTimeout(r, 1500));
+    const u1 = await diagnostics(page);
+    await new Promise((r) => setTimeout(r, 1500));
+    const u2 = await diagnostics(page);
+    assert.ok(u2.audioEnergy - u1.audioEnergy > 0.01, 'unmuted audio is heard again');
+
+    // The patient mutes: the engine's received level drops to silence.
+    await page.click('#call-mute');
+    await probe.until((s) => s.audioLevel < -70, 'the patient\'s mute silences the doctor\'s speaker', 8000);
+    await page.click('#call-mute');
+    await probe.until((s) => s.audioLevel > -60, 'the patient is heard again', 8000);
+
+    // Stray signaling: a broken offer and a candidate for a call nobody has change nothing;
+    // an offer from a practitioner outside the visit is refused by the server.
+    probe.send('garbage-offer');
+    probe.send('ice-unknown');
+    const intruder = await page.evaluate(([base, token, ref]) => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${token}`);
+      ws.onmessage = (event) => {
+        const frame = JSON.parse(event.data);
+        if (frame.type === 'hello')
+          ws.send(JSON.stringify({ type: 'offer', call: 'intruder', encounter: ref, sdp: 'v=0' }));
+        else if (frame.type === 'error') {
+          ws.close();
+          resolve(frame.message);
+        }
+      };
+      ws.onerror = () => reject(new Error('socket error'));
+      setTimeout(() => reject(new Error('no answer to the intruder')), 5000);
+    }), [server.base, tokens.pharmacist, encounterRef]);
+    assert.match(intruder, /not a participant/);
+    const before = await diagnostics(page);
+    await new Promise((r) => setTimeout(r, 1500));
+    const afterStray = await diagnostics(page);
+    assert.equal(afterStray.state, 'connected', 'the page is still in the call');
+    assert.ok(afterStray.framesDecoded > before.framesDecoded + 20,
+      `frames still flow to the page: ${JSON.stringify(before)} → ${JSON.stringify(afterStray)}; probe ${JSON.stringify(probe.last)}`);
+    assert.equal(probe.last.state, 'connected', 'the engine is still in the call');
+
+    // A reload re-joins the same call without ringing.
+    const framesBefore = probe.last.framesDecoded;
+    await page.reload();
+    await page.waitForSelector('#panel-call[data-call-state="connected"]', { timeout: 25000 });
+    await waitDiag(page, (d) => d.framesDecoded >= 30, 'the re-joined page decodes frames');
+    await probe.until((s) => s.state === 'connected' && s.framesDecoded > framesBefore + 30,
+      'the engine gets frames after the re-join');
+
+    // The doctor hangs up: both sides end, the page says who ended it.
+    probe.send('hangup');
+    await probe.until((s) => s.state === 'ended' && s.endedBy === 'local', 'the engine ends');
+    await page.waitForSelector('#panel-call[data-call-state="ended"]', { timeout: 10000 });
+    assert.match(await page.textContent('#call-status'), /doctor ended/);
+    await shot(page, 'call-ended-en.png');
+    assert.deepEqual(problems, []);
+  } finally {
+    await probe.stop();
+    await context.close();
+  }
+});
+
+test('the patient hangs up, and a refused camera reaches the doctor', { skip, timeout: 120000 }, async () => {
+  const encounter = await doctorsVisit(1);
+  const encounterRef = 'Encounter/' + encounter.id;
+  const probe = startProbe(encounterRef);
+  const { context, page } = await patientPage(encounter.id);
+  try {
+    await page.goto(visitLink(encounter.id));
+    await page.waitForSelector('#panel-call[data-call-state="idle"]');
+    probe.send('call');
+    await page.click('#call-accept', { timeout: 15000 });
+    await page.click('#call-consent-agree');
+    await probe.until((s) => s.state === 'connected' && s.framesDecoded > 10, 'connected');
+    await page.click('#call-hangup');
+    await probe.until((s) => s.state === 'ended' && s.endedBy === 'remote' && s.endReason === 'ended',
+      'the patient\'s hangup ends the engine\'s call');
+    assert.equal(await page.getAttribute('#panel-call', 'data-call-state'), 'ended');
+
+    // Camera refused: the page says so and the doctor gets the reason (consent already given).
+    await page.evaluate(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
+    });
+    probe.send('call');
+    await page.click('#call-accept', { timeout: 15000 });
+    await probe.until((s) => s.state === 'ended' && s.endReason === 'camera-refused',
+      'the doctor learns the camera was refused');
+    assert.match(probe.last.problem, /camera/);
+    assert.match(await page.textContent('#call-status'), /not allowed/);
+    await shot(page, 'call-camera-refused-en.png');
+  } finally {
+    await probe.stop();
+    await context.close();
+  }
+});
