@@ -346,7 +346,9 @@ record_receipt (Client     *client,
       send_error (client, "This server keeps no receipts");
       return FALSE;
     }
-  if (up_to == NULL || !wz_time_parse_instant (up_to, &up_to_us, NULL) || up_to_us <= 0)
+  /* A mark in the future would stop every later receipt from counting: refused. */
+  if (up_to == NULL || !wz_time_parse_instant (up_to, &up_to_us, NULL) || up_to_us <= 0 ||
+      up_to_us > wz_time_now_us () + 60 * G_USEC_PER_SEC)
     {
       send_error (client, "A receipt needs \"upTo\": the meta.lastUpdated of the newest message "
                           "received or read");

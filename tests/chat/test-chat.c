@@ -694,7 +694,16 @@ test_receipts (void)
                                                 "\"Encounter/%s\",\"state\":\"read\","
                                                 "\"upTo\":\"%s\"}", encounter2, up_to);
 
+    g_autofree char *future = g_strdup_printf ("{\"type\":\"receipt\",\"encounter\":\"%s\","
+                                               "\"state\":\"read\","
+                                               "\"upTo\":\"2999-01-01T00:00:00.000Z\"}", visit);
+
     wz_test_ws_send (pat, bad);
+    error_frame = wz_test_ws_next (pat);
+    g_assert_cmpstr (wz_test_frame_member (error_frame, "type"), ==, "error");
+    g_clear_pointer (&error_frame, json_node_unref);
+    /* A mark in the future would swallow every later receipt. */
+    wz_test_ws_send (pat, future);
     error_frame = wz_test_ws_next (pat);
     g_assert_cmpstr (wz_test_frame_member (error_frame, "type"), ==, "error");
     g_clear_pointer (&error_frame, json_node_unref);
