@@ -224,7 +224,7 @@ async function doctorSocket () {
         if (found)
           return found;
         if (Date.now() > deadline)
-          throw new Error(`the doctor's /ws got no ${what} within ${ms} ms; frames: ${JSON.stringify(frames).slice(0, 2000)}`);
+          throw new Error(`the doctor's /ws got no ${what} within ${ms} ms; last frames: ${JSON.stringify(frames.slice(-8))}`);
         await new Promise((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 200);
@@ -527,6 +527,7 @@ test('on a phone, in English: text, a photo, a PDF and a voice note reach the do
   await page.waitForSelector('#chat-typing:not([hidden])');
   assert.equal(await page.innerText('#chat-typing'), '李伟 Li Wei is typing…');
   const reply = 'Please rest it. <img src=x onerror="window.wzPwned=1"><script>window.wzPwned=2</script><b>Ice</b> 20 min, see https://example.org/knee-care.';
+  await page.evaluate(() => window.scrollTo(0, 0));
   const stored = await doctorSays(encounter, reply);
   await waitForBubble(page, reply);
   const theirs = page.locator('#chat-log .chat-message.theirs').last();
@@ -540,7 +541,14 @@ test('on a phone, in English: text, a photo, a PDF and a voice note reach the do
   assert.equal(await theirs.locator('.chat-sender').innerText(), '李伟 Li Wei');
   assert.match(await theirs.locator('.chat-time').innerText(), /^\d{1,2}:\d\d\s?(AM|PM)$/i, 'times in the page\'s English');
 
-  // The page says it has read the reply; the doctor's read receipt ticks the patient's messages.
+  // Received, but scrolled away from: delivered, not read. Once the conversation is on the
+  // screen, read; the doctor's read receipt then ticks the patient's own messages.
+  await socket.waitFor('delivered receipt from the patient', (f) => f.type === 'receipt' && f.state === 'delivered' &&
+    f.from === encounter.patient && f.upTo === stored.meta.lastUpdated);
+  await page.waitForTimeout(500);
+  assert.ok(!socket.frames.some((f) => f.type === 'receipt' && f.state === 'read' && f.upTo === stored.meta.lastUpdated),
+    'not read while the conversation is off the screen');
+  await page.locator('#chat-scroller').scrollIntoViewIfNeeded();
   await socket.waitFor('read receipt from the patient', (f) => f.type === 'receipt' && f.state === 'read' &&
     f.from === encounter.patient && f.upTo === stored.meta.lastUpdated);
   socket.send({ type: 'receipt', encounter: encounter.ref, state: 'read', upTo: stored.meta.lastUpdated });

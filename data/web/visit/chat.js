@@ -1049,16 +1049,18 @@
     }
 
     /* "Read" means the conversation is on the screen, not just that the page is open. */
-    let scrollerInView = !('IntersectionObserver' in window);
     function onScreen () {
-      return document.visibilityState === 'visible' && scrollerInView;
+      if (document.visibilityState !== 'visible')
+        return false;
+      const box = scroller.getBoundingClientRect();
+      const height = window.innerHeight || document.documentElement.clientHeight;
+      return box.width > 0 && box.bottom > 48 && box.top < height - 48;
     }
     if ('IntersectionObserver' in window) {
-      new IntersectionObserver((changes) => {
-        scrollerInView = changes[changes.length - 1].isIntersecting;
+      new IntersectionObserver(() => {
         if (onScreen())
           sendReceipts();
-      }, { threshold: 0.2 }).observe(scroller);
+      }, { threshold: [0, 0.1, 0.5] }).observe(scroller);
     }
     document.addEventListener('visibilitychange', () => {
       if (onScreen())
@@ -1127,6 +1129,11 @@
     }
 
     function onFrame (frame) {
+      if (frame && frame.type === 'error') {
+        /* For whoever debugs the page; nothing the patient can act on. */
+        console.warn('chat: the server refused a frame:', frame.message);
+        return;
+      }
       if (!frame || typeof frame !== 'object' || frame.encounter !== encounterRef)
         return;
       if (frame.type === 'resource' && frame.resourceType === 'Communication') {
