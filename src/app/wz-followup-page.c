@@ -62,8 +62,8 @@ on_patient_read (GObject      *object,
   child = age >= 0 && age < VACCINATION_AGE_LIMIT;
 
   gtk_widget_set_visible (GTK_WIDGET (self->switcher), child);
-  if (!child)
-    gtk_stack_set_visible_child_name (self->inner_stack, "plans");
+  /* A young child's follow-up is mostly vaccination: that page comes first. */
+  gtk_stack_set_visible_child_name (self->inner_stack, child ? "vaccination" : "plans");
   gtk_stack_set_visible_child_name (self->outer_stack, "patient");
   wz_careplan_editor_show (self->editor, patient);
   wz_vaccination_view_show (self->vaccination, child ? patient : NULL);

@@ -140,8 +140,12 @@ add_measurement (WzFollowupRow *self,
       value = g_strdup_printf (_("%s %s on %s"), number, wz_followup_format_unit (unit), date);
     }
 
-  /* Translators: a measurement on the worklist: name, the latest reading, the target */
-  text = g_strdup_printf (_("%s: %s (%s)"), wz_json_string (measurement, "name"), value, target);
+  if (*target != '\0')
+    /* Translators: a measurement on the worklist: name, the latest reading, the target */
+    text = g_strdup_printf (_("%s: %s (%s)"), wz_json_string (measurement, "name"), value, target);
+  else
+    /* Translators: a measurement on the worklist without a target: name, the latest reading */
+    text = g_strdup_printf (_("%s: %s"), wz_json_string (measurement, "name"), value);
   label = gtk_label_new (text);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);

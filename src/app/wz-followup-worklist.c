@@ -119,8 +119,11 @@ on_patient_read (GObject      *object,
 
   if (node != NULL && info != NULL && JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_autoptr(WzPatientItem) item = wz_patient_item_new_from_resource (json_node_get_object (node),
-                                                                         NULL);
+      g_autoptr(GDate) today = g_date_new ();
+      g_autoptr(WzPatientItem) item = NULL;
+
+      g_date_set_time_t (today, time (NULL));
+      item = wz_patient_item_new_from_resource (json_node_get_object (node), today);
 
       g_free (info->details);
       info->details = g_strdup (wz_patient_item_get_details (item));

@@ -206,22 +206,42 @@ show_schedule (WzVaccinationView *self)
       }
   adw_combo_row_set_model (self->vaccine_row, G_LIST_MODEL (vaccines));
 
+  /* Overdue doses first, then those due, then the rest in the schedule's order. */
+  for (guint pass = 0; pass < 3; pass++)
   for (guint i = 0; recommendations != NULL && i < json_array_get_length (recommendations); i++)
     {
       JsonObject *recommendation = wz_json_array_object (recommendations, i);
       const char *status = forecast_code (recommendation);
+      guint rank = g_strcmp0 (status, "overdue") == 0 ? 0 : g_strcmp0 (status, "due") == 0 ? 1 : 2;
+      g_autofree char *title = NULL;
       const char *given = criterion (recommendation, LOINC_DATE_GIVEN);
       const char *due = criterion (recommendation, LOINC_DATE_DUE);
       g_autofree char *date = wz_followup_format_date (given ? given : due);
       g_autofree char *subtitle = NULL;
       JsonObject *immunization = find_immunization (self, recommendation);
       const char *reason = wz_followup_text (wz_json_array_object (wz_json_array (recommendation, "forecastReason"), 0), "text");
+      GtkWidget *row;
+
+      if (rank != pass)
+        continue;
+      /* Translators: a programme dose, e.g. “Hepatitis B vaccine, dose 2 of 3” */
+      title = g_strdup_printf (_("%s, dose %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT),
+                               wz_followup_text (vaccine_concept (recommendation), "text"),
+                               json_object_get_int_member_with_default (recommendation, "doseNumberPositiveInt", 0),
+                               json_object_get_int_member_with_default (recommendation, "seriesDosesPositiveInt", 0));
 
       if (g_strcmp0 (status, "completed") == 0)
         {
           n_completed++;
           /* Translators: a dose given; %s is the date */
           subtitle = g_strdup_printf (_("Given %s"), date);
+          if (reason != NULL)
+            {
+              char *with_reason = g_strdup_printf ("%s · %s", subtitle, reason);
+
+              g_free (subtitle);
+              subtitle = with_reason;
+            }
           if (immunization != NULL && wz_json_string (immunization, "lotNumber") != NULL)
             {
               char *with_lot = g_strdup_printf (_("%s · lot %s"), subtitle,
@@ -253,9 +273,11 @@ show_schedule (WzVaccinationView *self)
               subtitle = with_reason;
             }
         }
-      add_row (self, ROWS_SCHEDULE, wz_followup_text (recommendation, "description"), subtitle,
-               wz_followup_text (wz_json_object (recommendation, "forecastStatus"), "text"),
-               status_css (status));
+      row = add_row (self, ROWS_SCHEDULE, title, subtitle,
+                     wz_followup_text (wz_json_object (recommendation, "forecastStatus"), "text"),
+                     status_css (status));
+      /* The schedule's own words, e.g. why an early dose was not counted. */
+      gtk_widget_set_tooltip_text (row, wz_followup_text (recommendation, "description"));
     }
 
   /* Translators: summary of a child's schedule; each part is a count of doses */
@@ -711,6 +733,7 @@ wz_vaccination_view_print_data (WzVaccinationView *self)
   WzVaccinationPrintData *data;
   g_autoptr(WzPatientItem) child = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDate) today = g_date_new ();
   JsonArray *contacts;
 
   g_return_val_if_fail (WZ_IS_VACCINATION_VIEW (self), NULL);
@@ -718,7 +741,8 @@ wz_vaccination_view_print_data (WzVaccinationView *self)
     return NULL;
   root = json_node_get_object (self->schedule);
   recommendations = wz_json_array (root, "recommendation");
-  child = wz_patient_item_new_from_resource (self->patient, NULL);
+  g_date_set_time_t (today, time (NULL));
+  child = wz_patient_item_new_from_resource (self->patient, today);
 
   data = wz_vaccination_print_data_new ();
   /* Translators: the issuer named on printed documents */
@@ -775,7 +799,7 @@ action_export (GtkWidget  *widget,
 {
   g_autoptr(WzVaccinationPrintData) data = wz_vaccination_view_print_data (WZ_VACCINATION_VIEW (widget));
   GtkRoot *root = gtk_widget_get_root (widget);
-  const char *path = g_getenv ("WZ_TEST_PDF_FILE");
+  const char *path = g_getenv ("WZ_TEST_VACCINATION_PDF");
   g_autoptr(GError) error = NULL;
 
   if (data == NULL)
@@ -833,6 +857,10 @@ wz_vaccination_view_class_init (WzVaccinationViewClass *klass)
   gtk_widget_class_install_action (widget_class, "vaccination.record", NULL, action_record);
   gtk_widget_class_install_action (widget_class, "vaccination.print", NULL, action_print);
   gtk_widget_class_install_action (widget_class, "vaccination.export", NULL, action_export);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK,
+                                       "vaccination.print", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "vaccination.export", NULL);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wenzhen/Wenzhen/wz-vaccination-view.ui");

@@ -1280,10 +1280,6 @@ wz_workspace_class_init (WzWorkspaceClass *klass)
   gtk_widget_class_install_action (widget_class, "workspace.refresh", NULL, action_refresh);
   gtk_widget_class_install_action (widget_class, "workspace.back", NULL, action_back);
   gtk_widget_class_install_action (widget_class, "workspace.sidebar-view", "s", action_sidebar_view);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
-                                       "workspace.sidebar-view", "s", "queue");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK,
-                                       "workspace.sidebar-view", "s", "followups");
 
   g_type_ensure (WZ_TYPE_RECORD_VIEW);
   g_type_ensure (WZ_TYPE_ALLERGY_BADGE);
@@ -1369,6 +1365,24 @@ wz_workspace_init (WzWorkspace *self)
                            G_CALLBACK (on_worklist_open_patient), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->followup_worklist, "toast", G_CALLBACK (on_worklist_toast),
                            self, G_CONNECT_SWAPPED);
+
+  /* Ctrl+1 and Ctrl+2 switch the sidebar wherever the focus is in the window. */
+  {
+    GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+    const char *targets[] = { "queue", "followups" };
+
+    gtk_shortcut_controller_set_scope (GTK_SHORTCUT_CONTROLLER (shortcuts), GTK_SHORTCUT_SCOPE_GLOBAL);
+    for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+      {
+        GtkShortcut *shortcut =
+          gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_1 + i, GDK_CONTROL_MASK),
+                            gtk_named_action_new ("workspace.sidebar-view"));
+
+        gtk_shortcut_set_arguments (shortcut, g_variant_new_string (targets[i]));
+        gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), shortcut);
+      }
+    gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
+  }
 
   self->settings = g_settings_new (APP_ID);
 
