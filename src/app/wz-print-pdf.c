@@ -141,14 +141,12 @@ on_draw_page (GtkPrintOperation *operation,
              gtk_print_context_get_width (context), gtk_print_context_get_height (context));
 }
 
-void
-wz_print_run (const WzPrintJob *job,
-              GtkWindow        *parent)
+GtkPrintOperation *
+wz_print_operation_new (const WzPrintJob *job)
 {
-  g_autoptr(GtkPrintOperation) operation = gtk_print_operation_new ();
+  GtkPrintOperation *operation = gtk_print_operation_new ();
   g_autoptr(GtkPageSetup) setup = gtk_page_setup_new ();
   g_autoptr(GtkPaperSize) paper = gtk_paper_size_new (job->paper);
-  g_autoptr(GError) error = NULL;
   WzPrintJob *copy = job_take (job);
 
   gtk_page_setup_set_paper_size (setup, paper);
@@ -160,6 +158,17 @@ wz_print_run (const WzPrintJob *job,
   gtk_print_operation_set_job_name (operation, job->job_name);
   g_signal_connect (operation, "draw-page", G_CALLBACK (on_draw_page), copy);
   g_object_set_data_full (G_OBJECT (operation), "wz-print-job", copy, (GDestroyNotify) job_free);
+
+  return operation;
+}
+
+void
+wz_print_run (const WzPrintJob *job,
+              GtkWindow        *parent)
+{
+  g_autoptr(GtkPrintOperation) operation = wz_print_operation_new (job);
+  g_autoptr(GError) error = NULL;
+
   if (gtk_print_operation_run (operation, GTK_PRINT_OPERATION_ACTION_PRINT_DIALOG, parent,
                                &error) == GTK_PRINT_OPERATION_RESULT_ERROR)
     g_warning ("Printing failed: %s", error->message);

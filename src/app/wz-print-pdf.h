@@ -49,6 +49,9 @@ void     wz_print_rule    (cairo_t          *cr,
 gboolean wz_print_to_pdf  (const WzPrintJob *job,
                            const char       *path,
                            GError          **error);
+/* The print operation wz_print_run() shows the dialog of: paper, orientation, pages and JOB's
+ * drawing set up. Takes JOB's data. Tests run it with GTK_PRINT_OPERATION_ACTION_EXPORT. */
+GtkPrintOperation *wz_print_operation_new (const WzPrintJob *job);
 /* The print dialog (which also offers printing to a file). Takes JOB's data. */
 void     wz_print_run     (const WzPrintJob *job,
                            GtkWindow        *parent);

@@ -197,6 +197,15 @@ wz_rx_print_to_pdf (const WzRxPrintData *data,
   return wz_print_to_pdf (&job, path, error);
 }
 
+GtkPrintOperation *
+wz_rx_print_operation_new (const WzRxPrintData *data)
+{
+  WzPrintJob job = sheet_job (data_copy (data));
+
+  job.destroy = (GDestroyNotify) wz_rx_print_data_free;
+  return wz_print_operation_new (&job);
+}
+
 void
 wz_rx_print_run (const WzRxPrintData *data,
                  GtkWindow           *parent)

@@ -36,6 +36,8 @@ void           wz_rx_print_draw          (const WzRxPrintData *data,
 gboolean       wz_rx_print_to_pdf        (const WzRxPrintData *data,
                                           const char          *path,
                                           GError             **error);
+/* The print operation behind the print dialog, for running it without one (export to a file). */
+GtkPrintOperation *wz_rx_print_operation_new (const WzRxPrintData *data);
 /* The print dialog (which also offers printing to a PDF file). */
 void           wz_rx_print_run           (const WzRxPrintData *data,
                                           GtkWindow           *parent);

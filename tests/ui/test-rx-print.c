@@ -7,6 +7,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <pango/pangocairo.h>
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "wz-rx-print.h"
 
@@ -55,9 +56,9 @@ ink (GdkPixbuf *pixbuf,
   return all ? (double) dark / all : 0;
 }
 
+/* Rasterizes the PDF at DIR/rx.pdf at 72 dpi. */
 static GdkPixbuf *
-render (WzRxPrintData *data,
-        const char    *dir)
+rasterize (const char *dir)
 {
   g_autofree char *pdf = g_build_filename (dir, "rx.pdf", NULL);
   g_autofree char *prefix = g_build_filename (dir, "rx", NULL);
@@ -69,8 +70,6 @@ render (WzRxPrintData *data,
   gsize length;
   GdkPixbuf *pixbuf;
 
-  g_assert_true (wz_rx_print_to_pdf (data, pdf, &error));
-  g_assert_no_error (error);
   g_assert_true (g_file_get_contents (pdf, &pdf_data, &length, NULL));
   g_assert_true (g_str_has_prefix (pdf_data, "%PDF-"));
 
@@ -81,6 +80,92 @@ render (WzRxPrintData *data,
   pixbuf = gdk_pixbuf_new_from_file (png, &error);
   g_assert_no_error (error);
   return pixbuf;
+}
+
+static GdkPixbuf *
+render (WzRxPrintData *data,
+        const char    *dir)
+{
+  g_autofree char *pdf = g_build_filename (dir, "rx.pdf", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (wz_rx_print_to_pdf (data, pdf, &error));
+  g_assert_no_error (error);
+  return rasterize (dir);
+}
+
+/* Whether DATA (binary, with NUL bytes) holds TEXT. */
+static gboolean
+contains_bytes (const char *data,
+                gsize       length,
+                const char *text)
+{
+  gsize n = strlen (text);
+
+  for (gsize i = 0; i + n <= length; i++)
+    if (memcmp (data + i, text, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+on_print_done (GtkPrintOperation       *operation,
+               GtkPrintOperationResult  result,
+               int                     *out_result)
+{
+  *out_result = result;
+}
+
+/* The sheet as the print dialog prints it: the same GtkPrintOperation, run to a PDF file (what
+ * the dialog's "Print to File" does) instead of showing the dialog. One A5 page with the QR code,
+ * the text and the foot where the sheet drawn directly has them. */
+static void
+test_print_operation (void)
+{
+  g_autoptr(WzRxPrintData) data = sample ();
+  g_autofree char *dir = g_dir_make_tmp ("wz-rx-print-XXXXXX", NULL);
+  g_autofree char *pdf = g_build_filename (dir, "rx.pdf", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GtkPrintOperation) operation = wz_rx_print_operation_new (data);
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkPrintOperationResult result;
+  int done = -1;
+  gsize length;
+
+  /* The operation holds its own copy of what it prints. */
+  g_clear_pointer (&data, wz_rx_print_data_free);
+  g_signal_connect (operation, "done", G_CALLBACK (on_print_done), &done);
+  gtk_print_operation_set_export_filename (operation, pdf);
+  result = gtk_print_operation_run (operation, GTK_PRINT_OPERATION_ACTION_EXPORT, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (result, ==, GTK_PRINT_OPERATION_RESULT_APPLY);
+  g_assert_cmpint (done, ==, GTK_PRINT_OPERATION_RESULT_APPLY);
+
+  g_assert_true (g_file_get_contents (pdf, &text, &length, NULL));
+  g_assert_true (g_str_has_prefix (text, "%PDF-"));
+  if (!contains_bytes (text, length, "/Count 1"))
+    g_error ("The PDF (%zu bytes) does not say it has one page", length);
+  pixbuf = rasterize (dir);
+  {
+    g_autofree char *keep = g_build_filename (g_getenv ("WZ_BUILD") ? g_getenv ("WZ_BUILD") : ".",
+                                              "tests", "ui", "rx-sheet-printed.png", NULL);
+
+    gdk_pixbuf_save (pixbuf, keep, "png", NULL, NULL);
+  }
+  /* A5 portrait: 420 × 595 at 72 dpi. */
+  g_assert_cmpint (ABS (gdk_pixbuf_get_width (pixbuf) - 420), <=, 1);
+  g_assert_cmpint (ABS (gdk_pixbuf_get_height (pixbuf) - 595), <=, 1);
+  /* The printer's margins move the sheet in a little and shrink it (rx-sheet-printed.png):
+   * the QR code, the text, a white gap and the signatures, each a bit further in. */
+  g_assert_cmpfloat (ink (pixbuf, 0.75, 0.08, 0.87, 0.17), >, 0.25);
+  g_assert_cmpfloat (ink (pixbuf, 0.75, 0.08, 0.87, 0.17), <, 0.75);
+  g_assert_cmpfloat (ink (pixbuf, 0.10, 0.20, 0.90, 0.55), >, 0.01);
+  g_assert_cmpfloat (ink (pixbuf, 0.58, 0.58, 0.95, 0.70), <, 0.002);
+  g_assert_cmpfloat (ink (pixbuf, 0.10, 0.74, 0.90, 0.90), >, 0.01);
+  /* Nothing is drawn outside the printable area. */
+  g_assert_cmpfloat (ink (pixbuf, 0.0, 0.0, 1.0, 0.03), <, 0.001);
+  g_assert_cmpfloat (ink (pixbuf, 0.0, 0.97, 1.0, 1.0), <, 0.001);
 }
 
 static void
@@ -152,6 +237,7 @@ main (int   argc,
   g_test_add_func ("/rx-print/sheet", test_sheet);
   g_test_add_func ("/rx-print/no-id-no-qr", test_no_id_no_qr);
   g_test_add_func ("/rx-print/many-lines", test_many_lines);
+  g_test_add_func ("/rx-print/print-operation", test_print_operation);
   status = g_test_run ();
 
   /* Pango, cairo and fontconfig keep font caches for the life of the process; handing them
