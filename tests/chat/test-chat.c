@@ -335,8 +335,9 @@ png_bytes (guint8 variant)
     0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
     0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
   };
-  guint8 *data = g_memdup2 (png, sizeof png + 1);
+  guint8 *data = g_malloc (sizeof png + 1);
 
+  memcpy (data, png, sizeof png);
   data[sizeof png] = variant;
   return g_bytes_new_take (data, sizeof png + 1);
 }
