@@ -752,7 +752,7 @@ add_video_send (WzCall *self,
   g_object_set (local_sink, "sync", FALSE, "max-buffers", 1, "drop", TRUE, NULL);
   /* Real time: no look-ahead, constant bit rate, a key frame only when the receiver asks. */
   g_object_set (enc, "deadline", (gint64) 1, "keyframe-max-dist", 2000, "cpu-used", 8,
-                "lag-in-frames", 0, "target-bitrate", 1200000, "threads", 2,
+                "lag-in-frames", 0, "target-bitrate", 1200000, "threads", 1,
                 "buffer-size", 1000, "buffer-initial-size", 500, "buffer-optimal-size", 600,
                 "max-quantizer", 56, NULL);
   gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "cbr");

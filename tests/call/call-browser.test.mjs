@@ -284,10 +284,11 @@ test('a call from the doctor\'s engine to the patient page', { skip, timeout: 24
     }), [server.base, tokens.pharmacist, encounterRef]);
     assert.match(intruder, /not a participant/);
     const before = await diagnostics(page);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     const afterStray = await diagnostics(page);
     assert.equal(afterStray.state, 'connected', 'the page is still in the call');
-    assert.ok(afterStray.framesDecoded > before.framesDecoded + 20,
+    // Loose on purpose: a loaded CI machine decodes slowly, but a stopped call decodes nothing.
+    assert.ok(afterStray.framesDecoded > before.framesDecoded + 10,
       `frames still flow to the page: ${JSON.stringify(before)} → ${JSON.stringify(afterStray)}; probe ${JSON.stringify(probe.last)}`);
     assert.equal(probe.last.state, 'connected', 'the engine is still in the call');
 
