@@ -208,7 +208,8 @@ wz_followup_queue_sweep (WzStore  *store,
   g_autofree char *text = NULL;
   char day[16];
 
-  text = g_strdup_printf ("code=%s%%7Crevisit&status=" WZ_FOLLOWUP_ACTIONABLE "&due-date=le%s",
+  text = g_strdup_printf ("code=%s%%7Crevisit&status=" WZ_FOLLOWUP_ACTIONABLE "&due-date=le%s"
+                          "&_sort=status,due-date",
                           WZ_FOLLOWUP_TASK_SYSTEM, wz_day_format_buf (today, day));
   if ((tasks = wz_followup_search_stored (store, "Task", text, error)) == NULL)
     return NULL;

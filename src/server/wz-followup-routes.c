@@ -32,7 +32,7 @@
 #define MAX_BODY (256 * 1024)
 #define SYNC_PAGE 1000
 
-#define WORKLIST_PAGE 100
+#define WORKLIST_PAGE 25
 #define WORKLIST_MAX_PAGE 500
 
 struct _WzFollowupRoutes
@@ -2040,6 +2040,7 @@ handle_reminders (Request *req)
       json_builder_add_string_value (builder, task_ref);
       json_builder_set_member_name (builder, "kind");
       json_builder_add_string_value (builder, kind);
+      add_text_member (builder, "title", wz_json_get_object (task, "code"), "text", lang);
       add_text_member (builder, "description", task, "description", lang);
       add_day_member (builder, "due", due);
       add_day_member (builder, "windowEnd", end != WZ_DAY_NONE ? end : due);
@@ -2158,7 +2159,8 @@ vaccination_forecast (Request     *req,
   return json_from_string (g_bytes_get_data (body, NULL), error);
 }
 
-/* GET /followup/me/vaccinations → {"immunizations":[Immunization…],
+/* GET /followup/me/vaccinations → {"immunizations":[Immunization…], "record":[{"immunization",
+ *   "vaccine","name" (in the reader's language),"date","lotNumber"}] of the completed doses,
  *   "recommendation": ImmunizationRecommendation or null (adults)} */
 static void
 handle_vaccinations (Request *req)
@@ -2196,6 +2198,55 @@ handle_vaccinations (Request *req)
   json_builder_set_member_name (builder, "immunizations");
   json_builder_add_value (builder, immunizations ? json_node_ref (immunizations)
                                                  : json_node_new (JSON_NODE_ARRAY));
+  /* The same doses, named in the reader's language from the schedule where it knows them. */
+  json_builder_set_member_name (builder, "record");
+  json_builder_begin_array (builder);
+  for (guint i = 0; immunizations != NULL && JSON_NODE_HOLDS_ARRAY (immunizations) &&
+                    i < json_array_get_length (json_node_get_array (immunizations)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (immunizations), i);
+      JsonObject *dose = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      JsonObject *code = wz_json_get_object (dose, "vaccineCode");
+      JsonArray *codings = wz_json_get_array (code, "coding");
+      const char *name = wz_json_get_string (code, "text");
+      const char *vaccine = NULL;
+      g_autofree char *ref = NULL;
+
+      if (dose == NULL || g_strcmp0 (wz_json_get_string (dose, "status"), "completed") != 0)
+        continue;
+      for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
+        {
+          JsonNode *coding_node = json_array_get_element (codings, c);
+          JsonObject *coding = JSON_NODE_HOLDS_OBJECT (coding_node)
+                               ? json_node_get_object (coding_node) : NULL;
+          const WzNipVaccine *known = req->self->schedule
+                                      ? wz_nip_schedule_get_vaccine (req->self->schedule,
+                                                                     wz_json_get_string (coding, "code"))
+                                      : NULL;
+
+          if (known != NULL)
+            {
+              vaccine = known->id;
+              name = wz_text_get (&known->name, request_lang (req));
+            }
+          else if (name == NULL)
+            name = wz_json_get_string (coding, "display");
+        }
+      ref = g_strconcat ("Immunization/", wz_json_get_string (dose, "id"), NULL);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "immunization");
+      json_builder_add_string_value (builder, ref);
+      json_builder_set_member_name (builder, "vaccine");
+      json_builder_add_string_value (builder, vaccine ? vaccine : "");
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, name ? name : "");
+      json_builder_set_member_name (builder, "date");
+      json_builder_add_string_value (builder, wz_json_get_string (dose, "occurrenceDateTime") ?: "");
+      json_builder_set_member_name (builder, "lotNumber");
+      json_builder_add_string_value (builder, wz_json_get_string (dose, "lotNumber") ?: "");
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
   json_builder_set_member_name (builder, "recommendation");
   if (forecast != NULL)
     json_builder_add_value (builder, json_node_ref (forecast));

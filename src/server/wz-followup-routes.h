@@ -30,7 +30,7 @@ G_DECLARE_FINAL_TYPE (WzFollowupRoutes, wz_followup_routes, WZ, FOLLOWUP_ROUTES,
  *   POST /fhir/Immunization/ID/$reaction-followup[?lang=]
  *        the adverse-event follow-up Tasks for that dose, owned by the calling doctor
  *
- *   GET  /followup/worklist also takes _count (1–500, default 100) and _offset: patients are
+ *   GET  /followup/worklist also takes _count (1–500, default 25) and _offset: patients are
  *        paged, "counts" and "total" cover the whole list
  *
  * For the patient web page, with a patient (visit-link) session, about that patient only:

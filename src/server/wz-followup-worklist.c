@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "wz-followup-worklist"
+/* memmem(): thousands of stored Tasks are searched for a few members per worklist. */
+#define _GNU_SOURCE
 
 #include "config.h"
 
@@ -24,12 +26,15 @@ wz_followup_search_stored (WzStore     *store,
 {
   g_autoptr(WzSearchQuery) query = wz_search_query_parse (type, query_text, error);
   g_autoptr(WzStoreResult) result = NULL;
+  gint64 started = g_get_monotonic_time ();
 
   if (query == NULL)
     return NULL;
   query->count = ALL_ROWS;
   if ((result = wz_store_search (store, query, error)) == NULL)
     return NULL;
+  g_debug ("%s?%.80s: %u in %.1f ms", type, query_text, result->resources->len,
+           (g_get_monotonic_time () - started) / 1000.0);
   return g_ptr_array_ref (result->resources);
 }
 
@@ -67,7 +72,7 @@ string_after (const char *from,
               char       *out,
               gsize       out_size)
 {
-  const char *found = g_strstr_len (from, end - from, key);
+  const char *found = memmem (from, end - from, key, strlen (key));
   const char *value, *close;
 
   if (found == NULL)
@@ -89,7 +94,7 @@ object_span (const char  *data,
              const char **out_start,
              const char **out_end)
 {
-  const char *found = g_strstr_len (data, end - data, key);
+  const char *found = memmem (data, end - data, key, strlen (key));
   const char *close;
 
   if (found == NULL)
@@ -161,7 +166,7 @@ task_facts (WzStoredResource *stored,
   char date[40];
 
   memset (facts, 0, sizeof *facts);
-  if (g_strstr_len (data, length, WZ_FOLLOWUP_TASK_SYSTEM "\"") == NULL)
+  if (memmem (data, length, WZ_FOLLOWUP_TASK_SYSTEM "\"", strlen (WZ_FOLLOWUP_TASK_SYSTEM) + 1) == NULL)
     return FALSE;
 
   if (!string_after (data, end, WZ_FOLLOWUP_TASK_SYSTEM "\",\"code\":\"", facts->kind,
@@ -187,7 +192,7 @@ task_facts (WzStoredResource *stored,
           wz_day_parse_in_zone (date, utc, &facts->window_end);
         }
     }
-  else if (g_strstr_len (data, length, "\"restriction\"") != NULL)
+  else if (memmem (data, length, "\"restriction\"", strlen ("\"restriction\"")) != NULL)
     return facts_by_parsing (data, length, facts);
   return TRUE;
 }
@@ -241,13 +246,15 @@ compare_rows (gconstpointer a,
   return strcmp (x->patient, y->patient);
 }
 
-/* Takes in the waiting follow-up Tasks of CANDIDATES that belong on PRACTITIONER's list. */
+/* Takes in the waiting follow-up Tasks of CANDIDATES that belong on PRACTITIONER's list: their
+ * own work from its due date; what the patient owns (a check-in, a reaction check) once it was
+ * missed. Measurements run for the whole plan (their readings are shown instead) and education
+ * is for the patient to read. */
 static void
 add_tasks (GHashTable *rows,
            GPtrArray  *candidates,
            const char *practitioner,
            WzDay       today,
-           gboolean    owned,
            guint      *n_due,
            guint      *n_overdue)
 {
@@ -256,14 +263,15 @@ add_tasks (GHashTable *rows,
       WzStoredResource *stored = g_ptr_array_index (candidates, i);
       WzFollowupTiming timing;
       TaskFacts facts;
+      gboolean owned;
       Row *row;
 
       if (stored->patient == NULL || !task_facts (stored, &facts) || facts.due == WZ_DAY_NONE ||
           strcmp (facts.kind, "measurement") == 0 || strcmp (facts.kind, "education") == 0)
         continue;
-      /* The practitioner's own work from its due date; what the patient owns (a check-in) once
-       * it was missed. */
-      if (owned != (strcmp (facts.owner, practitioner) == 0))
+      owned = strcmp (facts.owner, practitioner) == 0;
+      if (!owned && strcmp (facts.kind, "adherence-checkin") != 0 &&
+          strcmp (facts.kind, "vaccine-reaction-check") != 0)
         continue;
       timing = wz_followup_timing (facts.due, facts.window_end, today);
       if (timing == WZ_FOLLOWUP_UPCOMING || (!owned && timing != WZ_FOLLOWUP_OVERDUE))
@@ -394,7 +402,6 @@ wz_followup_worklist_build (WzStore     *store,
 {
   g_autoptr(GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, row_free);
   g_autoptr(GPtrArray) owned = NULL;
-  g_autoptr(GPtrArray) requested = NULL;
   g_autoptr(GPtrArray) urgent = NULL;
   g_autoptr(GPtrArray) flagged = NULL;
   g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
@@ -412,17 +419,12 @@ wz_followup_worklist_build (WzStore     *store,
 
   wz_day_format_buf (today, day);
 
-  /* What the practitioner owns and is due (revisits, reviews, reaction checks). */
-  text = g_strdup_printf ("owner=%s&status=" WZ_FOLLOWUP_ACTIONABLE "&due-date=le%s", escaped, day);
+  /* Every waiting Task of theirs due by today, in one pass of the (type, status, date) index:
+   * what they own (revisits, reviews, reaction checks) and what their patients own and may have
+   * let pass (check-ins). */
+  text = g_strdup_printf ("practitioner=%s&status=" WZ_FOLLOWUP_ACTIONABLE "&due-date=le%s"
+                          "&_sort=status,due-date", escaped, day);
   if ((owned = wz_followup_search_stored (store, "Task", text, error)) == NULL)
-    return NULL;
-  /* What their patients owned and let pass: a check-in is due at the earliest on its first day,
-   * so one due today cannot have been missed yet. */
-  g_free (text);
-  text = g_strdup_printf ("practitioner=%s&status=" WZ_FOLLOWUP_ACTIONABLE "&due-date=lt%s&code="
-                          "%s%%7Cadherence-checkin,%s%%7Cvaccine-reaction-check", escaped, day,
-                          WZ_FOLLOWUP_TASK_SYSTEM, WZ_FOLLOWUP_TASK_SYSTEM);
-  if ((requested = wz_followup_search_stored (store, "Task", text, error)) == NULL)
     return NULL;
   g_free (text);
   text = g_strdup_printf ("practitioner=%s&status=active&code=%s%%7Curgent", escaped,
@@ -435,8 +437,7 @@ wz_followup_worklist_build (WzStore     *store,
   if ((flagged = wz_followup_search_stored (store, "Flag", text, error)) == NULL)
     return NULL;
 
-  add_tasks (rows, owned, practitioner, today, TRUE, &n_due, &n_overdue);
-  add_tasks (rows, requested, practitioner, today, FALSE, &n_due, &n_overdue);
+  add_tasks (rows, owned, practitioner, today, &n_due, &n_overdue);
   for (guint i = 0; i < flagged->len; i++)
     {
       WzStoredResource *stored = g_ptr_array_index (flagged, i);

@@ -24,6 +24,8 @@
       upcoming: 'Coming up',
       dueOn: 'Due {date}',
       confirmRevisit: 'I will come: put me in the doctor\'s queue',
+      measureTitle: 'What to measure at home',
+      measureHint: 'Report your readings below; your doctor sees them against your targets.',
       revisitQueued: 'You are in the doctor\'s queue for this visit.',
       checkinTitle: 'Medicine check-in',
       yes: 'Yes',
@@ -60,12 +62,14 @@
       pharmacist: 'Checked by pharmacist',
       approvedOn: 'Approved',
       refillDue: 'Ask for more by {date}',
-      refillOverdue: 'Your supply has run out or runs out soon ({date})',
+      refillNow: 'Time to ask for a renewal: your medicine runs out on {date}',
+      refillOverdue: 'Your medicine ran out on {date}. Ask for a renewal now.',
       renew: 'Ask for a renewal',
       renewed: 'Your renewal request is in your doctor\'s queue.',
       vaccinesTitle: 'Vaccinations',
       record: 'Vaccination record',
       noRecord: 'No vaccinations recorded yet.',
+      lot: 'batch',
       dueVaccines: 'Vaccines due',
       noDueVaccines: 'No vaccine is due now.',
       screeningTitle: 'Health questions before vaccination',
@@ -94,6 +98,8 @@
       upcoming: '即将到来',
       dueOn: '{date} 到期',
       confirmRevisit: '我会来复诊：请加入医生的候诊队列',
+      measureTitle: '居家需要测量的项目',
+      measureHint: '请在下方上报测量结果，医生会对照您的目标查看。',
       revisitQueued: '您已进入本次复诊的医生候诊队列。',
       checkinTitle: '用药随访',
       yes: '是',
@@ -130,12 +136,14 @@
       pharmacist: '审核药师',
       approvedOn: '审核通过',
       refillDue: '请在 {date} 前申请续方',
-      refillOverdue: '您的药已用完或即将用完（{date}）',
+      refillNow: '该申请续方了：您的药将在 {date} 用完',
+      refillOverdue: '您的药已于 {date} 用完，请尽快申请续方。',
       renew: '申请续方',
       renewed: '您的续方申请已进入医生的候诊队列。',
       vaccinesTitle: '疫苗接种',
       record: '电子接种记录',
       noRecord: '尚无接种记录。',
+      lot: '批号',
       dueVaccines: '应种疫苗',
       noDueVaccines: '目前没有应种的疫苗。',
       screeningTitle: '接种前健康问询',
@@ -227,6 +235,12 @@
       return issue && issue.diagnostics ? t('checkNumbers', { why: issue.diagnostics }) : t('sendFailed');
     }
 
+    /* ImmunizationRecommendation.recommendation[].vaccineCode is a list (R4). */
+    function vaccineName (entry) {
+      const code = [].concat(entry.vaccineCode || [])[0] || {};
+      return code.text || (code.coding && code.coding[0] && code.coding[0].display) || '';
+    }
+
     /* ---- Reminders ---- */
 
     function timingLabel (timing) {
@@ -303,19 +317,32 @@
     function remindersSection () {
       const section = el('section', { class: 'records-section', 'aria-labelledby': 'records-reminders' },
         el('h3', { id: 'records-reminders', text: t('remindersTitle') }));
-      const list = (state.reminders.reminders || []).filter((reminder) =>
-        reminder.kind !== 'measurement' || reminder.timing !== 'upcoming');
+      const all = state.reminders.reminders || [];
+      const list = all.filter((reminder) => reminder.kind !== 'measurement');
+      /* Measurements run for the whole plan: one card saying what to measure and how often. */
+      const measuring = all.filter((reminder) => reminder.kind === 'measurement' && reminder.timing !== 'upcoming');
       const vaccines = state.reminders.vaccines || [];
-      if (list.length === 0 && vaccines.length === 0) {
+      if (list.length === 0 && vaccines.length === 0 && measuring.length === 0) {
         section.append(el('p', { class: 'records-empty', text: t('noReminders') }));
         return section;
       }
       const items = el('ul', { class: 'records-list' });
+      if (measuring.length) {
+        const what = el('ul', { class: 'records-measuring' });
+        for (const reminder of measuring)
+          what.append(el('li', {}, el('span', { class: 'records-measure-name', text: reminder.title || reminder.measurement }),
+            reminder.description ? el('span', { class: 'records-meta', text: reminder.description }) : null));
+        items.append(el('li', { class: 'records-item timing-due' },
+          el('p', { class: 'records-name', text: t('measureTitle') }), what,
+          el('p', { class: 'records-meta', text: t('measureHint') })));
+      }
       for (const reminder of list) {
         const item = el('li', { class: 'records-item timing-' + reminder.timing, 'data-task': reminder.task },
           el('p', { class: 'records-badge', text: timingLabel(reminder.timing) }),
-          el('p', { class: 'records-name', text: reminder.description || reminder.kind }),
-          el('p', { class: 'records-meta', text: t('dueOn', { date: reminder.due }) }));
+          el('p', { class: 'records-name', text: reminder.title || reminder.description || reminder.kind }),
+          reminder.description && reminder.description !== reminder.title
+            ? el('p', { class: 'records-meta', text: reminder.description }) : null,
+          el('p', { class: 'records-meta', text: t('dueOn', { date: formatDay(reminder.due) }) }));
         if (reminder.kind === 'revisit' && reminder.timing !== 'upcoming') {
           if (reminder.visit)
             item.append(el('p', { class: 'records-ok', text: t('revisitQueued') }));
@@ -335,8 +362,8 @@
         const date = (vaccine.dateCriterion || [])[0];
         items.append(el('li', { class: 'records-item timing-' + (status === 'overdue' ? 'overdue' : 'due') },
           el('p', { class: 'records-badge', text: status === 'overdue' ? t('overdue') : t('due') }),
-          el('p', { class: 'records-name', text: (vaccine.vaccineCode && vaccine.vaccineCode.text) || '' }),
-          date ? el('p', { class: 'records-meta', text: t('dueOn', { date: date.value }) }) : null));
+          el('p', { class: 'records-name', text: vaccineName(vaccine) }),
+          date ? el('p', { class: 'records-meta', text: t('dueOn', { date: formatDay(String(date.value).slice(0, 10)) }) }) : null));
       }
       section.append(items);
       return section;
@@ -442,6 +469,15 @@
       render();
     }
 
+    /* A civil date (YYYY-MM-DD) as the reader writes dates, never shifted by a time zone. */
+    function formatDay (text) {
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || '');
+      if (!m)
+        return text || '';
+      return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).toLocaleDateString(ctx.lang() === 'zh' ? 'zh-CN' : 'en-GB',
+        { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+    }
+
     function formatDate (text) {
       if (!text)
         return '';
@@ -478,7 +514,9 @@
         const refill = prescription.refill;
         if (refill)
           item.append(el('p', { class: refill.timing === 'upcoming' ? 'records-meta' : 'records-warning',
-            text: refill.timing === 'overdue' ? t('refillOverdue', { date: refill.runsOut }) : t('refillDue', { date: refill.due }) }));
+            text: refill.timing === 'overdue' ? t('refillOverdue', { date: formatDay(refill.runsOut) })
+              : refill.timing === 'due' ? t('refillNow', { date: formatDay(refill.runsOut) })
+                : t('refillDue', { date: formatDay(refill.due) }) }));
         const notice = state.notices[prescription.medicationRequest];
         if (notice)
           item.append(el('p', { class: notice === 'sendFailed' ? 'records-error' : 'records-ok', role: 'status', text: t(notice) }));
@@ -492,11 +530,6 @@
     }
 
     /* ---- Vaccinations ---- */
-
-    function immunizationName (immunization) {
-      const code = immunization.vaccineCode || {};
-      return code.text || (code.coding && code.coding[0] && (code.coding[0].display || code.coding[0].code)) || '';
-    }
 
     async function openScreening () {
       state.busy = true;
@@ -513,8 +546,10 @@
 
     async function submitScreening (due) {
       const items = [];
-      const planned = due.map((vaccine) => vaccine.vaccineCode && vaccine.vaccineCode.coding && vaccine.vaccineCode.coding[0])
-        .filter(Boolean);
+      const planned = due.map((vaccine) => {
+        const code = [].concat(vaccine.vaccineCode || [])[0];
+        return code && code.coding && code.coding[0];
+      }).filter(Boolean);
       if (planned.length)
         items.push({ linkId: 'planned-vaccines', answer: planned.map((coding) => ({ valueCoding: { system: coding.system, code: coding.code } })) });
       for (const [linkId, value] of Object.entries(state.screeningAnswers))
@@ -606,7 +641,7 @@
 
     function vaccinesSection () {
       const vaccinations = state.vaccinations || {};
-      const record = vaccinations.immunizations || [];
+      const record = vaccinations.record || [];
       const recommendation = vaccinations.recommendation;
       if (!record.length && !recommendation)
         return null;
@@ -617,11 +652,11 @@
         section.append(el('p', { class: 'records-empty', text: t('noRecord') }));
       else {
         const table = el('ul', { class: 'records-list records-vaccine-record' });
-        for (const immunization of record)
-          table.append(el('li', { class: 'records-item', 'data-immunization': 'Immunization/' + immunization.id },
-            el('p', { class: 'records-name', text: immunizationName(immunization) }),
-            el('p', { class: 'records-meta', text: formatDate(immunization.occurrenceDateTime) +
-              (immunization.lotNumber ? ' · ' + immunization.lotNumber : '') })));
+        for (const dose of record)
+          table.append(el('li', { class: 'records-item', 'data-immunization': dose.immunization },
+            el('p', { class: 'records-name', text: dose.name }),
+            el('p', { class: 'records-meta', text: formatDate(dose.date) +
+              (dose.lotNumber ? ' · ' + t('lot') + ' ' + dose.lotNumber : '') })));
         section.append(table);
       }
       const due = (recommendation && recommendation.recommendation || []).filter((entry) => {
@@ -639,8 +674,8 @@
             const date = (entry.dateCriterion || [])[0];
             list.append(el('li', { class: 'records-item timing-' + (overdue ? 'overdue' : 'due') },
               el('p', { class: 'records-badge', text: overdue ? t('overdue') : t('due') }),
-              el('p', { class: 'records-name', text: (entry.vaccineCode && entry.vaccineCode.text) || '' }),
-              date ? el('p', { class: 'records-meta', text: t('dueOn', { date: date.value }) }) : null));
+              el('p', { class: 'records-name', text: vaccineName(entry) }),
+              date ? el('p', { class: 'records-meta', text: t('dueOn', { date: formatDay(String(date.value).slice(0, 10)) }) }) : null));
           }
           section.append(list);
         }
@@ -661,9 +696,8 @@
       if (record.length) {
         section.append(el('h4', { text: t('reactionTitle') }));
         const select = el('select', { id: 'records-which', class: 'records-input' });
-        for (const immunization of [...record].reverse())
-          select.append(el('option', { value: 'Immunization/' + immunization.id,
-            text: immunizationName(immunization) + ' · ' + formatDate(immunization.occurrenceDateTime) }));
+        for (const dose of [...record].reverse())
+          select.append(el('option', { value: dose.immunization, text: dose.name + ' · ' + formatDate(dose.date) }));
         const form = el('form', { class: 'records-form', id: 'records-reaction', onsubmit: (event) => {
           event.preventDefault();
           submitReaction(event.target);
