@@ -270,9 +270,16 @@ add_child_history (WzStore     *store,
   if ((schedule = wz_nip_schedule_new_from_file (path, error)) == NULL ||
       (patient = wz_store_read (store, "Patient", child + strlen ("Patient/"), error)) == NULL)
     return FALSE;
-  patient_root = json_from_string (g_bytes_get_data (patient->json, NULL), error);
-  if (patient_root == NULL)
-    return FALSE;
+  {
+    /* Stored JSON is not NUL-terminated. */
+    g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+    gsize length;
+    const char *data = g_bytes_get_data (patient->json, &length);
+
+    if (!json_parser_load_from_data (parser, data, length, error))
+      return FALSE;
+    patient_root = json_node_ref (json_parser_get_root (parser));
+  }
   birth_text = wz_json_get_string (json_node_get_object (patient_root), "birthDate");
   if (birth_text == NULL || !wz_day_parse (birth_text, &birth))
     return TRUE;

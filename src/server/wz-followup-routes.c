@@ -2156,7 +2156,15 @@ vaccination_forecast (Request     *req,
   if (forecast == NULL)
     return NULL;
   body = wz_nip_forecast_to_fhir (self->schedule, forecast, patient_ref, now, request_lang (req));
-  return json_from_string (g_bytes_get_data (body, NULL), error);
+  {
+    g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+    gsize length;
+    const char *data = g_bytes_get_data (body, &length);
+
+    if (!json_parser_load_from_data (parser, data, length, error))
+      return NULL;
+    return json_node_ref (json_parser_get_root (parser));
+  }
 }
 
 /* GET /followup/me/vaccinations → {"immunizations":[Immunization…], "record":[{"immunization",
