@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "wz-sim-patient.h"
+#ifdef WZ_SIM_CALLS
+#include "wz-sim-call.h"
+#endif
 
 #define EXIT_USAGE 2
 
@@ -67,6 +70,9 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(WzSimPatient) sim = NULL;
   g_autoptr(GMainLoop) loop = NULL;
+#ifdef WZ_SIM_CALLS
+  g_autoptr(WzSimCall) caller = NULL;
+#endif
   Run run = { NULL, EXIT_SUCCESS };
 
   setlocale (LC_ALL, "");
@@ -98,13 +104,19 @@ main (int    argc,
                             g_strcmp0 (lang, "en") == 0 ? WZ_SIM_LANG_EN : WZ_SIM_LANG_ZH);
   g_signal_connect (sim, "ready", G_CALLBACK (on_ready), &run);
   g_signal_connect (sim, "failed", G_CALLBACK (on_failed), &run);
-  /* Answering calls (src/sim/wz-sim-call.c) connects to sim's "message::offer" here. */
+#ifdef WZ_SIM_CALLS
+  /* Answers the doctor's calls with a moving test picture and a tone. */
+  caller = wz_sim_call_new (sim);
+#endif
 
   g_unix_signal_add (SIGTERM, on_signal, &run);
   g_unix_signal_add (SIGINT, on_signal, &run);
 
   wz_sim_patient_start (sim);
   g_main_loop_run (loop);
+#ifdef WZ_SIM_CALLS
+  g_clear_object (&caller);
+#endif
   wz_sim_patient_stop (sim);
 
   return run.status;
