@@ -323,7 +323,8 @@ update_state (WzChatMessageRow *self)
     case WZ_CHAT_MESSAGE_WAITING:
       icon = "network-offline-symbolic";
       label = _("Waiting to send");
-      problem = _("Waiting to send: the server cannot be reached. The message goes out when it is back.");
+      /* The banner above the conversation says why and what happens next. */
+      problem = label;
       gtk_widget_add_css_class (GTK_WIDGET (self->problem_label), "dim-label");
       break;
     case WZ_CHAT_MESSAGE_FAILED:

@@ -72,6 +72,7 @@ struct _WzChatView
   char              *delivered_sent;        /* receipts this view has sent */
   char              *read_sent;
   gboolean           preedit;
+  gboolean           focus_search;
 
   GPtrArray         *staged;                /* StagedFile */
 
@@ -713,15 +714,6 @@ on_realtime_connected (WzChatView *self,
       catch_up (self);
       load_receipts (self);
     }
-}
-
-static void
-on_realtime_offline (WzChatView *self)
-{
-  gboolean waiting = self->outbox != NULL && wz_chat_outbox_get_n_pending (self->outbox) > 0
-                     && wz_realtime_get_offline (self->realtime);
-
-  gtk_revealer_set_reveal_child (self->waiting_revealer, waiting);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1442,7 +1434,22 @@ action_search (GtkWidget  *widget,
   if (self->encounter == NULL)
     return;
   gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+  /* The entry can take the focus once the bar has put it on screen. */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self->search_entry)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+  else
+    self->focus_search = TRUE;
+}
+
+static void
+on_search_entry_mapped (WzChatView *self)
+{
+  if (!self->focus_search)
+    return;
+
+  self->focus_search = FALSE;
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+  wz_test_report ("chat-search-shown");
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1837,8 +1844,6 @@ wz_chat_view_start (WzChatView *self,
                                self, G_CONNECT_SWAPPED);
       g_signal_connect_object (realtime, "connected", G_CALLBACK (on_realtime_connected),
                                self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (realtime, "notify::offline", G_CALLBACK (on_realtime_offline),
-                               self, G_CONNECT_SWAPPED);
     }
 
   path = wz_chat_outbox_path_for (wz_api_client_get_base_url (self->client),
@@ -2113,6 +2118,8 @@ wz_chat_view_init (WzChatView *self)
   g_signal_connect_object (self->search_bar, "notify::search-mode-enabled",
                            G_CALLBACK (on_search_mode_changed), self, G_CONNECT_SWAPPED);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  g_signal_connect_object (self->search_entry, "map", G_CALLBACK (on_search_entry_mapped), self,
+                           G_CONNECT_SWAPPED);
   keys = gtk_event_controller_key_new ();
   g_signal_connect (keys, "key-pressed", G_CALLBACK (on_search_entry_key), self);
   gtk_widget_add_controller (GTK_WIDGET (self->search_entry), keys);

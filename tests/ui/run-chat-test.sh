@@ -204,7 +204,7 @@ case "$mode" in
 
     # Search: the patient's temperature is found and highlighted.
     xdotool key ctrl+f
-    sleep 0.3
+    wait_for '^chat-search-shown' 10 >/dev/null
     xdotool type --delay 60 "37.8"
     found=$(wait_for '^chat-search query=37.8 matches=' 10)
     echo "$found"
