@@ -346,3 +346,32 @@ test('the patient hangs up, and a refused camera reaches the doctor', { skip, ti
     await context.close();
   }
 });
+
+test('the demo\'s simulated patient answers a call with a moving picture and a tone', { skip, timeout: 120000 }, async () => {
+  const simBinary = process.env.WZ_SIM_PATIENT_BINARY || path.join(buildDir, 'src', 'sim', 'wenzhen-sim-patient');
+  assert.ok(fs.existsSync(simBinary), 'wenzhen-sim-patient is built');
+  const encounter = await doctorsVisit(2);
+  const sim = spawn(simBinary, ['--server', server.base, '--link-token', visitLink(encounter.id)],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv });
+  const probe = startProbe('Encounter/' + encounter.id);
+  try {
+    await new Promise((resolve, reject) => {
+      sim.stdout.on('data', (chunk) => String(chunk).includes('sim patient ready') && resolve());
+      sim.on('exit', (code) => reject(new Error(`wenzhen-sim-patient exited (${code})`)));
+    });
+    probe.send('call');
+    await probe.until((s) => s.state === 'connected', 'the simulated patient answers', 30000);
+    const first = await probe.until((s) => s.framesDecoded >= 30 && s.audioLevel > -40,
+      'its picture and tone arrive', 30000);
+    // A moving picture: the frames keep coming, not one still.
+    await probe.until((s) => s.framesDecoded >= first.framesDecoded + 30, 'more frames', 30000);
+    const consents = await fhir('doctor', `Consent?patient=${encounter.subject.reference.replace('Patient/', '')}`);
+    assert.ok((consents.entry || []).some((e) => (e.resource.identifier || []).some(
+      (i) => i.system === 'https://wenzhen.example/fhir/Consent/video-visit')), 'its consent is on record');
+    probe.send('hangup');
+    await probe.until((s) => s.state === 'ended', 'the call ends');
+  } finally {
+    await probe.stop();
+    sim.kill('SIGTERM');
+  }
+});
