@@ -518,6 +518,12 @@ test('on a phone, in English: text, a photo, a PDF and a voice note reach the do
   assert.equal(await page.innerText('#chat-log .chat-failure-reason'), REFUSED_EXE);
   assert.equal(await page.innerText('#chat-log .chat-message[data-state="failed"] .chat-state-text'), 'Not sent');
   await shot(page, 'chat-phone-en-refused.png');
+  // Trying again is refused again, and stays one message.
+  await page.click('#chat-log .chat-retry');
+  await waitUntil(page, () => document.querySelectorAll('#chat-log .chat-message[data-state="failed"]').length === 1 &&
+    document.querySelectorAll('#chat-log .chat-message[data-state="waiting"]').length === 0);
+  await page.waitForSelector('#chat-log .chat-message[data-state="failed"] .chat-failure-reason');
+  assert.equal(await page.innerText('#chat-log .chat-failure-reason'), REFUSED_EXE);
   await page.click('#chat-log .chat-discard');
   await waitUntil(page, () => !document.querySelector('#chat-log .chat-message[data-state="failed"]'));
   assert.equal((await conversation(encounter)).length, messages.length, 'nothing of the refused file was stored');
@@ -671,6 +677,13 @@ test('on a desktop: the server is killed with SIGKILL mid-conversation; what was
   await page.keyboard.press('Shift+Enter');
   await page.keyboard.type('line two');
   assert.equal(await page.inputValue('#chat-input'), 'Line one\nline two');
+  // Too long for one message (pasted): said at once, nothing is sent, nothing is cut off.
+  await page.fill('#chat-input', 'a'.repeat(4001));
+  assert.equal(await page.innerText('#chat-notice'), 'A message can have at most 4000 characters. Please split it into shorter messages.');
+  await page.keyboard.press('Enter');
+  assert.equal((await page.inputValue('#chat-input')).length, 4001);
+  await page.keyboard.press('Backspace');
+  assert.ok(await page.isHidden('#chat-notice'), 'at 4000 characters it may be sent');
   await page.fill('#chat-input', '');
   const order = [];
   for (let i = 0; i < 3; i++) {

@@ -435,7 +435,8 @@
 
     const inputLabel = el('label', { for: 'chat-input', class: 'visually-hidden', id: 'chat-input-label' });
     const input = el('textarea', {
-      id: 'chat-input', class: 'chat-input', rows: '2', maxlength: String(MAX_TEXT), autocomplete: 'off',
+      /* No maxlength: it would cut a pasted text short without a word; the limit is explained instead. */
+      id: 'chat-input', class: 'chat-input', rows: '2', autocomplete: 'off',
       'aria-describedby': 'chat-notice',
     });
     const sendButton = el('button', { type: 'submit', class: 'button primary chat-send', id: 'chat-send' });
@@ -1370,7 +1371,10 @@
     let lastTypingSent = 0;
 
     input.addEventListener('input', () => {
-      if (state.notice === 'tooLong' && [...input.value].length <= MAX_TEXT)
+      const tooLong = [...input.value].length > MAX_TEXT;
+      if (tooLong && state.notice !== 'tooLong')
+        showNotice('tooLong', { max: MAX_TEXT });
+      else if (!tooLong && state.notice === 'tooLong')
         showNotice(null);
       if (input.value.trim() && Date.now() - lastTypingSent > TYPING_SEND_MS) {
         if (wsSend({ type: 'typing', encounter: encounterRef }))
