@@ -82,7 +82,20 @@ add_reference (JsonBuilder *builder,
   json_builder_end_object (builder);
 }
 
-/* "182 mm[Hg]" or "yes" / "是". */
+/* A UCUM unit as people write it. */
+static const char *
+unit_text (const char *unit)
+{
+  if (g_strcmp0 (unit, "mm[Hg]") == 0)
+    return "mmHg";
+  if (g_strcmp0 (unit, "Cel") == 0)
+    return "°C";
+  if (unit != NULL && unit[0] == '{')
+    return "";
+  return unit ? unit : "";
+}
+
+/* "182 mmHg" or "yes" / "是". */
 static char *
 reading_value (const WzCareplanReading *reading,
                gboolean                 zh)
@@ -92,7 +105,7 @@ reading_value (const WzCareplanReading *reading,
   if (reading->is_answer)
     return g_strdup (reading->answer ? (zh ? "是" : "yes") : (zh ? "否" : "no"));
   g_ascii_formatd (number, sizeof number, "%g", reading->value);
-  return g_strconcat (number, " ", reading->unit ? reading->unit : "", NULL);
+  return g_strconcat (number, " ", unit_text (reading->unit), NULL);
 }
 
 /* "<135", "4.4–7.0", "≥60" in the target's unit; NULL without numbers. */
@@ -107,11 +120,12 @@ target_range (const WzCareplanTarget *target,
   if (target->has_high)
     g_ascii_formatd (high, sizeof high, "%g", target->high);
   if (target->has_low && target->has_high)
-    return g_strdup_printf ("%s–%s %s", low, high, target->unit);
+    return g_strdup_printf ("%s–%s %s", low, high, unit_text (target->unit));
   if (target->has_high)
-    return g_strdup_printf ("%s%s %s", target->high_inclusive ? "≤" : "<", high, target->unit);
+    return g_strdup_printf ("%s%s %s", target->high_inclusive ? "≤" : "<", high,
+                            unit_text (target->unit));
   if (target->has_low)
-    return g_strdup_printf ("≥%s %s", low, target->unit);
+    return g_strdup_printf ("≥%s %s", low, unit_text (target->unit));
   return NULL;
 }
 

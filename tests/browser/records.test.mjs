@@ -215,6 +215,7 @@ test('hypertension on a phone, in Chinese: reminders, the approved prescription 
   await page.fill('#records-diastolic', '112');
   await page.click('#records-reading button[type=submit]');
   await page.waitForSelector('#panel-records .records-result.urgent');
+  assert.equal(await page.inputValue('#records-systolic'), '', 'the form is emptied once the reading is kept');
   assert.match(await page.innerText('#panel-records .records-result'), /120/);
   assert.match(await page.innerText('#panel-records .records-result'), /182/);
   await shot(page, 'records-phone-zh-urgent.png');

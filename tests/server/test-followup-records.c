@@ -938,6 +938,53 @@ test_adverse_event (void)
   g_assert_cmpint (total (doctor, serious_flags), ==, 1);
 
   {
+    /* Screening before the next dose: stored once, a finding alerts the doctor, foreign answers
+     * are refused. */
+    g_autoptr(WzTestResponse) questionnaire = request ("GET", "/followup/screening-questionnaire",
+                                                       session, NULL);
+    JsonArray *items = json_object_get_array_member (object (questionnaire), "item");
+    const char *fever = NULL;
+    g_autofree char *answers = NULL;
+    g_autofree char *screening_flags = g_strdup_printf ("/fhir/Flag?patient=%s&status=active&code="
+                                                        ALERT_SYSTEM "%%7Cout-of-range", child);
+    g_autofree char *responses = g_strdup_printf ("/fhir/QuestionnaireResponse?patient=%s", child);
+    gint64 n_responses = total (doctor, responses);
+
+    for (guint i = 0; i < json_array_get_length (items) && fever == NULL; i++)
+      {
+        JsonObject *item = json_array_get_object_element (items, i);
+
+        if (g_strcmp0 (json_object_get_string_member (item, "type"), "boolean") == 0)
+          fever = json_object_get_string_member (item, "linkId");
+      }
+    g_assert_nonnull (fever);
+    answers = g_strdup_printf ("{\"resourceType\":\"QuestionnaireResponse\",\"identifier\":"
+                               "{\"system\":\"urn:ietf:rfc:3986\",\"value\":"
+                               "\"urn:uuid:a0b1c2d3-e4f5-4a67-8b9c-0d1e2f3a4b5c\"},\"questionnaire\":"
+                               "\"%s\",\"status\":\"completed\",\"item\":[{\"linkId\":\"%s\","
+                               "\"answer\":[{\"valueBoolean\":true}]}]}",
+                               json_object_get_string_member (object (questionnaire), "url"), fever);
+    {
+      g_autoptr(WzTestResponse) judged = request ("POST", "/followup/me/screening?vaccines=MMR",
+                                                  session, answers);
+      g_autoptr(WzTestResponse) again = request ("POST", "/followup/me/screening?vaccines=MMR",
+                                                 session, answers);
+      g_autoptr(WzTestResponse) foreign = request ("POST", "/followup/me/screening", session,
+                                                   "{\"resourceType\":\"QuestionnaireResponse\","
+                                                   "\"identifier\":{\"value\":\"urn:uuid:b1c2d3e4-f5a6-4b78-9cad-1e2f3a4b5c6d\"},"
+                                                   "\"questionnaire\":\"http://example.org/other\","
+                                                   "\"status\":\"completed\"}");
+      g_autoptr(WzTestResponse) by_doctor = request ("POST", "/followup/me/screening", doctor, answers);
+
+      g_assert_cmpuint (judged->status, ==, 201);
+      g_assert_cmpuint (again->status, ==, 200);
+      outcome (foreign, 400);
+      outcome (by_doctor, 403);
+    }
+    g_assert_cmpint (total (doctor, responses), ==, n_responses + 1);
+    g_assert_cmpint (total (doctor, screening_flags), ==, 1);
+  }
+  {
     /* The record and the schedule are the child's own. */
     g_autoptr(WzTestResponse) record = request ("GET", "/followup/me/vaccinations?lang=en", session,
                                                 NULL);
@@ -948,6 +995,10 @@ test_adverse_event (void)
     g_assert_cmpint (json_array_get_length (doses), ==, 1);
     g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (doses, 0), "id"),
                      ==, dose);
+    doses = json_object_get_array_member (object (record), "record");
+    g_assert_cmpint (json_array_get_length (doses), ==, 1);
+    g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (doses, 0),
+                                                             "name"), "easles"));
     g_assert_nonnull (json_object_get_object_member (object (record), "recommendation"));
   }
 }

@@ -399,7 +399,8 @@
       render();
       try {
         state.readingResult = await send('reading:' + JSON.stringify(body), '/followup/me/readings', body);
-        form.reset();
+        /* The form on screen now (re-rendered while sending), not the one that was submitted. */
+        container.querySelector('#records-reading')?.reset();
       } catch (error) {
         state.readingError = problemText(error);
       }
