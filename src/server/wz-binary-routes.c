@@ -325,6 +325,8 @@ binary_handler (SoupServer        *server,
   const char *method = soup_server_message_get_method (msg);
   const WzSession *session = NULL;
   g_autofree char *agent = NULL;
+  g_autofree char *id = NULL;
+  const char *version;
   const char *rest;
 
   /* The early body limit may have answered already. */
@@ -354,22 +356,25 @@ binary_handler (SoupServer        *server,
     }
 
   rest++;
-  if (strchr (rest, '/') != NULL || !wz_fhir_id_is_valid (rest))
+  /* An attachment has one version, which is what its Location names: ID/_history/1. */
+  id = g_strndup (rest, strcspn (rest, "/"));
+  version = rest + strlen (id);
+  if (!wz_fhir_id_is_valid (id) || (*version != '\0' && strcmp (version, "/_history/1") != 0))
     {
       wz_http_respond_problem (msg, WZ_ERROR_NOT_FOUND,
                                "No such endpoint: %s (Binary is read as /fhir/Binary/ID)", path);
       return;
     }
   if (method == SOUP_METHOD_GET)
-    handle_read (self, msg, session, agent, rest);
+    handle_read (self, msg, session, agent, id);
   else
     {
-      g_autoptr(WzChatBinary) binary = wz_chat_store_get_binary (self->chat, rest, FALSE, NULL);
+      g_autoptr(WzChatBinary) binary = wz_chat_store_get_binary (self->chat, id, FALSE, NULL);
 
       /* One that does not exist, or is not the caller's to see, is missing whatever the method. */
       if (binary == NULL ||
           !wz_chat_may_use_encounter (self->care_team, session, binary->encounter, NULL, NULL))
-        wz_http_respond_problem (msg, WZ_ERROR_NOT_FOUND, "Binary/%s does not exist", rest);
+        wz_http_respond_problem (msg, WZ_ERROR_NOT_FOUND, "Binary/%s does not exist", id);
       else
         method_not_allowed (msg, "GET", "on a Binary (attachments are never changed)");
     }

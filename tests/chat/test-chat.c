@@ -435,6 +435,16 @@ test_binary_types (void)
       g_assert_false (json_object_has_member (json_node_get_object (created->json), "data"));
       g_assert_nonnull (soup_message_headers_get_one (created->headers, "Location"));
       read = get_binary (doctor, wz_test_member (created, "id"), "*/*");
+      /* Where Location points reads the same. */
+      {
+        const char *location = soup_message_headers_get_one (created->headers, "Location");
+        g_autoptr(WzTestResponse) located = wz_test_request (server, "GET",
+                                                             strstr (location, "/fhir/"), doctor,
+                                                             NULL, "Accept", "*/*", NULL);
+
+        g_assert_cmpuint (located->status, ==, 200);
+        g_assert_true (g_bytes_equal (located->body, accepted[i].data));
+      }
       g_assert_cmpuint (read->status, ==, 200);
       g_assert_true (g_bytes_equal (read->body, accepted[i].data));
     }
