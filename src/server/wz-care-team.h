@@ -23,9 +23,10 @@ G_DECLARE_FINAL_TYPE (WzCareTeam, wz_care_team, WZ, CARE_TEAM, GObject)
  *   on the patient's care team (wz_store_is_on_care_team: named in Patient.generalPractitioner,
  *   or a participant of one of the patient's Encounters or Appointments). Data that names no
  *   patient belongs to the patient of the encounter it names; data naming neither is nobody's to
- *   see, so it cannot be written (422). Reference data (Practitioner, Questionnaire) and Binary
- *   are open to them. Only doctors write clinical data, and only for patients on their care team;
- *   anyone may register a new Patient.
+ *   see, so it cannot be written (422). Reference data (Practitioner, Questionnaire) is open to
+ *   them; a Binary (chat attachment, wz-binary-routes) is readable by whoever takes part in its
+ *   security-context Encounter. Only doctors write clinical data, and only for patients on their
+ *   care team; anyone may register a new Patient.
  * - admin: Practitioner records and the audit log, no clinical data.
  * - patient (a visit-link session): their own Patient, the Encounter of the link, and what that
  *   visit produces (Communication, QuestionnaireResponse, Consent, Observation, Flag), and the
