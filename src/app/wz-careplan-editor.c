@@ -512,6 +512,8 @@ item_row (WzCareplanEditor *self,
   else
     {
       row = adw_action_row_new ();
+      /* Template texts are plain text (“<5 g”), never markup. */
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       if (item->group == GROUP_MEASUREMENTS)
         {
           adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name ? name : "");
@@ -522,7 +524,6 @@ item_row (WzCareplanEditor *self,
           adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), description ? description : "");
           adw_action_row_set_subtitle (ADW_ACTION_ROW (row), wz_followup_kind_label (kind));
         }
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
     }
   g_object_set_data_full (G_OBJECT (row), "wz-item-ref", ref, g_free);
@@ -1042,20 +1043,24 @@ show_plans (WzCareplanEditor *self,
       for (guint t = 0; t < mine->len; t++)
         {
           JsonObject *task = g_ptr_array_index (mine, t);
+          const char *kind = task_kind (task);
           const char *css;
           const char *state = task_state (self, task, &css);
           GtkWidget *row = adw_action_row_new ();
           GtkWidget *label = gtk_label_new (state);
           g_autofree char *when = wz_followup_format_date (task_due (task));
           g_autofree char *sub = g_strdup_printf ("%s · %s", wz_followup_kind_label (task_kind (task)), when);
-          const char *kind = task_kind (task);
 
-          if (g_strcmp0 (css, "error") == 0)
-            n_overdue++;
-          else if (g_strcmp0 (css, "warning") == 0)
-            n_due++;
-          else if (g_strcmp0 (css, "success") == 0)
-            n_done++;
+          /* Measurements run for the whole plan: they are neither due nor done. */
+          if (g_strcmp0 (kind, "measurement") != 0)
+            {
+              if (g_strcmp0 (css, "error") == 0)
+                n_overdue++;
+              else if (g_strcmp0 (css, "warning") == 0)
+                n_due++;
+              else if (g_strcmp0 (css, "success") == 0)
+                n_done++;
+            }
           /* Measurements run for the whole plan; the rest are listed one by one. */
           adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
           adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),

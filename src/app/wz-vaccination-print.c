@@ -119,7 +119,7 @@ wz_vaccination_print_draw (const WzVaccinationPrintData *data,
                            double                        height)
 {
   /* Column starts as fractions of the inner width: vaccine, dose, status, date, lot, site. */
-  static const double columns[] = { 0.0, 0.36, 0.45, 0.62, 0.77, 0.89 };
+  static const double columns[] = { 0.0, 0.38, 0.45, 0.58, 0.71, 0.84 };
   const char *headings[] = {
     /* Translators: column headings of the printed vaccination record */
     _("Vaccine"), _("Dose"), _("Status"), _("Date"), _("Lot"), _("Site"),
@@ -178,8 +178,7 @@ wz_vaccination_print_draw (const WzVaccinationPrintData *data,
                                 - columns[c] * inner - 4;
           g_autoptr(PangoLayout) layout = pango_cairo_create_layout (cr);
           g_autoptr(PangoFontDescription) font =
-            pango_font_description_from_string (c == 0 && row->given ? "Sans Bold 8.5"
-                                                                     : "Sans 8.5");
+            pango_font_description_from_string ("Sans 8.5");
 
           /* One line per dose: long names end in an ellipsis instead of overlapping. */
           pango_layout_set_font_description (layout, font);

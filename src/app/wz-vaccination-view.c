@@ -225,10 +225,10 @@ show_schedule (WzVaccinationView *self)
       if (rank != pass)
         continue;
       /* Translators: a programme dose, e.g. “Hepatitis B vaccine, dose 2 of 3” */
-      title = g_strdup_printf (_("%s, dose %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT),
+      title = g_strdup_printf (_("%s, dose %u of %u"),
                                wz_followup_text (vaccine_concept (recommendation), "text"),
-                               json_object_get_int_member_with_default (recommendation, "doseNumberPositiveInt", 0),
-                               json_object_get_int_member_with_default (recommendation, "seriesDosesPositiveInt", 0));
+                               (guint) json_object_get_int_member_with_default (recommendation, "doseNumberPositiveInt", 0),
+                               (guint) json_object_get_int_member_with_default (recommendation, "seriesDosesPositiveInt", 0));
 
       if (g_strcmp0 (status, "completed") == 0)
         {

@@ -179,7 +179,7 @@ case "$mode" in
         grep -q "$name" <<<"$text" || fail "the vaccination record does not name “$name”"
       done
     else
-      for name in 乙型肝炎疫苗 麻腮风; do
+      for name in 乙型肝炎疫苗 麻疹腮腺炎风疹; do
         grep -q "$name" <<<"$text" || fail "the vaccination record does not name “$name”"
       done
     fi
