@@ -334,6 +334,20 @@ async function waitUntil (page, fn, arg, options) {
   }
 }
 
+/* How many messages the page's IndexedDB outbox still holds. */
+async function outboxCount (page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const request = indexedDB.open('wz-chat');
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      const count = db.transaction('outbox', 'readonly').objectStore('outbox').count();
+      count.onsuccess = () => { resolve(count.result); db.close(); };
+      count.onerror = () => reject(count.error);
+    };
+  }));
+}
+
 async function waitForBubble (page, text, state) {
   await waitUntil(page, ([t, s]) => [...document.querySelectorAll('#chat-log .chat-message')].some((node) =>
     [...node.querySelectorAll('.chat-text')].some((p) => p.textContent === t) && (!s || node.dataset.state === s)),
@@ -624,6 +638,7 @@ test('on a phone, in Chinese: three messages written offline wait, survive a rel
   await page.locator('#panel-chat').scrollIntoViewIfNeeded();
   await shot(page, 'chat-phone-zh-waiting.png');
   assert.equal((await conversation(encounter)).length, 2, 'nothing went out while offline');
+  assert.equal(await outboxCount(page), 3, 'the three are in the outbox on the phone');
 
   // A reload without a connection does not load the page; the messages are still on the phone.
   await page.reload().catch(() => {});
@@ -638,6 +653,7 @@ test('on a phone, in Chinese: three messages written offline wait, survive a rel
     'every message exactly once, in the order written');
   const shown = await bubbles(page);
   assert.deepEqual(shown.map((b) => b.text), messages.map(textOf), 'the patient sees the same conversation, once each');
+  assert.equal(await outboxCount(page), 0, 'the outbox is empty once everything is stored');
   assert.ok(await page.isHidden('#chat-connection'));
   assert.match(await page.locator('#chat-log .chat-time').first().innerText(), /^\d{1,2}:\d\d$/, 'a 24-hour time in Chinese');
   assert.equal(await page.innerText('#chat-log .chat-day'), '今天');
@@ -691,6 +707,29 @@ test('on a desktop: the server is killed with SIGKILL mid-conversation; what was
     order.push(await page.evaluate(() => document.activeElement.id));
   }
   assert.deepEqual(order, ['chat-attach', 'chat-voice', 'chat-send']);
+  // The server stores a message but its answer is lost on the way back: the page sends it again
+  // (same urn:uuid, conditional create) and it is there once.
+  let dropped = 0;
+  await page.route('**/fhir/Communication', async (route) => {
+    if (route.request().method() === 'POST' && dropped++ === 0) {
+      const response = await route.fetch();
+      assert.equal(response.status(), 201);
+      await route.abort('connectionreset');
+      return;
+    }
+    await route.continue();
+  });
+  await say(page, 'Is it contagious?');
+  await waitForBubble(page, 'Is it contagious?', 'sent');
+  // Shown as sent as soon as the server has it (its event came over /ws); it leaves the outbox
+  // only when a send is answered, so it is sent once more.
+  for (let i = 0; i < 100 && dropped < 2; i++)
+    await page.waitForTimeout(100);
+  await page.unroute('**/fhir/Communication');
+  assert.equal(dropped, 2, 'sent twice: once lost, once answered');
+  assert.equal((await conversation(encounter)).filter((m) => textOf(m) === 'Is it contagious?').length, 1);
+  assert.equal((await bubbles(page)).filter((b) => b.text === 'Is it contagious?').length, 1);
+
   const long = 'Itchy '.repeat(120) + 'https://example.org/' + 'x'.repeat(150);
   await doctorSays(encounter, long);
   await waitForBubble(page, long);
@@ -707,8 +746,9 @@ test('on a desktop: the server is killed with SIGKILL mid-conversation; what was
   for (const text of during)
     await waitForBubble(page, text, 'sent');
   const messages = await conversation(encounter);
-  assert.deepEqual(messages.map(textOf), [...earlier, 'The rash started on Monday.', long, ...during]);
+  assert.deepEqual(messages.map(textOf), [...earlier, 'The rash started on Monday.', 'Is it contagious?', long, ...during]);
   assert.equal(new Set(messages.map((m) => m.identifier[0].value)).size, messages.length);
+  assert.equal(await outboxCount(page), 0);
 
   // The page is back on the live socket: a new message from the doctor arrives by itself.
   await page.waitForSelector('#chat-connection', { state: 'hidden' });

@@ -28,7 +28,6 @@
   const STRINGS = {
     en: {
       title: 'Messages with your doctor',
-      logLabel: 'Conversation with your doctor',
       empty: 'No messages yet. You can write to your doctor here.',
       loading: 'Loading messages…',
       loadFailed: 'Messages could not be loaded. They will appear when the connection is back.',
@@ -77,7 +76,6 @@
     },
     zh: {
       title: '与医生的消息',
-      logLabel: '与医生的对话',
       empty: '还没有消息。您可以在这里给医生留言。',
       loading: '正在加载消息…',
       loadFailed: '消息暂时无法加载，连接恢复后会自动显示。',
@@ -453,7 +451,7 @@
     const cameraButton = el('button', { type: 'button', class: 'chat-tool', id: 'chat-camera' },
       el('span', { class: 'chat-tool-icon', 'aria-hidden': 'true', text: '📷' }), el('span', { class: 'chat-tool-label' }));
     const voiceButton = el('button', {
-      type: 'button', class: 'chat-tool', id: 'chat-voice', 'aria-pressed': 'false', 'aria-describedby': 'chat-voice-hint',
+      type: 'button', class: 'chat-tool', id: 'chat-voice', 'aria-describedby': 'chat-voice-hint',
     },
       el('span', { class: 'chat-tool-icon', 'aria-hidden': 'true', text: '🎤' }), el('span', { class: 'chat-tool-label' }));
     const recordTime = el('span', { class: 'chat-record-time', id: 'chat-record-time' });
@@ -860,7 +858,6 @@
       voiceHint.textContent = t('voiceHint');
       viewerClose.textContent = t('close');
       viewerImage.alt = t('photo');
-      log.setAttribute('aria-label', t('logLabel'));
       if (recorder)
         recordTime.textContent = t('recording', { time: formatDuration(Date.now() - recorder.started) });
     }
@@ -934,6 +931,7 @@
 
     let catchingUp = null;
     let catchUpAgain = false;
+    let catchUpRetry = null;
 
     /* Everything stored after the cursor, oldest first, every page. Only complete searches move
      * the cursor: the answers to our own sends do not, so nothing in between is skipped. */
@@ -980,6 +978,9 @@
             state.loadFailed = true;
           handleRequestError(error);
           render();
+          /* The event said there is something new: try again soon rather than at the next one. */
+          if (!state.sessionEnded && !catchUpRetry)
+            catchUpRetry = setTimeout(() => { catchUpRetry = null; catchUp(); }, 3000);
         } finally {
           catchingUp = null;
         }
@@ -1067,6 +1068,13 @@
       if (onScreen())
         sendReceipts();
     });
+
+    /* A phone that changed networks can keep a dead socket that looks open: now and then, while
+     * the page is looked at, ask anyway. */
+    setInterval(() => {
+      if (document.visibilityState === 'visible' && state.loaded && !state.sessionEnded)
+        catchUp();
+    }, 30000);
 
     /* -- The visit's WebSocket -- */
 
@@ -1470,7 +1478,6 @@
 
     function setRecordingUi () {
       recordBar.hidden = !recorder;
-      voiceButton.setAttribute('aria-pressed', recorder ? 'true' : 'false');
       voiceButton.classList.toggle('recording', !!recorder);
       voiceButton.querySelector('.chat-tool-label').textContent = recorder ? t('stopAndSend') : t('voice');
       if (recorder)
