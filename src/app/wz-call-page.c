@@ -207,6 +207,9 @@ wz_call_page_set_fullscreen (WzCallPage *self,
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->fullscreen_button),
                                fullscreen ? _("Leave Full Screen (F11 or Esc)") : _("Full Screen (F11)"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "call.leave-fullscreen", fullscreen);
+  /* The queue and its search go out of sight; the keyboard stays with the call's controls. */
+  if (fullscreen)
+    gtk_widget_grab_focus (GTK_WIDGET (self->fullscreen_button));
   wz_test_report ("call-fullscreen=%s", fullscreen ? "yes" : "no");
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FULLSCREEN]);
 }
@@ -1291,6 +1294,20 @@ wz_call_page_map (GtkWidget *widget)
   report_view (WZ_CALL_PAGE (widget));
 }
 
+/* Quitting (Ctrl+Q, the desktop's SIGTERM) may never dispose the window; the patient is told
+ * the call ended while the connection is still there, instead of waiting for a timeout. */
+static void
+on_application_shutdown (WzCallPage *self)
+{
+  if (!wz_call_page_get_active (self))
+    return;
+
+  wz_call_page_end_call (self);
+  /* The main loop has stopped: give the socket a moment to write the hangup. */
+  for (guint i = 0; i < 20 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+}
+
 static void
 wz_call_page_root (GtkWidget *widget)
 {
@@ -1301,8 +1318,15 @@ wz_call_page_root (GtkWidget *widget)
 
   root = gtk_widget_get_root (widget);
   if (GTK_IS_WINDOW (root))
-    g_signal_connect_object (root, "notify::fullscreened", G_CALLBACK (on_window_fullscreened),
-                             self, G_CONNECT_SWAPPED);
+    {
+      GtkApplication *app = gtk_window_get_application (GTK_WINDOW (root));
+
+      g_signal_connect_object (root, "notify::fullscreened", G_CALLBACK (on_window_fullscreened),
+                               self, G_CONNECT_SWAPPED);
+      if (app != NULL)
+        g_signal_connect_object (app, "shutdown", G_CALLBACK (on_application_shutdown), self,
+                                 G_CONNECT_SWAPPED);
+    }
 }
 
 static void
@@ -1312,6 +1336,9 @@ wz_call_page_unroot (GtkWidget *widget)
 
   if (root != NULL)
     g_signal_handlers_disconnect_by_func (root, on_window_fullscreened, widget);
+  if (GTK_IS_WINDOW (root) && gtk_window_get_application (GTK_WINDOW (root)) != NULL)
+    g_signal_handlers_disconnect_by_func (gtk_window_get_application (GTK_WINDOW (root)),
+                                          on_application_shutdown, widget);
 
   GTK_WIDGET_CLASS (wz_call_page_parent_class)->unroot (widget);
 }

@@ -18,6 +18,7 @@
 #                                     and the ring plays; the Call page rings; Ctrl+Shift+A
 #                                     accepts; the patient hangs up: “… ended the call after …”
 #   run-call-test.sh declined LANG    the patient declines the doctor's call: “Call Declined”
+#   run-call-test.sh quit            quitting the app during a call hangs up at the patient's end
 #   run-call-test.sh preferences LANG with a test camera and microphone (GStreamer plugin): the
 #                                     Calls preferences list them; a bad STUN address is refused
 #                                     with a message, a good one is stored in the engine's form;
@@ -213,6 +214,14 @@ case "$mode" in
     xdotool key alt+2
     wait_for '^call-banner=hidden' 5 >/dev/null
 
+    # Full screen: only the call; Escape comes back.
+    xdotool key F11
+    wait_for '^call-fullscreen=yes' 5 >/dev/null
+    sleep 0.8
+    screenshot "call-fullscreen-$lang.png"
+    xdotool key Escape
+    wait_for '^call-fullscreen=no' 5 >/dev/null
+
     mark_report
     xdotool key ctrl+shift+h
     line=$(wait_for '^call-state=ended ' 10)
@@ -335,6 +344,24 @@ case "$mode" in
     quit_app
     check_log
     echo "ok: preferences list the test devices and check STUN addresses"
+    ;;
+
+  quit)
+    # Quitting during a call hangs up: the patient's end is told, not left to time out.
+    export GST_PLUGIN_PATH="$build/tests/ui"
+    sign_in_doctor
+    encounter=$(encounter_of 王浩然)
+    start_peer "$encounter" --answer-after 300
+    open_call whr 王浩然 >/dev/null
+    start_call
+    wait_for '^call-state=connected ' 30 >/dev/null
+    wait_for_frames 3 >/dev/null
+    quit_app
+    line=$(wait_for_peer '^peer-ended ' 10)
+    echo "patient: $line"
+    grep -q 'by=remote' <<<"$line" || fail "the patient's end was not told that the doctor left: $line"
+    check_log
+    echo "ok: quitting during a call hangs up on the patient's end"
     ;;
 
   *)
