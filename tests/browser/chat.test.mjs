@@ -660,6 +660,9 @@ test('on a phone, in Chinese: three messages written offline wait, survive a rel
   await checkLayout(page, 'phone chat, Chinese');
   await page.locator('#panel-chat').scrollIntoViewIfNeeded();
   await shot(page, 'chat-phone-zh.png');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'chat-phone-zh-dark.png');
+  await page.emulateMedia({ colorScheme: 'light' });
   assert.deepEqual(problems, []);
   await context.close();
 });
