@@ -11,8 +11,9 @@
 #
 #   run-followup-test.sh flow LANG   the worklist (Ctrl+2) shows the overdue and today's tasks
 #                                    with the out-of-range reading flagged; the editor builds a
-#                                    hypertension plan for 张秀英 from the template and Save makes
-#                                    the CarePlan and its Tasks (checked over HTTP); the
+#                                    hypertension plan for 张秀英 from the template, the first
+#                                    revisit is removed, and Save makes the CarePlan and its Tasks
+#                                    (checked over HTTP, the removed one cancelled); the
 #                                    vaccination view shows 王浩然's doses due and given, and the
 #                                    record exports to a PDF whose text names the vaccines and
 #                                    whose rasterized page is neither blank nor black
@@ -145,11 +146,19 @@ case "$mode" in
     plans_before=$(field plans "$line")
     sleep 0.6
     screenshot "followup-editor-$lang.png"
+    # The doctor takes the first revisit out of the plan (its bin, at the right of the row).
+    xdotool mousemove 1134 513 click 1
+    line=$(wait_for '^careplan-item-removed id=' 10)
+    removed=${line#*id=}
     xdotool key alt+s
     line=$(wait_for '^careplan-saved plan=CarePlan/' 30)
     echo "$line"
     plan=$(field plan "$line")
     tasks=$(field tasks "$line")
+    [ "$(field removed "$line")" = 1 ] || fail "the removed revisit was not sent: $line"
+    status=$(api GET "/fhir/Task?identifier=$(jq -rn --arg v "$removed" '"https://wenzhen.example/fhir/sid/followup-task|" + $v | @uri')" \
+             | jq -r '.entry[0].resource.status')
+    [ "$status" = cancelled ] || fail "the removed revisit is $status on the server, not cancelled"
     plan_status=$(api GET "/fhir/$plan" | jq -r .status)
     [ "$plan_status" = active ] || fail "$plan is not active on the server ($plan_status)"
     stored=$(api GET "/fhir/Task?patient=Patient/$zxy&_count=200" \
@@ -221,7 +230,7 @@ case "$mode" in
     grep -qF "杨志强" <<<"$shown" || fail "the notification does not name the patient: $shown"
     # Clicking it brings the window forward with the patient's follow-up open.
     kill -USR1 "$(pgrep -P "$(real_app_pid)" -x wz-fake-notifyd)"
-    wait_for "^followup-open patient=$yzq " 10 >/dev/null
+    wait_for "^followup-page patient=$yzq " 10 >/dev/null
     kill "$other_pid" 2>/dev/null || true
     quit_app
     check_log
