@@ -113,10 +113,16 @@ run_job (gpointer data,
          gpointer user_data)
 {
   Job *job = data;
+  GSource *source;
 
   job->func (g_task_get_source_object (job->task), job->task);
-  /* The last reference of the outbox must not go on this thread, whose pool it waits for. */
-  g_main_context_invoke (((WzChatOutbox *) user_data)->context, unref_task, job->task);
+  /* The last reference of the outbox must not go on this thread, whose pool it waits for: the
+   * task is dropped by an idle of the main context (never run here, unlike
+   * g_main_context_invoke when the context happens to be free). */
+  source = g_idle_source_new ();
+  g_source_set_callback (source, unref_task, job->task, NULL);
+  g_source_attach (source, ((WzChatOutbox *) user_data)->context);
+  g_source_unref (source);
   g_free (job);
 }
 
