@@ -150,6 +150,10 @@ case "$mode" in
     xdotool mousemove 1134 513 click 1
     line=$(wait_for '^careplan-item-removed id=' 10)
     removed=${line#*id=}
+    # Further down: the measurements with their target ranges.
+    xdotool mousemove 800 600 click 5 click 5 click 5 click 5 click 5 click 5
+    sleep 0.8
+    screenshot "followup-editor-items-$lang.png"
     xdotool key alt+s
     line=$(wait_for '^careplan-saved plan=CarePlan/' 30)
     echo "$line"
