@@ -69,8 +69,13 @@ async function launch (dataDir, listen) {
 
 async function startServer () {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wz-chat-data-'));
-  execFileSync(serverBinary, ['demo-data', '--data-dir', dataDir], { env: serverEnv, stdio: 'pipe' });
-  return launch(dataDir, '127.0.0.1:0');
+  try {
+    execFileSync(serverBinary, ['demo-data', '--data-dir', dataDir], { env: serverEnv, stdio: 'pipe' });
+    return await launch(dataDir, '127.0.0.1:0');
+  } catch (error) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 async function killServer () {
