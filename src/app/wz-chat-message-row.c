@@ -404,6 +404,10 @@ attachment_load_free (AttachmentLoad *load)
   g_free (load);
 }
 
+static GtkWidget *file_button (WzChatMessageRow *self,
+                               JsonObject       *attachment,
+                               guint             index);
+
 static void
 show_picture (WzChatMessageRow *self,
               GtkPicture       *picture,
@@ -417,7 +421,15 @@ show_picture (WzChatMessageRow *self,
 
   if (texture == NULL)
     {
+      GtkWidget *button = gtk_widget_get_parent (GTK_WIDGET (picture));
+      guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "attachment-index"));
+      JsonObject *attachment = wz_chat_message_get_attachment (self->message, index);
+
+      /* Not a picture after all: offered as a file, not as an empty frame. */
       g_debug ("Picture %s not shown: %s", key, error->message);
+      gtk_widget_set_visible (button, FALSE);
+      if (attachment != NULL)
+        gtk_box_append (self->attachments_box, file_button (self, attachment, index));
       return;
     }
 

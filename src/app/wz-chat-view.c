@@ -2052,6 +2052,7 @@ wz_chat_view_class_init (WzChatViewClass *klass)
   gtk_widget_class_install_action (widget_class, "chat.jump-to-newest", NULL, action_jump_to_newest);
   gtk_widget_class_install_action (widget_class, "chat.reload", NULL, action_reload);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "chat.search", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "chat.attach", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "chat.quick-replies", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "chat.export", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_End, GDK_CONTROL_MASK, "chat.jump-to-newest", NULL);

@@ -15,6 +15,8 @@
 #   run-chat-test.sh killed      the server is down, three messages are written and the app is
 #                                killed -9; server and app restart and the outbox sends them,
 #                                each exactly once, in the order written
+#   run-chat-test.sh attach      a picture goes up as a Binary first, shows as a thumbnail and in
+#                                the export; a renamed program is refused with the server's words
 #   run-chat-test.sh unit BINARY a GTest binary
 set -euo pipefail
 
@@ -307,6 +309,64 @@ case "$mode" in
     quit_app
     check_log
     echo "ok: three messages written while the server was down survived kill -9 and arrived once each, in order"
+    ;;
+
+  attach)
+    # A picture attached (the test seam names the file instead of the file chooser; it is a
+    # symbolic link the test points at each file in turn): uploaded as a Binary of the visit
+    # first, shown as a thumbnail, in the export as a picture. Then a program renamed to .png:
+    # the server's refusal is shown at the message and nothing is retried.
+    convert -size 320x200 gradient:red-yellow "$work/rash.png"
+    printf 'MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff' >"$work/setup.exe"
+    ln -sf "$work/rash.png" "$work/photo.png"
+    export WZ_TEST_CHAT_ATTACH="$work/photo.png"
+    export WZ_TEST_CHAT_PDF="$shots/chat-export-pictures.pdf"
+    rm -f "$WZ_TEST_CHAT_PDF"
+    start_server
+    token=$(token_for doctor)
+    sign_in doctor
+    wait_for '^queue=list' 20 >/dev/null
+    open_chat yzq 杨志强 >/dev/null
+
+    xdotool key ctrl+o
+    wait_for '^chat-staged n=1 type=image/png title=photo.png ' 10 >/dev/null
+    xdotool type --delay 15 "The rash this morning"
+    xdotool key Return
+    stored=$(wait_for_text "chat-message-stored .* attachments=1 " "The rash this morning" 20)
+    echo "$stored"
+    grep -q '^outbox-upload .* binary=Binary/' "$report" || fail "the picture was not uploaded first"
+    binary=$(sed -nE 's/^outbox-upload .* binary=(Binary\/[^ ]+) .*/\1/p' "$report" | head -n1)
+    wait_for "^chat-thumbnail key=$binary width=320 height=200" 15 >/dev/null
+    api GET "/fhir/$binary" -H 'Accept: image/png' -o "$work/back.png"
+    cmp -s "$work/rash.png" "$work/back.png" || fail "the server's picture is not the one attached"
+    url_in_message=$(api GET "/fhir/Communication?encounter=Encounter/$encounter" \
+                     | jq -r '[.entry[].resource.payload[]?.contentAttachment.url // empty][0]')
+    [ "$url_in_message" = "$binary" ] || fail "the message names $url_in_message, not $binary"
+    sleep 0.6
+    screenshot "chat-picture.png"
+
+    xdotool key ctrl+shift+e
+    wait_for '^chat-export path=' 30 >/dev/null
+    pictures=$(pdfimages -list "$WZ_TEST_CHAT_PDF" | tail -n +3 | wc -l)
+    [ "$pictures" -ge 1 ] || fail "the exported PDF has no picture"
+
+    # A program dressed up as a picture.
+    ln -sf "$work/setup.exe" "$work/photo.png"
+    xdotool key ctrl+o
+    wait_for '^chat-staged n=1 type=image/png title=photo.png size=14' 10 >/dev/null
+    xdotool key Return
+    failed=$(wait_for '^outbox-state .* state=failed status=415 ' 20)
+    echo "$failed"
+    grep -qF "This file is not a JPEG, PNG, PDF or voice note and cannot be sent." <<<"$failed" \
+      || fail "the refusal does not carry the server's explanation"
+    wait_for '^chat-message-state .* state=failed ' 10 >/dev/null
+    sleep 2
+    [ "$(grep -c '^outbox-state .* status=415 ' "$report")" = 1 ] || fail "the refused message was tried again"
+    sleep 0.4
+    screenshot "chat-refused.png"
+    quit_app
+    check_log
+    echo "ok: picture uploaded first, thumbnail and PDF picture; renamed program refused with the server's words"
     ;;
 
   unit)
