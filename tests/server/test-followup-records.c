@@ -1078,9 +1078,9 @@ test_reminders_and_checkin (void)
       {
         JsonObject *task = json_object_get_object_member (json_array_get_object_element (entries, i),
                                                           "resource");
+        g_autofree char *code = json_to_string (json_object_get_member (task, "code"), FALSE);
 
-        if (strstr (json_to_string (json_object_get_member (task, "code"), FALSE),
-                    "adherence-checkin") != NULL)
+        if (strstr (code, "adherence-checkin") != NULL)
           foreign = json_object_get_string_member (task, "id");
       }
     g_assert_nonnull (foreign);
