@@ -22,6 +22,7 @@
 #   run-call-test.sh preferences LANG with a test camera and microphone (GStreamer plugin): the
 #                                     Calls preferences list them; a bad STUN address is refused
 #                                     with a message, a good one is stored in the engine's form;
+#                                     so is a TURN relay, which needs its user name and password;
 #                                     the call page no longer warns about a missing camera
 set -euo pipefail
 
@@ -339,6 +340,23 @@ case "$mode" in
     echo "$line"
     [ "$(field saved "$line")" = "stun://stun.example.org:3478" ] \
       || fail "the STUN address is not stored in the engine's form: $line"
+    # The TURN row under it: a relay without its credentials is refused, the server form and
+    # a transport are taken.
+    xdotool mousemove 310 226 click 1
+    sleep 0.3
+    xdotool type --delay 30 "turn:turn.example.org:3478"
+    xdotool key Return
+    line=$(wait_for '^preferences-turn invalid ' 10)
+    echo "$line"
+    expected=$(translated "A TURN relay needs the user name and password it was set up with: turn:user:password@host:port.")
+    grep -qF "message=$expected" <<<"$line" || fail "the missing TURN credentials are not explained: $line"
+    xdotool key ctrl+a
+    xdotool type --delay 30 "turn:turn.example.org:3478?transport=tcp,doctor,secret"
+    xdotool key Return
+    line=$(wait_for '^preferences-turn saved=' 10)
+    echo "$line"
+    [ "$(field saved "$line")" = "turn://doctor:secret@turn.example.org:3478?transport=tcp" ] \
+      || fail "the TURN address is not stored in the engine's form: $line"
     sleep 0.5
     screenshot "call-preferences-$lang.png"
     quit_app
