@@ -116,6 +116,7 @@ typedef struct
   GHashTable  *icd_titles;   /* code → "中文 English" */
   GPtrArray   *drugs;        /* Drug with an allergy class */
   guint64      n_resources;
+  guint        vitals_months;  /* monthly readings behind each of today's visits */
   char        *doctor;       /* Practitioner/ID */
   char        *doctor2;
 } Gen;
@@ -816,7 +817,7 @@ create_today (Gen         *gen,
     return FALSE;
 
   /* The record pane draws a blood pressure trend: a reading a month for half a year. */
-  for (guint m = 1; m <= 6; m++)
+  for (guint m = 1; m <= gen->vitals_months; m++)
     {
       g_autoptr(GDateTime) when = g_date_time_add_months (start, -(int) m);
 
@@ -854,6 +855,7 @@ generate (const char  *data_dir,
           guint        n_patients,
           guint        small_team,
           guint        n_today,
+          guint        vitals_months,
           guint32      seed,
           GError     **error)
 {
@@ -881,6 +883,7 @@ generate (const char  *data_dir,
     return FALSE;
 
   gen.store = WZ_STORE (sqlite);
+  gen.vitals_months = vitals_months;
   gen.rand = g_rand_new_with_seed (seed);
   gen.now = g_date_time_new_now_local ();
   load_reference_data (&gen);
@@ -958,6 +961,7 @@ main (int    argc,
   gint patients = 1000;
   gint small_team = 200;
   gint today = 30;
+  gint vitals_months = 6;
   gint seed = 1;
   g_autoptr(GOptionContext) context = g_option_context_new ("— fill a data directory with "
                                                             "generated patients");
@@ -968,6 +972,8 @@ main (int    argc,
     { "small-team", 0, 0, G_OPTION_ARG_INT, &small_team,
       "Patients doctor2 has seen (200)", "N" },
     { "today", 0, 0, G_OPTION_ARG_INT, &today, "Visits in today's queue (30)", "N" },
+    { "vitals-months", 0, 0, G_OPTION_ARG_INT, &vitals_months,
+      "Months of blood pressure readings behind each of today's visits (6)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (1)", "N" },
     { NULL },
   };
@@ -979,13 +985,13 @@ main (int    argc,
       g_printerr ("%s: %s\n", AGENT, error->message);
       return 2;
     }
-  if (data_dir == NULL || patients < 0 || small_team < 0 || today < 0)
+  if (data_dir == NULL || patients < 0 || small_team < 0 || today < 0 || vitals_months < 0)
     {
       g_printerr ("%s: --data-dir is required; counts cannot be negative\n", AGENT);
       return 2;
     }
 
-  if (!generate (data_dir, patients, small_team, today, seed, &error))
+  if (!generate (data_dir, patients, small_team, today, vitals_months, seed, &error))
     {
       g_printerr ("%s: %s\n", AGENT, error->message);
       return 1;

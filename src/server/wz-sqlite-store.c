@@ -127,6 +127,7 @@ typedef enum
   STMT_CARE_TEAM_OF_RID,
   STMT_CARE_TEAM_PATIENTS,
   STMT_COUNT_TOKEN_ROWS,
+  STMT_COUNT_DATE_ROWS,
   N_STMTS
 } Stmt;
 
@@ -171,6 +172,8 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_CARE_TEAM_PATIENTS] = "SELECT patient FROM care_team WHERE practitioner = ?1",
   [STMT_COUNT_TOKEN_ROWS] = "SELECT count(*) FROM (SELECT 1 FROM resource_tokens"
                             " WHERE param = ?1 AND value >= ?2 AND value < ?3 LIMIT ?4)",
+  [STMT_COUNT_DATE_ROWS] = "SELECT count(*) FROM (SELECT 1 FROM resources"
+                           " WHERE type = ?1 AND date >= ?2 AND date < ?3 LIMIT ?4)",
 };
 
 struct _WzSqliteStore
@@ -916,6 +919,9 @@ typedef struct
    * checked on each of them instead of first collecting every row that matches the text. */
   gboolean   check_rows;
   guint      n_alternatives;
+  /* The page is read in rid order from the type's rows: status and date are tested on each
+   * row (a unary + keeps SQLite from starting at their indexes and sorting). */
+  gboolean   in_rid_order;
 } Where;
 
 static void
@@ -1133,6 +1139,7 @@ add_param (Where         *w,
            WzSearchParam *param)
 {
   const char *value = g_ptr_array_index (param->values, 0);
+  const char *date;
 
   switch (param->kind)
     {
@@ -1141,7 +1148,7 @@ add_param (Where         *w,
       break;
 
     case WZ_SEARCH_PARAM_STATUS:
-      add_in_list (w, "r.status", param);
+      add_in_list (w, w->in_rid_order ? "+r.status" : "r.status", param);
       break;
 
     case WZ_SEARCH_PARAM_PATIENT:
@@ -1193,28 +1200,29 @@ add_param (Where         *w,
     case WZ_SEARCH_PARAM_DATE:
       /* Dates are compared as normalised text; a value stands for everything it is a prefix of,
        * so 2024-05 covers the whole month. */
+      date = w->in_rid_order ? "+r.date" : "r.date";
       switch (param->prefix)
         {
         case WZ_SEARCH_EQ:
-          g_string_append (w->where, " AND r.date >= ? AND r.date < ?");
+          g_string_append_printf (w->where, " AND %s >= ? AND %s < ?", date, date);
           add_text (w, value);
           add_text (w, upper_bound (w, value));
           break;
         case WZ_SEARCH_GT:
-          g_string_append (w->where, " AND r.date >= ?");
+          g_string_append_printf (w->where, " AND %s >= ?", date);
           add_text (w, upper_bound (w, value));
           break;
         case WZ_SEARCH_GE:
-          g_string_append (w->where, " AND r.date >= ?");
+          g_string_append_printf (w->where, " AND %s >= ?", date);
           add_text (w, value);
           break;
         case WZ_SEARCH_LT:
-          g_string_append (w->where, " AND r.date < ?");
+          g_string_append_printf (w->where, " AND %s < ?", date);
           add_text (w, value);
           break;
         case WZ_SEARCH_LE:
         default:
-          g_string_append (w->where, " AND r.date < ?");
+          g_string_append_printf (w->where, " AND %s < ?", date);
           add_text (w, upper_bound (w, value));
           break;
         }
@@ -1552,7 +1560,7 @@ count_token_rows (WzSqliteStore *self,
                   gboolean       prefix)
 {
   g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
-  Where w = { NULL, NULL, owned, FALSE, 0 };
+  Where w = { NULL, NULL, owned, FALSE, 0, FALSE };
   g_autofree char *exact_upper = NULL;
   sqlite3_stmt *stmt = get_stmt (self, STMT_COUNT_TOKEN_ROWS, NULL);
   gint64 n = 0;
@@ -1607,17 +1615,88 @@ is_dense_text_search (WzSqliteStore        *self,
   return FALSE;
 }
 
+/* A date range this wide (today's visits of a busy clinic: most of the Encounters) is cheaper to
+ * test on each row of the type in rid order, stopping when the page is full, than to read all
+ * of it from the date index and sort it for every page. */
+#define DENSE_DATE_ROWS 4000
+
+static gboolean
+is_dense_date_search (WzSqliteStore        *self,
+                      const WzSearchQuery  *query)
+{
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  Where w = { NULL, NULL, owned, FALSE, 0, FALSE };
+  /* Dates are normalised ASCII: "" is below and DEL above every one of them. */
+  const char *low = "", *high = "\x7f";
+  gboolean any = FALSE;
+  sqlite3_stmt *stmt;
+  gint64 n = 0;
+
+  if (query->sort->len > 0)
+    return FALSE;
+
+  for (guint i = 0; i < query->params->len; i++)
+    {
+      WzSearchParam *param = g_ptr_array_index (query->params, i);
+      const char *value = g_ptr_array_index (param->values, 0);
+      const char *from = "", *to = "\x7f";
+
+      if (param->kind != WZ_SEARCH_PARAM_DATE)
+        continue;
+      switch (param->prefix)
+        {
+        case WZ_SEARCH_EQ:
+          from = value, to = upper_bound (&w, value);
+          break;
+        case WZ_SEARCH_GT:
+          from = upper_bound (&w, value);
+          break;
+        case WZ_SEARCH_GE:
+          from = value;
+          break;
+        case WZ_SEARCH_LT:
+          to = value;
+          break;
+        case WZ_SEARCH_LE:
+        default:
+          to = upper_bound (&w, value);
+          break;
+        }
+      if (strcmp (from, low) > 0)
+        low = from;
+      if (strcmp (to, high) < 0)
+        high = to;
+      any = TRUE;
+    }
+  if (!any || strcmp (low, high) >= 0)
+    return FALSE;
+
+  if ((stmt = get_stmt (self, STMT_COUNT_DATE_ROWS, NULL)) == NULL)
+    return FALSE;
+  bind_text (stmt, 1, query->type);
+  bind_text (stmt, 2, low);
+  bind_text (stmt, 3, high);
+  sqlite3_bind_int64 (stmt, 4, DENSE_DATE_ROWS);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    n = sqlite3_column_int64 (stmt, 0);
+  done_stmt (stmt);
+
+  return n >= DENSE_DATE_ROWS;
+}
+
 /* The WHERE clause of QUERY into W; with CHECK_ROWS, conditions are tested on each row. */
 static gboolean
 build_where (WzSqliteStore        *self,
              const WzSearchQuery  *query,
              Where                *w,
              gboolean              check_rows,
+             gboolean              in_rid_order,
              GError              **error)
 {
   g_string_assign (w->where, "r.type = ?");
   g_array_set_size (w->binds, 0);
   w->check_rows = check_rows;
+  w->in_rid_order = in_rid_order;
   add_text (w, query->type);
   if (!add_visibility (self, w, query, error))
     return FALSE;
@@ -1640,14 +1719,15 @@ search_page (WzSqliteStore        *self,
   g_autoptr(GString) sql = NULL;
   g_autoptr(WzStoreResult) result = g_new0 (WzStoreResult, 1);
   g_autoptr(GPtrArray) encounters = g_ptr_array_new_with_free_func (g_free);
-  Where w = { where, binds, owned, FALSE, 0 };
+  Where w = { where, binds, owned, FALSE, 0, FALSE };
   gboolean dense = count > 0 && is_dense_text_search (self, query);
+  gboolean dense_dates = count > 0 && is_dense_date_search (self, query);
   sqlite3_stmt *stmt;
   int rc;
 
   result->resources = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
 
-  if (!build_where (self, query, &w, dense, error))
+  if (!build_where (self, query, &w, dense, dense_dates, error))
     return NULL;
 
   sql = g_string_new (NULL);
@@ -1717,7 +1797,7 @@ search_page (WzSqliteStore        *self,
     result->total = -1;
   else
     {
-      if (dense && !build_where (self, query, &w, FALSE, error))
+      if ((dense || dense_dates) && !build_where (self, query, &w, FALSE, FALSE, error))
         return NULL;
       g_string_printf (sql, "SELECT count(*) FROM resources r WHERE %s", where->str);
       if ((stmt = get_search_stmt (self, sql->str, error)) == NULL)

@@ -920,6 +920,84 @@ test_dense_and_total (Fixture       *f,
   }
 }
 
+/* A day with more visits than DENSE_DATE_ROWS: the worklist's pages are read in rid order with
+ * the date and status tested on each row, and come out the same as the visits that match, in
+ * creation order, each once. */
+static void
+test_dense_day (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WzStoredResource) patient = create_named (f, "周", "一", NULL);
+  g_autofree char *patient_ref = ref (patient);
+  const char *doctor = "Practitioner/busy-doc";
+  gint64 after = 0;
+  guint offset = 0, found = 0;
+  gboolean more = TRUE;
+
+  g_assert_true (wz_sqlite_store_begin_batch (f->sqlite, &error));
+  for (guint i = 0; i < 4600; i++)
+    {
+      /* Every fifth was cancelled; every seventh was yesterday. */
+      const char *status = i % 5 == 0 ? "cancelled" : "arrived";
+      const char *day = i % 7 == 0 ? "2030-03-14" : "2030-03-15";
+      g_autofree char *json = g_strdup_printf (
+        "{\"resourceType\":\"Encounter\",\"status\":\"%s\",\"class\":{\"code\":\"VR\"},"
+        "\"subject\":{\"reference\":\"%s\"},\"participant\":[{\"individual\":{"
+        "\"reference\":\"%s\"}}],\"period\":{\"start\":\"%sT%02u:%02u:00Z\"}}",
+        status, patient_ref, doctor, day, 8 + i % 10, i % 60);
+      g_autoptr(WzStoredResource) e = create (f, json);
+
+      if (i % 5 != 0 && i % 7 != 0)
+        g_ptr_array_add (expected, g_strdup (e->id));
+    }
+  g_assert_true (wz_sqlite_store_end_batch (f->sqlite, TRUE, &error));
+
+  while (more)
+    {
+      g_autofree char *query_string = g_strdup_printf (
+        "practitioner=%s&date=ge2030-03-15&date=lt2030-03-16&status=arrived,triaged"
+        "&_include=Encounter:subject&_count=200&_total=none", doctor);
+      g_autoptr(WzSearchQuery) query = wz_search_query_parse ("Encounter", query_string, &error);
+      g_autoptr(WzStoreResult) result = NULL;
+
+      g_assert_no_error (error);
+      query->visible_to_practitioner = g_strdup (doctor);
+      query->offset = offset;
+      query->after = after;
+      result = wz_store_search (f->store, query, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < result->resources->len; i++)
+        {
+          WzStoredResource *r = g_ptr_array_index (result->resources, i);
+
+          g_assert_cmpuint (found, <, expected->len);
+          g_assert_cmpstr (r->id, ==, g_ptr_array_index (expected, found));
+          found++;
+        }
+      /* The one patient of all these visits, once per page. */
+      g_assert_cmpuint (result->included->len, ==, 1);
+      more = result->more;
+      after = result->next_after;
+      offset += 200;
+    }
+  g_assert_cmpuint (found, ==, expected->len);
+
+  /* Counted, the total is the same. */
+  {
+    g_autofree char *query_string = g_strdup_printf (
+      "practitioner=%s&date=ge2030-03-15&date=lt2030-03-16&status=arrived&_count=10", doctor);
+    g_autoptr(WzSearchQuery) query = wz_search_query_parse ("Encounter", query_string, &error);
+    g_autoptr(WzStoreResult) result = NULL;
+
+    query->visible_to_practitioner = g_strdup (doctor);
+    result = wz_store_search (f->store, query, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (result->total, ==, expected->len);
+  }
+}
+
 static void
 test_bad_parameters (Fixture       *f,
                      gconstpointer  data)
@@ -1383,6 +1461,7 @@ main (int    argc,
   ADD ("/search/paging", test_paging);
   ADD ("/search/bad-parameters", test_bad_parameters);
   ADD ("/search/dense-and-total", test_dense_and_total);
+  ADD ("/search/dense-day", test_dense_day);
   g_test_add_func ("/search/migration", test_migration);
   g_test_add_func ("/search/generator", test_generator);
   g_test_add_func ("/search/http", test_http);
