@@ -23,7 +23,6 @@ struct _WzChatView
 
   GtkStack          *stack;
   AdwStatusPage     *empty_page;
-  GtkRevealer       *typing_revealer;
   GtkLabel          *typing_label;
   GtkToggleButton   *search_button;
   GtkSearchBar      *search_bar;
@@ -347,7 +346,7 @@ on_typing_timeout (gpointer user_data)
   WzChatView *self = user_data;
 
   self->typing_timeout_id = 0;
-  gtk_revealer_set_reveal_child (self->typing_revealer, FALSE);
+  gtk_label_set_text (self->typing_label, "");
   wz_test_report ("chat-typing shown=no");
 
   return G_SOURCE_REMOVE;
@@ -360,7 +359,7 @@ hide_typing (WzChatView *self)
     return;
 
   g_clear_handle_id (&self->typing_timeout_id, g_source_remove);
-  gtk_revealer_set_reveal_child (self->typing_revealer, FALSE);
+  gtk_label_set_text (self->typing_label, "");
   wz_test_report ("chat-typing shown=no");
 }
 
@@ -390,7 +389,6 @@ on_realtime_message (WzChatView *self,
       /* Translators: shown while the patient types; %s is the patient's name */
       label = g_strdup_printf (_("%s is typing…"), self->patient_name != NULL ? self->patient_name : "");
       gtk_label_set_text (self->typing_label, label);
-      gtk_revealer_set_reveal_child (self->typing_revealer, TRUE);
       if (self->typing_timeout_id == 0)
         wz_test_report ("chat-typing shown=yes from=%s", from != NULL ? from : "");
       g_clear_handle_id (&self->typing_timeout_id, g_source_remove);
@@ -2062,7 +2060,6 @@ wz_chat_view_class_init (WzChatViewClass *klass)
                                                "/io/github/wenzhen/Wenzhen/wz-chat-view.ui");
   gtk_widget_class_bind_template_child (widget_class, WzChatView, stack);
   gtk_widget_class_bind_template_child (widget_class, WzChatView, empty_page);
-  gtk_widget_class_bind_template_child (widget_class, WzChatView, typing_revealer);
   gtk_widget_class_bind_template_child (widget_class, WzChatView, typing_label);
   gtk_widget_class_bind_template_child (widget_class, WzChatView, search_button);
   gtk_widget_class_bind_template_child (widget_class, WzChatView, search_bar);

@@ -174,6 +174,24 @@ case "$mode" in
     [ "$count" = 1 ] || fail "the server holds the message $count times"
     messages "$encounter" | tail -n1 | grep -qF "$text" || fail "the server's newest message is not the typed one"
 
+    # The patient types, and reads what the doctor wrote: the app shows both.
+    newest=$(api GET "/fhir/Communication?encounter=Encounter/$encounter&_sort=_lastUpdated&_count=200" \
+             | jq -r '[.entry[].resource | select(.sender.reference != "'"$patient_ref"'")][-1].meta.lastUpdated')
+    node --experimental-websocket "$(dirname "$0")/chat-patient-frames.mjs" "$url" "$ptoken" \
+      "Encounter/$encounter" "$newest" >"$work/frames.log" 2>&1 &
+    frames_pid=$!
+    wait_for '^chat-typing shown=yes from=Patient/' 15 >/dev/null
+    sleep 0.3
+    screenshot "chat-typing-$lang.png"
+    receipt=$(wait_for '^chat-receipt state=read ' 15)
+    echo "$receipt"
+    [ "$(field changed "$receipt")" = 2 ] || fail "the read receipt did not reach both of the doctor's messages"
+    wait "$frames_pid" || fail "the patient's frames were not sent: $(cat "$work/frames.log")"
+    # And the doctor's own read receipt is on the server for the patient to catch up with.
+    doctor_read=$(curl -sf "$url/chat/receipts?encounter=Encounter/$encounter" -H "Authorization: Bearer $ptoken" \
+                  | jq -r '.receipts[] | select(.reader | startswith("Practitioner/")) | .read')
+    [ -n "$doctor_read" ] && [ "$doctor_read" != null ] || fail "the server has no read receipt from the doctor"
+
     # The patient writes: the message appears without reloading.
     say "$ptoken" "$patient_ref" "$encounter" "Now it is 37.8, and I took nothing yet."
     wait_for '^chat-message-added .* outgoing=no .* text=Now it is 37.8, and I took nothing yet.$' 15 >/dev/null
