@@ -18,6 +18,8 @@
 #                                     and the ring plays; the Call page rings; Ctrl+Shift+A
 #                                     accepts; the patient hangs up: “… ended the call after …”
 #   run-call-test.sh declined LANG    the patient declines the doctor's call: “Call Declined”
+#   run-call-test.sh background      the window in the background: the call comes as a desktop
+#                                     notification naming the patient; clicking it answers
 #   run-call-test.sh quit            quitting the app during a call hangs up at the patient's end
 #   run-call-test.sh preferences LANG with a test camera and microphone (GStreamer plugin): the
 #                                     Calls preferences list them; a bad STUN address is refused
@@ -380,6 +382,43 @@ case "$mode" in
     grep -q 'by=remote' <<<"$line" || fail "the patient's end was not told that the doctor left: $line"
     check_log
     echo "ok: quitting during a call hangs up on the patient's end"
+    ;;
+
+  background)
+    # The window in the background: a call comes with a desktop notification (recorded by a
+    # stand-in notification server) whose click answers it.
+    notifications="$work/notifications.txt"
+    app_session_prefix=(sh -c '"$0" "$1" & shift; exec "$@"' "$build/tests/ui/wz-fake-notifyd" \
+      "$notifications")
+    sign_in_doctor
+    encounter=$(encounter_of 王浩然)
+    open_patient whr 王浩然
+    xmessage -geometry +1205+700 -timeout 120 "…" >/dev/null 2>&1 &
+    other_pid=$!
+    other=$(timeout 10 xdotool search --sync --class Xmessage | head -n1)
+    [ -n "$other" ] || fail "no second window to take the focus"
+    xdotool mousemove 1240 720
+    xdotool windowfocus --sync "$other"
+    wait_for '^window-active=no' 10 >/dev/null
+    mark_report
+    start_peer "$encounter" --call
+    wait_for "^notification=call encounter=$encounter" 15 >/dev/null
+    for _ in $(seq 50); do grep -q '^notify ' "$notifications" && break; sleep 0.1; done
+    shown=$(grep '^notify ' "$notifications" | tail -n1)
+    echo "$shown"
+    grep -qF "summary=$(translated "Incoming Video Call")"$'\t' <<<"$shown" \
+      || fail "notification title: $shown"
+    grep -qF "王浩然" <<<"$shown" || fail "the notification does not name the patient: $shown"
+    grep -qE "actions=([^ ]*,)?default(,| )" <<<"$shown" || fail "the notification has no default action: $shown"
+    # Clicking it answers the call with the window brought forward.
+    kill -USR1 "$(pgrep -P "$(real_app_pid)" -x wz-fake-notifyd)"
+    wait_for '^call-state=connected ' 30 >/dev/null
+    wait_for '^call-page=call ' 10 >/dev/null
+    kill "$other_pid" 2>/dev/null || true
+    wait_for_frames 3 >/dev/null
+    quit_app
+    check_log
+    echo "ok: a call to a doctor whose window is in the background is announced and answered from the notification"
     ;;
 
   *)
