@@ -298,6 +298,7 @@ update_day (WzChatMessageRow *self)
       g_autofree char *day = wz_chat_message_row_format_day (wz_chat_message_get_sent (self->message), now);
 
       gtk_label_set_text (self->day_label, day);
+      wz_test_report ("chat-day uuid=%s label=%s", wz_chat_message_get_uuid (self->message) ?: "", day);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->day_label), first);
 }

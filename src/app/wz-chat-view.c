@@ -577,7 +577,10 @@ finish_loading (WzChatView *self,
   else if (incoming > 0)
     {
       if (self->stick_to_bottom)
-        scroll_to_bottom (self);
+        {
+          scroll_to_bottom (self);
+          wz_test_report ("chat-followed-newest incoming=%u", incoming);
+        }
       else
         {
           self->unseen += incoming;
@@ -707,7 +710,8 @@ on_realtime_connected (WzChatView *self,
 {
   if (self->outbox != NULL)
     wz_chat_outbox_kick (self->outbox);
-  if (self->loaded)
+  /* Also after a first load that failed: the page of the error then fills in. */
+  if (self->encounter != NULL)
     {
       catch_up (self);
       load_receipts (self);
@@ -2053,7 +2057,7 @@ wz_chat_view_class_init (WzChatViewClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "chat.attach", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "chat.quick-replies", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "chat.export", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_End, GDK_CONTROL_MASK, "chat.jump-to-newest", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_End, GDK_ALT_MASK, "chat.jump-to-newest", NULL);
 
   g_type_ensure (WZ_TYPE_CHAT_MESSAGE_ROW);
   gtk_widget_class_set_template_from_resource (widget_class,

@@ -17,6 +17,8 @@
 #                                each exactly once, in the order written
 #   run-chat-test.sh attach      a picture goes up as a Binary first, shows as a thumbnail and in
 #                                the export; a renamed program is refused with the server's words
+#   run-chat-test.sh scroll      day headings over two days; a new message while reading older
+#                                ones waits behind a button, at the bottom the list follows
 #   run-chat-test.sh unit BINARY a GTest binary
 set -euo pipefail
 
@@ -55,13 +57,13 @@ patient_session() {
     -d "{\"link_token\":\"${link#*#}\"}" | jq -r .access_token
 }
 
-# say TOKEN SENDER ENCOUNTER TEXT: a message from SENDER, as a client of the contract sends it
-# (the visit's patient is $patient_ref).
+# say TOKEN SENDER ENCOUNTER TEXT [SENT]: a message from SENDER, as a client of the contract
+# sends it (the visit's patient is $patient_ref; SENT defaults to now).
 say() {
   local body
   body=$(jq -nc --arg sender "$2" --arg enc "Encounter/$3" --arg text "$4" \
     --arg subject "$patient_ref" \
-    --arg uuid "urn:uuid:$(cat /proc/sys/kernel/random/uuid)" --arg sent "$(date -Iseconds)" \
+    --arg uuid "urn:uuid:$(cat /proc/sys/kernel/random/uuid)" --arg sent "${5:-$(date -Iseconds)}" \
     '{resourceType:"Communication",status:"completed",
       identifier:[{system:"urn:ietf:rfc:3986",value:$uuid}],
       encounter:{reference:$enc},subject:{reference:$subject},sender:{reference:$sender},
@@ -385,6 +387,59 @@ case "$mode" in
     quit_app
     check_log
     echo "ok: picture uploaded first, thumbnail and PDF picture; renamed program refused with the server's words"
+    ;;
+
+  scroll)
+    # A long conversation over two days: day headings; reading older messages is not
+    # interrupted by a new one (a button offers it), at the newest the list follows.
+    start_server
+    token=$(token_for doctor)
+    doctor=$(curl -sf -X POST "$url/auth/login" -H 'Content-Type: application/json' \
+             -d '{"username":"doctor","password":"demo"}' | jq -r .practitioner)
+    patient_id=$(api GET "/fhir/Patient?name=$(jq -rn --arg n 杨志强 '$n|@uri')" | jq -r '.entry[0].resource.id')
+    encounter=$(api GET "/fhir/Encounter?patient=Patient/$patient_id" \
+                | jq -r '[.entry[].resource | select(.status != "finished")][0].id')
+    patient_ref="Patient/$patient_id"
+    ptoken=$(patient_session "$encounter")
+    yesterday=$(date -d 'yesterday 20:00' -Iseconds)
+    for i in $(seq 1 30); do
+      if [ "$i" -le 12 ]; then sent=$yesterday; else sent=$(date -Iseconds); fi
+      if [ $((i % 2)) = 1 ]; then
+        say "$ptoken" "$patient_ref" "$encounter" "Patient line $i: still coughing at night." "$sent"
+      else
+        say "$token" "$doctor" "$encounter" "Doctor line $i: noted, any fever?" "$sent"
+      fi
+    done
+    sign_in doctor
+    wait_for '^queue=list' 20 >/dev/null
+    line=$(open_chat yzq 杨志强)
+    [ "$(field messages "$line")" = 30 ] || fail "not all 30 messages are shown: $line"
+    grep -q "^chat-day .* label=$(translated Today)\$" "$report" || fail "no Today heading"
+    # The conversation opens at the newest message, so the oldest heading is not on screen yet.
+    xdotool mousemove 800 400
+    for _ in $(seq 40); do xdotool click 4; sleep 0.02; done
+    wait_for "^chat-day .* label=$(translated Yesterday)\$" 10 >/dev/null
+    sleep 0.5
+    screenshot "chat-scrolled-up.png"
+
+    mark_report
+    say "$ptoken" "$patient_ref" "$encounter" "New while you read: the cough is worse."
+    line=$(wait_for '^chat-new-messages-button shown=yes ' 15)
+    [ "$(field unseen "$line")" = 1 ] || fail "the button does not count one new message: $line"
+    grep -q '^chat-followed-newest' "$report" && fail "the list jumped while the doctor read older messages"
+    sleep 0.5
+    screenshot "chat-new-messages.png"
+    xdotool key alt+End
+    wait_for '^chat-jumped-to-newest' 10 >/dev/null
+    sleep 0.8
+
+    mark_report
+    say "$ptoken" "$patient_ref" "$encounter" "And now some phlegm too."
+    wait_for '^chat-followed-newest incoming=1' 15 >/dev/null
+    grep -q '^chat-new-messages-button' "$report" && fail "the button appeared although the newest was on screen"
+    quit_app
+    check_log
+    echo "ok: headings for two days; new message held behind a button while reading, followed at the bottom"
     ;;
 
   unit)
