@@ -761,6 +761,10 @@ add_pending_message (WzChatView    *self,
                      WzChatMessage *message)
 {
   wz_chat_model_add_pending (self->model, message);
+  /* The outbox keeps the same message across visits to the conversation: watched once. */
+  if (g_object_get_data (G_OBJECT (message), "wz-chat-view-watched") == self)
+    return;
+  g_object_set_data (G_OBJECT (message), "wz-chat-view-watched", self);
   watch_outgoing (self, message);
   g_signal_connect_object (message, "notify::state", G_CALLBACK (on_message_state_for_banner),
                            self, G_CONNECT_SWAPPED);

@@ -7,9 +7,11 @@
 #include <libsoup/soup.h>
 
 #include "wz-api-client.h"
+#include "wz-chat-message-row.h"
 #include "wz-chat-model.h"
 #include "wz-chat-outbox.h"
 #include "wz-fhir-json.h"
+#include "wz-quick-replies.h"
 
 /* The chat outbox against a small in-process server that stores Communications the way the
  * contract says (conditional create on the urn:uuid, Binary first) and fails on request: order,
@@ -592,6 +594,132 @@ test_model_merge (void)
   g_assert_cmpint (wz_chat_message_get_state (mine), ==, WZ_CHAT_MESSAGE_READ);
 }
 
+static guint
+count_items (WzQuickReplies *replies)
+{
+  return g_list_model_get_n_items (G_LIST_MODEL (replies));
+}
+
+static char *
+item_text (WzQuickReplies *replies,
+           guint           position)
+{
+  g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (replies), position);
+  g_autofree char *text = NULL;
+
+  g_object_get (item, "string", &text, NULL);
+  return g_steal_pointer (&text);
+}
+
+/* Defaults while the key is empty; edits write the whole list; removing the last one brings
+ * the defaults back. */
+static void
+test_quick_replies (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(WzQuickReplies) replies = NULL;
+  g_auto(GStrv) defaults = wz_quick_replies_defaults ();
+  g_auto(GStrv) stored = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  guint n;
+
+  g_settings_reset (settings, "quick-replies");
+  replies = wz_quick_replies_new (settings);
+  n = count_items (replies);
+  g_assert_cmpuint (n, ==, g_strv_length (defaults));
+  g_assert_cmpuint (n, >=, 5);
+
+  wz_quick_replies_add (replies, "  Please rest and drink plenty of water.  ");
+  g_assert_cmpuint (count_items (replies), ==, n + 1);
+  stored = g_settings_get_strv (settings, "quick-replies");
+  g_assert_cmpstr (stored[n], ==, "Please rest and drink plenty of water.");
+  /* The same phrase twice, or an empty one, adds nothing. */
+  wz_quick_replies_add (replies, "Please rest and drink plenty of water.");
+  wz_quick_replies_add (replies, "   ");
+  g_assert_cmpuint (count_items (replies), ==, n + 1);
+
+  wz_quick_replies_move (replies, n, -1);
+  first = item_text (replies, n - 1);
+  g_assert_cmpstr (first, ==, "Please rest and drink plenty of water.");
+  wz_quick_replies_move (replies, 0, -1);
+  second = item_text (replies, 0);
+  g_assert_cmpstr (second, ==, defaults[0]);
+
+  wz_quick_replies_remove (replies, 0);
+  g_assert_cmpuint (count_items (replies), ==, n);
+
+  wz_quick_replies_reset (replies);
+  g_assert_cmpuint (count_items (replies), ==, n);
+  g_clear_pointer (&second, g_free);
+  second = item_text (replies, 0);
+  g_assert_cmpstr (second, ==, defaults[0]);
+}
+
+/* What a message shows: exactly its text (markup in it is text), addresses as links, search
+ * matches marked, and valid Pango markup whatever the input. */
+/* Pango markup without the <a> elements, which GtkLabel reads itself. */
+static char *
+without_links (const char *markup)
+{
+  g_autoptr(GRegex) regex = g_regex_new ("</?a( href=\"[^\"]*\")?>", 0, 0, NULL);
+
+  return g_regex_replace_literal (regex, markup, -1, 0, "", 0, NULL);
+}
+
+static void
+test_message_markup (void)
+{
+  const char *text = "<b>x</b> & see https://example.org/a?b=1&c=2. 或 www.wenzhen.cn，谢谢";
+  g_autofree char *markup = wz_chat_message_row_build_markup (text, NULL, FALSE);
+  g_autofree char *marked = wz_chat_message_row_build_markup (text, "EXAMPLE", TRUE);
+  g_autofree char *plain = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (strstr (markup, "&lt;b&gt;x&lt;/b&gt; &amp; see "));
+  g_assert_nonnull (strstr (markup, "<a href=\"https://example.org/a?b=1&amp;c=2\">https://example.org/a?b=1&amp;c=2</a>. "));
+  g_assert_nonnull (strstr (markup, "<a href=\"https://www.wenzhen.cn\">www.wenzhen.cn</a>，谢谢"));
+  {
+    g_autofree char *pango = without_links (markup);
+
+    g_assert_true (pango_parse_markup (pango, -1, 0, NULL, &plain, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (plain, ==, text);
+  }
+
+  /* The match sits inside the link, case ignored. */
+  g_assert_nonnull (strstr (marked, "https://<span background=\"#ff7800\" foreground=\"#000000\" weight=\"bold\">example</span>.org"));
+  g_clear_pointer (&plain, g_free);
+  {
+    g_autofree char *pango = without_links (marked);
+
+    g_assert_true (pango_parse_markup (pango, -1, 0, NULL, &plain, NULL, &error));
+    g_assert_cmpstr (plain, ==, text);
+  }
+}
+
+static void
+test_day_headings (void)
+{
+  g_autoptr(GTimeZone) zone = g_time_zone_new_local ();
+  g_autoptr(GDateTime) now = g_date_time_new (zone, 2026, 11, 25, 9, 30, 0);
+  g_autoptr(GDateTime) earlier = g_date_time_new (zone, 2026, 11, 25, 0, 5, 0);
+  g_autoptr(GDateTime) last_night = g_date_time_new (zone, 2026, 11, 24, 23, 55, 0);
+  g_autoptr(GDateTime) last_week = g_date_time_new (zone, 2026, 11, 18, 12, 0, 0);
+  g_autoptr(GDateTime) last_year = g_date_time_new (zone, 2025, 3, 2, 12, 0, 0);
+  g_autofree char *today = wz_chat_message_row_format_day (earlier, now);
+  g_autofree char *yesterday = wz_chat_message_row_format_day (last_night, now);
+  g_autofree char *week = wz_chat_message_row_format_day (last_week, now);
+  g_autofree char *year = wz_chat_message_row_format_day (last_year, now);
+  g_autofree char *time = wz_chat_message_row_format_time (last_night);
+
+  g_assert_cmpstr (today, ==, "Today");
+  g_assert_cmpstr (yesterday, ==, "Yesterday");
+  g_assert_cmpstr (week, ==, "Wednesday, 18 November");
+  g_assert_cmpstr (year, ==, "Sunday, 2 March 2025");
+  g_assert_cmpstr (time, ==, "23:55");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -608,6 +736,9 @@ main (int   argc,
   g_test_add ("/chat-outbox/attachment-first", Fixture, NULL, fixture_set_up, test_attachment_first,
               fixture_tear_down);
   g_test_add_func ("/chat-model/merge", test_model_merge);
+  g_test_add_func ("/quick-replies/edit", test_quick_replies);
+  g_test_add_func ("/chat-row/markup", test_message_markup);
+  g_test_add_func ("/chat-row/day-headings", test_day_headings);
 
   return g_test_run ();
 }
