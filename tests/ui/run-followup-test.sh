@@ -132,6 +132,21 @@ case "$mode" in
     wait_for '^sidebar=followups' 10 >/dev/null
     sleep 0.6
     screenshot "followup-worklist-$lang.png"
+    if [ "$lang" = en ]; then
+      # The first patient's first task done (its tick), then the patient called in for a revisit
+      # (the phone at the right of the name): both reach the server.
+      xdotool mousemove 390 271 click 1
+      line=$(wait_for '^followup-task-done task=Task/' 15)
+      task=${line#*task=}
+      [ "$(api GET "/fhir/$task" | jq -r .status)" = completed ] || fail "$task is not completed on the server"
+      wait_for '^followup-worklist ' 15 >/dev/null
+      xdotool mousemove 390 205 click 1
+      line=$(wait_for '^followup-called-in ' 15)
+      echo "$line"
+      encounter=$(field encounter "$line")
+      [ "$(api GET "/fhir/Encounter/$encounter" | jq -r .status)" = planned ] \
+        || fail "the revisit called in is not a booked visit on the server"
+    fi
     xdotool key ctrl+1
     wait_for '^sidebar=queue' 10 >/dev/null
 
@@ -201,6 +216,31 @@ case "$mode" in
     awk -v ink="$ink" 'BEGIN { exit !(ink > 0.01 && ink < 0.5) }' \
       || fail "the vaccination record looks blank or black (dark share $ink)"
     echo "vaccination record PDF: dark share $ink"
+    if [ "$lang" = en ]; then
+      # The first plan stopped with a reason: revoked, its open tasks cancelled (last, as the
+      # dialog leaves the window without focus under Xvfb).
+      mark_report
+      open_patient zxy 张秀英
+      wait_for "^careplan-plans .* plans=$((plans_before + 1)) " 20 >/dev/null
+      xdotool mousemove 800 600 click 4 click 4 click 4 click 4 click 4 click 4 click 4 click 4
+      sleep 0.6
+      xdotool mousemove 1082 249 click 1
+      wait_for '^careplan-stop-dialog' 10 >/dev/null
+      sleep 0.5
+      xdotool type --delay 20 "Blood pressure at target for a year"
+      sleep 0.3
+      screenshot "followup-stop-dialog-$lang.png"
+      xdotool key Return
+      line=$(wait_for '^careplan-stopped plan=CarePlan/' 30)
+      stopped=$(field plan "$line")
+      [ "$(api GET "/fhir/$stopped" | jq -r .status)" = revoked ] || fail "$stopped is not revoked"
+      api GET "/fhir/$stopped" | jq -r '.note[-1].text' | grep -q "Blood pressure at target for a year" \
+        || fail "the reason is not kept on $stopped"
+      open=$(api GET "/fhir/Task?patient=Patient/$zxy&status=requested,received,accepted,ready,in-progress&_count=200" \
+             | jq --arg plan "$stopped" '[.entry[]?.resource | select(.basedOn[0].reference == $plan)] | length')
+      [ "$open" = 0 ] || fail "$open tasks of $stopped are still open"
+      wait_for "^careplan-plans .* plans=$((plans_before + 1)) active=$plans_before" 20 >/dev/null
+    fi
     quit_app
     check_log
     echo "ok: worklist, care-plan editor and vaccination record in $lang"
