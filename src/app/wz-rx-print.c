@@ -123,7 +123,7 @@ wz_rx_print_draw (const WzRxPrintData *data,
 
   y += wz_print_text (cr, data->hospital, "Sans Bold 15", x, y, inner - QR_SIZE, PANGO_ALIGN_LEFT);
   y += wz_print_text (cr, _("Prescription · 处方笺"), "Sans 11", x, y + 2, inner - QR_SIZE,
-                PANGO_ALIGN_LEFT) + 2;
+                      PANGO_ALIGN_LEFT) + 2;
   number = g_strdup_printf (_("No. %s"), data->prescription_id ? data->prescription_id : "—");
   y += wz_print_text (cr, number, "Monospace 8", x, y + 2, inner - QR_SIZE, PANGO_ALIGN_LEFT);
   draw_qr (cr, data->prescription_id, width - MARGIN - QR_SIZE, MARGIN - 6, QR_SIZE);
@@ -164,7 +164,7 @@ wz_rx_print_draw (const WzRxPrintData *data,
   right = wz_print_text (cr, data->status, "Sans Italic 9", x + inner / 2, y, inner / 2, PANGO_ALIGN_LEFT);
   y += MAX (left, right) + 6;
   wz_print_text (cr, _("Valid for 3 days from the date of issue. Dispense only against the verified electronic record."),
-           "Sans 7", x, y, inner, PANGO_ALIGN_LEFT);
+                 "Sans 7", x, y, inner, PANGO_ALIGN_LEFT);
   cairo_restore (cr);
 }
 
