@@ -897,7 +897,7 @@ send_message (WzChatView *self)
   adding->message = g_object_ref (message);
   adding->encounter = g_strdup (self->encounter);
   wz_chat_outbox_add_async (self->outbox, message, self->encounter,
-                            self->patient_id != NULL ? self->patient_id : NULL,
+                            self->patient_id,
                             self->session_cancellable, on_added_to_outbox, adding);
 }
 
