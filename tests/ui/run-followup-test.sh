@@ -12,8 +12,11 @@
 #   run-followup-test.sh flow LANG   the worklist (Ctrl+2) shows the overdue and today's tasks
 #                                    with the out-of-range reading flagged; the editor builds a
 #                                    hypertension plan for 张秀英 from the template, the first
-#                                    revisit is removed, and Save makes the CarePlan and its Tasks
-#                                    (checked over HTTP, the removed one cancelled); the
+#                                    revisit is removed and the systolic target raised to 135, and
+#                                    Save makes the CarePlan and its Tasks (checked over HTTP: the
+#                                    removed one cancelled, the target changed); a plan is stopped
+#                                    with a reason (en); a worklist task is marked done and a
+#                                    patient called in (en); the
 #                                    vaccination view shows 王浩然's doses due and given, and the
 #                                    record exports to a PDF whose text names the vaccines and
 #                                    whose rasterized page is neither blank nor black
@@ -169,12 +172,26 @@ case "$mode" in
     xdotool mousemove 800 600 click 5 click 5 click 5 click 5 click 5 click 5
     sleep 0.8
     screenshot "followup-editor-items-$lang.png"
+    # The systolic target raised from 130 to 135 for this patient.
+    xdotool mousemove 975 366 click 1
+    sleep 0.3
+    xdotool key ctrl+a
+    xdotool type --delay 40 "135"
+    xdotool key Tab
+    sleep 0.3
     xdotool key alt+s
     line=$(wait_for '^careplan-saved plan=CarePlan/' 30)
     echo "$line"
     plan=$(field plan "$line")
     tasks=$(field tasks "$line")
     [ "$(field removed "$line")" = 1 ] || fail "the removed revisit was not sent: $line"
+    [ "$(field edited "$line")" = 1 ] || fail "the edited target was not sent: $line"
+    high=$(api GET "/fhir/Task?patient=Patient/$zxy&code=measurement&_count=200" \
+           | jq --arg plan "$plan" -r '[.entry[].resource | select(.basedOn[0].reference == $plan)
+               | select(any(.code.coding[]; .code == "home_bp_systolic"))][0]
+               | .extension[] | select(.url | endswith("followup-target")) | .extension[]
+               | select(.url == "high") | .valueDecimal')
+    [ "$high" = 135 ] || fail "the systolic target on the server is $high, not 135"
     status=$(api GET "/fhir/Task?identifier=$(jq -rn --arg v "$removed" '"https://wenzhen.example/fhir/sid/followup-task|" + $v | @uri')" \
              | jq -r '.entry[0].resource.status')
     [ "$status" = cancelled ] || fail "the removed revisit is $status on the server, not cancelled"
