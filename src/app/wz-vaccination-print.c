@@ -119,7 +119,7 @@ wz_vaccination_print_draw (const WzVaccinationPrintData *data,
                            double                        height)
 {
   /* Column starts as fractions of the inner width: vaccine, dose, status, date, lot, site. */
-  static const double columns[] = { 0.0, 0.38, 0.45, 0.58, 0.71, 0.84 };
+  static const double columns[] = { 0.0, 0.36, 0.44, 0.60, 0.73, 0.86 };
   const char *headings[] = {
     /* Translators: column headings of the printed vaccination record */
     _("Vaccine"), _("Dose"), _("Status"), _("Date"), _("Lot"), _("Site"),
