@@ -134,9 +134,10 @@ case "$mode" in
     [ -n "$name" ] || fail "no patient name shown"
     screenshot "screenshot-patient.png"
 
-    # Availability from the keyboard: from the search, Shift+Tab passes the main menu and reaches
-    # the availability button; the menu opens on its first entry, the next one is “Busy”.
-    xdotool key ctrl+f shift+Tab shift+Tab Return
+    # Availability from the keyboard: from the search, Shift+Tab passes the Queue / Follow-ups
+    # switcher and the main menu and reaches the availability button; the menu opens on its first
+    # entry, the next one is “Busy”.
+    xdotool key ctrl+f shift+Tab shift+Tab shift+Tab shift+Tab Return
     sleep 0.3
     xdotool key Down Return
     wait_for '^status=busy' 10

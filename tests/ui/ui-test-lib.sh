@@ -88,6 +88,10 @@ cleanup() {
 
 fail() {
   echo "FAIL: $*" >&2
+  # What the window showed when it went wrong, for the person reading the log.
+  if [ -n "${DISPLAY:-}" ] && command -v import >/dev/null; then
+    import -window root "${shots:-.}/failed-${mode:-test}-${lang:-}.png" 2>/dev/null || true
+  fi
   if [ -s "$report" ]; then
     if [ -n "$fail_report_lines" ]; then
       echo "--- app report (last $fail_report_lines lines)" >&2
