@@ -9,12 +9,15 @@
 #include <glib/gi18n.h>
 
 #include "wz-call.h"
+#include "wz-call-record.h"
 #include "wz-device-monitor.h"
 #include "wz-preferences-window.h"
 #include "wz-test-report.h"
 
 /* How long the patient's page rings before we give up. */
 #define NO_ANSWER_SECONDS 45
+/* How long signing out or quitting waits for the call's record to reach the visit. */
+#define RECORD_WAIT_SECONDS 5
 
 /* The Call page: a video call with the patient of the open visit. It owns at most one WzCall
  * and is its only link to the server: it feeds the call the signaling frames WzRealtime
@@ -31,6 +34,7 @@ struct _WzCallPage
   GtkLabel       *idle_reason;
   GtkWidget      *camera_note;
   GtkLabel       *camera_note_label;
+  GtkLabel       *history_label;
   AdwStatusPage  *outgoing_page;
   GtkSpinner     *outgoing_spinner;
   AdwStatusPage  *ringing_page;
@@ -67,6 +71,7 @@ struct _WzCallPage
   GtkLabel       *stat_jitter;
 
   GSettings      *settings;
+  WzApiClient    *client;
   WzRealtime     *realtime;
   WzQueueModel   *queue;
   WzQueueItem    *item;
@@ -74,6 +79,9 @@ struct _WzCallPage
 
   WzCall         *call;
   char           *call_name;
+  gboolean        record_started;
+  guint           records_saving;
+  GCancellable   *history_cancellable;
   guint64         remote_frames;
   guint           timer_id;
   guint           no_answer_id;
@@ -102,6 +110,7 @@ enum {
 
 enum {
   SHOW_ENCOUNTER,
+  TOAST,
   N_SIGNALS
 };
 
@@ -109,6 +118,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void update_view (WzCallPage *self);
+static void load_history (WzCallPage *self);
 static void report_view (WzCallPage *self);
 static void drop_call (WzCallPage *self);
 
@@ -803,6 +813,244 @@ on_get_child_position (GtkOverlay   *overlay,
 /* ---------------------------------------------------------------------------------------- */
 /* The call */
 
+/* ---------------------------------------------------------------------------------------- */
+/* The call's record in the visit */
+
+static void
+on_record_saved (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GWeakRef *page_ref = user_data;
+  g_autoptr(WzCallPage) self = g_weak_ref_get (page_ref);
+  g_autoptr(GError) error = NULL;
+  gboolean saved = wz_call_record_save_finish (result, &error);
+
+  g_weak_ref_clear (page_ref);
+  g_free (page_ref);
+
+  if (!saved)
+    g_warning ("The video call was not recorded in the visit: %s", error->message);
+  if (self == NULL)
+    return;
+
+  self->records_saving--;
+  if (saved)
+    {
+      wz_test_report ("call-record=saved");
+      load_history (self);
+      return;
+    }
+  wz_test_report ("call-record=failed error=%s", error->message);
+  g_signal_emit (self, signals[TOAST], 0,
+                 _("The video call could not be added to the visit record. The call itself was not affected."));
+}
+
+/* Once per call, when it is over: its times and who ended it go into the visit. */
+static void
+save_record (WzCallPage *self)
+{
+  GWeakRef *page_ref;
+
+  if (self->record_started || self->client == NULL
+      || wz_api_client_get_session (self->client) == NULL)
+    return;
+  self->record_started = TRUE;
+
+  page_ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (page_ref, self);
+  self->records_saving++;
+  wz_call_record_save_async (self->client, self->call, NULL, on_record_saved, page_ref);
+}
+
+static const char *
+member_string (JsonArray  *members,
+               const char *url,
+               const char *value_key)
+{
+  for (guint i = 0; i < json_array_get_length (members); i++)
+    {
+      JsonObject *member = json_array_get_object_element (members, i);
+      JsonNode *value;
+
+      if (member == NULL || g_strcmp0 (json_object_get_string_member_with_default (member, "url", NULL), url) != 0)
+        continue;
+      value = json_object_get_member (member, value_key);
+      if (value == NULL)
+        return NULL;
+      if (JSON_NODE_HOLDS_OBJECT (value))
+        return json_object_get_string_member_with_default (json_node_get_object (value),
+                                                           "reference", NULL);
+      if (JSON_NODE_HOLDS_VALUE (value) && json_node_get_value_type (value) == G_TYPE_STRING)
+        return json_node_get_string (value);
+      return NULL;
+    }
+  return NULL;
+}
+
+static char *
+local_time_of (const char *instant)
+{
+  g_autoptr(GDateTime) time = instant != NULL ? g_date_time_new_from_iso8601 (instant, NULL) : NULL;
+  g_autoptr(GDateTime) local = time != NULL ? g_date_time_to_local (time) : NULL;
+
+  return local != NULL ? g_date_time_format (local, "%H:%M") : g_strdup ("?");
+}
+
+/* One recorded call in plain words: “Video call 10:02–10:14, 12 min, ended by the patient”. */
+static char *
+describe_record (WzCallPage *self,
+                 JsonArray  *members)
+{
+  WzSession *session = wz_api_client_get_session (self->client);
+  const char *start = member_string (members, "start", "valueDateTime");
+  const char *by = member_string (members, "endedBy", "valueReference");
+  const char *reason = member_string (members, "endReason", "valueCode");
+  g_autofree char *from = local_time_of (start);
+  g_autofree char *to = local_time_of (member_string (members, "end", "valueDateTime"));
+  g_autofree char *length = NULL;
+  gboolean by_patient = by != NULL && g_str_has_prefix (by, "Patient/");
+  gboolean by_me = by != NULL && session != NULL
+                   && g_strcmp0 (by, wz_session_get_practitioner (session)) == 0;
+  gint64 seconds = 0;
+
+  if (start == NULL)
+    {
+      if (g_strcmp0 (reason, "declined") == 0 && by_patient)
+        /* Translators: %s is a time of day, e.g. “10:02” */
+        return g_strdup_printf (_("Video call at %s, declined by the patient"), to);
+      if (g_strcmp0 (reason, "declined") == 0)
+        return g_strdup_printf (_("Video call at %s, declined"), to);
+      /* Translators: %s is a time of day, e.g. “10:02” */
+      return g_strdup_printf (_("Video call at %s, not connected"), to);
+    }
+
+  for (guint i = 0; i < json_array_get_length (members); i++)
+    {
+      JsonObject *member = json_array_get_object_element (members, i);
+
+      if (member != NULL && g_strcmp0 (json_object_get_string_member_with_default (member, "url", NULL), "duration") == 0
+          && json_object_has_member (member, "valueDuration"))
+        seconds = json_object_get_int_member_with_default (
+          json_object_get_object_member (member, "valueDuration"), "value", 0);
+    }
+  /* Translators: a call's length in whole minutes (a call under a minute counts as one) */
+  length = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u min", "%u min",
+                                         (gulong) MAX (1, (seconds + 30) / 60)),
+                            (guint) MAX (1, (seconds + 30) / 60));
+  if (by_patient)
+    /* Translators: %1$s–%2$s are times of day, %3$s the length, e.g. “12 min” */
+    return g_strdup_printf (_("Video call %1$s–%2$s, %3$s, ended by the patient"), from, to, length);
+  if (by_me)
+    /* Translators: %1$s–%2$s are times of day, %3$s the length, e.g. “12 min” */
+    return g_strdup_printf (_("Video call %1$s–%2$s, %3$s, ended by you"), from, to, length);
+  if (by != NULL)
+    /* Translators: %1$s–%2$s are times of day, %3$s the length, e.g. “12 min” */
+    return g_strdup_printf (_("Video call %1$s–%2$s, %3$s, ended by another doctor"), from, to, length);
+  /* Translators: %1$s–%2$s are times of day, %3$s the length, e.g. “12 min”; nobody hung up
+   * (the connection was lost) */
+  return g_strdup_printf (_("Video call %1$s–%2$s, %3$s, connection lost"), from, to, length);
+}
+
+static void
+on_history_loaded (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(WzCallPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = wz_api_client_get_json_finish (WZ_API_CLIENT (object), result, &error);
+  g_autoptr(GString) text = g_string_new (NULL);
+  JsonObject *encounter;
+  JsonArray *extensions;
+  guint n_calls = 0;
+
+  if (node == NULL)
+    {
+      /* The history is a reminder; the visit's record pane is where errors are shown. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("Could not read the visit's calls: %s", error->message);
+      return;
+    }
+  encounter = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  extensions = encounter != NULL && json_object_has_member (encounter, "extension")
+               ? json_object_get_array_member (encounter, "extension") : NULL;
+  for (guint i = 0; extensions != NULL && i < json_array_get_length (extensions); i++)
+    {
+      JsonObject *extension = json_array_get_object_element (extensions, i);
+      g_autofree char *line = NULL;
+
+      if (extension == NULL
+          || g_strcmp0 (json_object_get_string_member_with_default (extension, "url", NULL),
+                        WZ_CALL_RECORD_URL) != 0
+          || !json_object_has_member (extension, "extension"))
+        continue;
+      line = describe_record (self, json_object_get_array_member (extension, "extension"));
+      if (text->len > 0)
+        g_string_append_c (text, '\n');
+      g_string_append (text, line);
+      n_calls++;
+    }
+
+  gtk_label_set_text (self->history_label, text->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_label), n_calls > 0);
+  if (wz_test_report_enabled ())
+    {
+      g_autofree char *flat = g_strdup (text->str);
+
+      g_strdelimit (flat, "\n", '|');
+      wz_test_report ("call-history encounter=%s calls=%u text=%s",
+                      json_object_get_string_member_with_default (encounter, "id", ""), n_calls, flat);
+    }
+}
+
+/* The visit's recorded calls, read again when the visit changes and after each record. */
+static void
+load_history (WzCallPage *self)
+{
+  g_autofree char *path = NULL;
+
+  g_cancellable_cancel (self->history_cancellable);
+  g_clear_object (&self->history_cancellable);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_label), FALSE);
+  if (self->item == NULL || self->client == NULL || wz_api_client_get_session (self->client) == NULL)
+    return;
+
+  self->history_cancellable = g_cancellable_new ();
+  path = g_strconcat ("/fhir/Encounter/", wz_queue_item_get_encounter_id (self->item), NULL);
+  wz_api_client_get_json_async (self->client, path, self->history_cancellable, on_history_loaded,
+                                g_object_ref (self));
+}
+
+static gboolean
+on_record_wait_over (gpointer user_data)
+{
+  gboolean *over = user_data;
+
+  *over = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Signing out revokes the session and quitting stops the main loop: a record still on its way
+ * gets a few seconds first, so the visit keeps it. */
+static void
+wait_for_records (WzCallPage *self)
+{
+  gboolean over = FALSE;
+  guint timeout_id;
+
+  if (self->records_saving == 0)
+    return;
+
+  timeout_id = g_timeout_add_seconds (RECORD_WAIT_SECONDS, on_record_wait_over, &over);
+  while (self->records_saving > 0 && !over)
+    g_main_context_iteration (NULL, TRUE);
+  if (!over)
+    g_source_remove (timeout_id);
+  else
+    g_warning ("Gave up waiting for the video call's record to be saved");
+}
+
 static void
 on_call_state (WzCallPage *self,
                GParamSpec *pspec,
@@ -823,6 +1071,9 @@ on_call_state (WzCallPage *self,
                       wz_call_get_end_reason (call) != NULL ? wz_call_get_end_reason (call) : "",
                       wz_call_get_duration (call), text != NULL ? text : "");
     }
+
+  if (state == WZ_CALL_ENDED || state == WZ_CALL_FAILED)
+    save_record (self);
 
   update_view (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE]);
@@ -924,6 +1175,7 @@ drop_call (WzCallPage *self)
   g_clear_pointer (&self->dismissed_problem, g_free);
   g_clear_handle_id (&self->no_answer_id, g_source_remove);
   self->remote_frames = 0;
+  self->record_started = FALSE;
   self->no_answer = FALSE;
   self->muted = FALSE;
   self->camera_off = FALSE;
@@ -1258,6 +1510,7 @@ wz_call_page_set_item (WzCallPage  *self,
         drop_call (self);
     }
 
+  load_history (self);
   update_view (self);
 }
 
@@ -1274,6 +1527,17 @@ wz_call_page_end_call (WzCallPage *self)
   drop_call (self);
   update_view (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE]);
+  wait_for_records (self);
+}
+
+void
+wz_call_page_set_client (WzCallPage  *self,
+                         WzApiClient *client)
+{
+  g_return_if_fail (WZ_IS_CALL_PAGE (self));
+  g_return_if_fail (client == NULL || WZ_IS_API_CLIENT (client));
+
+  g_set_object (&self->client, client);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1363,6 +1627,9 @@ wz_call_page_dispose (GObject *object)
   g_clear_object (&self->item);
   g_clear_object (&self->queue);
   g_clear_object (&self->realtime);
+  g_cancellable_cancel (self->history_cancellable);
+  g_clear_object (&self->history_cancellable);
+  g_clear_object (&self->client);
   g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), WZ_TYPE_CALL_PAGE);
 
@@ -1492,6 +1759,14 @@ wz_call_page_class_init (WzCallPageClass *klass)
     g_signal_new ("show-encounter", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
+  /**
+   * WzCallPage::toast:
+   * @message: a short message for the window's toast overlay
+   */
+  signals[TOAST] =
+    g_signal_new ("toast", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
   gtk_widget_class_install_action (widget_class, "call.start", NULL, action_start);
   gtk_widget_class_install_action (widget_class, "call.accept", NULL, action_accept);
   gtk_widget_class_install_action (widget_class, "call.decline", NULL, action_decline);
@@ -1511,6 +1786,7 @@ wz_call_page_class_init (WzCallPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzCallPage, idle_page);
   gtk_widget_class_bind_template_child (widget_class, WzCallPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, WzCallPage, idle_reason);
+  gtk_widget_class_bind_template_child (widget_class, WzCallPage, history_label);
   gtk_widget_class_bind_template_child (widget_class, WzCallPage, camera_note);
   gtk_widget_class_bind_template_child (widget_class, WzCallPage, camera_note_label);
   gtk_widget_class_bind_template_child (widget_class, WzCallPage, outgoing_page);

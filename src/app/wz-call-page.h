@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "wz-api-client.h"
 #include "wz-queue-item.h"
 #include "wz-queue-model.h"
 #include "wz-realtime.h"
@@ -15,6 +16,9 @@ G_DECLARE_FINAL_TYPE (WzCallPage, wz_call_page, WZ, CALL_PAGE, GtkWidget)
 
 GtkWidget  *wz_call_page_new           (void);
 
+/* The signed-in user's connection: a call's record goes into its visit through it. */
+void        wz_call_page_set_client    (WzCallPage  *self,
+                                        WzApiClient *client);
 /* Signaling rides REALTIME; QUEUE names the patient of a call that comes in. */
 void        wz_call_page_set_realtime  (WzCallPage  *self,
                                         WzRealtime  *realtime,

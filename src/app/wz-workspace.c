@@ -1152,6 +1152,7 @@ wz_workspace_set_property (GObject      *object,
       wz_followup_page_set_client (self->followup_page, self->client);
       wz_followup_worklist_set_client (self->followup_worklist, self->client);
       wz_review_queue_set_client (self->review_queue, self->client);
+      wz_call_page_set_client (self->call_page, self->client);
       break;
     case PROP_STATUS:
       wz_workspace_set_status (self, g_value_get_string (value));
@@ -1353,6 +1354,8 @@ wz_workspace_init (WzWorkspace *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   g_signal_connect_object (self->chat_view, "toast", G_CALLBACK (on_chat_toast), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->call_page, "toast", G_CALLBACK (on_chat_toast), self,
                            G_CONNECT_SWAPPED);
 
   /* The record (owned by the record view) feeds the red allergy strip of the banner, and its

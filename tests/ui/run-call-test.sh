@@ -237,11 +237,36 @@ case "$mode" in
     echo "$line"
     expected=$(translated "Call Ended")
     grep -qF "title=$expected" <<<"$line" || fail "the ended page is not shown: $line"
+    # The visit on the server records the call: when, how long, ended by the doctor.
+    wait_for '^call-record=saved' 10 >/dev/null
+    record=$(api GET "/fhir/Encounter/$encounter" | jq -c '[.extension[]?
+      | select(.url == "https://wenzhen.github.io/fhir/StructureDefinition/video-call")]')
+    echo "record: $record"
+    [ "$(jq length <<<"$record")" = 1 ] || fail "the visit does not record the call once: $record"
+    doctor=$(curl -sf -X POST "$url/auth/login" -H 'Content-Type: application/json' \
+      -d '{"username":"doctor","password":"demo"}' | jq -r .practitioner)
+    jq -e --arg doctor "$doctor" '.[0].extension as $m
+      | ($m | map(select(.url == "endedBy"))[0].valueReference.reference) == $doctor
+        and ($m | map(select(.url == "endReason"))[0].valueCode) == "ended"
+        and ($m | map(select(.url == "duration"))[0].valueDuration.value) >= 5
+        and ($m | map(select(.url == "start"))[0].valueDateTime | length) > 0
+        and ($m | map(select(.url == "end"))[0].valueDateTime | length) > 0' <<<"$record" >/dev/null \
+      || fail "the recorded call lacks its times or does not say the doctor ended it: $record"
     sleep 0.5
     screenshot "call-ended-$lang.png"
+
+    # Back on the visit later, its Call page lists the call as recorded.
+    open_call ly 刘洋 >/dev/null
+    open_call whr 王浩然 >/dev/null
+    line=$(wait_for "^call-history encounter=$encounter calls=1 " 10)
+    echo "$line"
+    expected=$(translated 'Video call %1$s–%2$s, %3$s, ended by you')
+    grep -qF -- "${expected##*%3\$s}" <<<"$line" || fail "the Call page does not say the doctor ended the call: $line"
+    sleep 0.5
+    screenshot "call-history-$lang.png"
     quit_app
     check_log
-    echo "ok: a call connects, shows the patient, mutes and unmutes, and hangs up on both ends"
+    echo "ok: a call connects, shows the patient, mutes and unmutes, hangs up on both ends, and is recorded in the visit"
     ;;
 
   incoming)
