@@ -18,6 +18,7 @@ struct _WzApiClient
   SoupSession *soup;
   char        *base_url;
   WzSession   *session;
+  char        *organization_name;
 };
 
 G_DEFINE_FINAL_TYPE (WzApiClient, wz_api_client, G_TYPE_OBJECT)
@@ -243,6 +244,7 @@ wz_api_client_finalize (GObject *object)
   WzApiClient *self = WZ_API_CLIENT (object);
 
   g_clear_pointer (&self->base_url, g_free);
+  g_clear_pointer (&self->organization_name, g_free);
 
   G_OBJECT_CLASS (wz_api_client_parent_class)->finalize (object);
 }
@@ -326,6 +328,7 @@ wz_api_client_set_base_url (WzApiClient  *self,
     {
       /* A token is only good for the server that issued it. */
       wz_api_client_forget_session (self);
+      g_clear_pointer (&self->organization_name, g_free);
       g_free (self->base_url);
       self->base_url = g_steal_pointer (&normalized);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BASE_URL]);
@@ -756,8 +759,30 @@ wz_api_client_check_server_finish (WzApiClient   *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   node = g_task_propagate_pointer (G_TASK (result), error);
+  if (node == NULL)
+    return FALSE;
 
-  return node != NULL;
+  /* The hospital that runs the server publishes its CapabilityStatement. */
+  g_clear_pointer (&self->organization_name, g_free);
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonNode *publisher = json_object_get_member (json_node_get_object (node), "publisher");
+
+      if (publisher != NULL && JSON_NODE_HOLDS_VALUE (publisher)
+          && json_node_get_value_type (publisher) == G_TYPE_STRING
+          && *json_node_get_string (publisher) != '\0')
+        self->organization_name = g_strdup (json_node_get_string (publisher));
+    }
+
+  return TRUE;
+}
+
+const char *
+wz_api_client_get_organization_name (WzApiClient *self)
+{
+  g_return_val_if_fail (WZ_IS_API_CLIENT (self), NULL);
+
+  return self->organization_name;
 }
 
 void

@@ -53,6 +53,9 @@ void         wz_api_client_check_server_async  (WzApiClient          *self,
 gboolean     wz_api_client_check_server_finish (WzApiClient          *self,
                                                 GAsyncResult         *result,
                                                 GError              **error);
+/* The hospital's name as the server gave it at the last successful check (NULL: the server
+ * names none, or it was not checked yet). */
+const char  *wz_api_client_get_organization_name (WzApiClient        *self);
 void         wz_api_client_login_async       (WzApiClient          *self,
                                               const char           *username,
                                               const char           *password,

@@ -1224,7 +1224,8 @@ print_data (WzRxEditor *self)
   JsonObject *first = self->rows->len ? wz_rx_line_row_get_saved (g_ptr_array_index (self->rows, 0)) : NULL;
   guint selected = gtk_drop_down_get_selected (self->diagnosis_drop);
 
-  data->hospital = g_strdup (_("Wenzhen Internet Hospital"));
+  data->hospital = g_strdup (wz_api_client_get_organization_name (self->client)
+                             ?: _("Wenzhen Internet Hospital"));
   data->patient = patient_name (self->patient);
   data->patient_details = g_strdup_printf ("%s · %s", wz_rx_gender_label (string_of (self->patient, "gender")),
                                            string_of (self->patient, "birthDate") ?: "");

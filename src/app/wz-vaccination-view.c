@@ -746,7 +746,7 @@ wz_vaccination_view_print_data (WzVaccinationView *self)
 
   data = wz_vaccination_print_data_new ();
   /* Translators: the issuer named on printed documents */
-  data->clinic = g_strdup (_("Wenzhen Internet Hospital"));
+  data->clinic = g_strdup (wz_api_client_get_organization_name (self->client) ?: _("Wenzhen Internet Hospital"));
   data->child = g_strdup (wz_patient_item_get_name (child));
   data->child_details = g_strdup_printf ("%s · %s", wz_patient_item_get_details (child),
                                          wz_json_string (self->patient, "birthDate") ?: "");

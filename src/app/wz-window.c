@@ -106,6 +106,19 @@ on_any_input (GtkEventControllerLegacy *controller,
 }
 
 static void
+on_metadata_read (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Only the hospital's name for printed documents comes of it; without it they keep the
+   * default name. */
+  if (!wz_api_client_check_server_finish (WZ_API_CLIENT (object), result, &error))
+    g_debug ("Could not read the server's description: %s", error->message);
+}
+
+static void
 on_signed_in (WzWindow  *self,
               WzSession *session)
 {
@@ -121,6 +134,11 @@ on_signed_in (WzWindow  *self,
 
   wz_workspace_start (self->workspace, session);
   gtk_stack_set_visible_child_name (self->main_stack, "workspace");
+
+  /* The demo signs in without checking the server first, so what the server says about itself
+   * (the hospital printed on prescriptions) may not be known yet. */
+  if (wz_api_client_get_organization_name (self->client) == NULL)
+    wz_api_client_check_server_async (self->client, NULL, on_metadata_read, NULL);
 
   g_clear_handle_id (&self->idle_check_id, g_source_remove);
   self->last_input = g_get_monotonic_time ();

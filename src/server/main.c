@@ -115,6 +115,7 @@ cmd_serve (int    argc,
   g_autofree char *database = NULL;
   g_autofree char *stun_server = NULL;
   g_autofree char *turn_server = NULL;
+  g_autofree char *organization_name = NULL;
   const GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
       "Address and port (default 127.0.0.1:8080; port 0 picks a free one)", "HOST:PORT" },
@@ -126,6 +127,8 @@ cmd_serve (int    argc,
       "STUN server handed to video-call clients", "stun:HOST:PORT" },
     { "turn-server", 0, 0, G_OPTION_ARG_STRING, &turn_server,
       "TURN relay handed to video-call clients", "turn:HOST:PORT,USER,CREDENTIAL" },
+    { "organization-name", 0, 0, G_OPTION_ARG_STRING, &organization_name,
+      "The hospital's name, printed on prescriptions (CapabilityStatement publisher)", "NAME" },
     { NULL }
   };
   g_autoptr(WzServer) server = NULL;
@@ -149,6 +152,7 @@ cmd_serve (int    argc,
 
   if ((server = wz_server_new (opt_data_dir, &error)) == NULL ||
       !wz_server_set_ice_servers (server, stun_server, turn_server, &error) ||
+      !wz_server_set_organization_name (server, organization_name, &error) ||
       (url = wz_server_listen (server, listen ? listen : "127.0.0.1:8080", tls_cert, tls_key,
                                &error)) == NULL)
     return fail (error);

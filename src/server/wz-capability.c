@@ -189,7 +189,8 @@ add_resource (JsonBuilder          *builder,
 }
 
 GBytes *
-wz_capability_statement_new (const char *software_version)
+wz_capability_statement_new (const char *software_version,
+                             const char *organization_name)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -206,6 +207,8 @@ wz_capability_statement_new (const char *software_version)
   add_string (builder, "status", "active");
   add_string (builder, "date", now);
   add_string (builder, "kind", "instance");
+  if (organization_name != NULL)
+    add_string (builder, "publisher", organization_name);
   add_string (builder, "fhirVersion", "4.0.1");
   json_builder_set_member_name (builder, "format");
   json_builder_begin_array (builder);
@@ -218,6 +221,14 @@ wz_capability_statement_new (const char *software_version)
   add_string (builder, "name", "wenzhen-server");
   add_string (builder, "version", software_version);
   json_builder_end_object (builder);
+
+  if (organization_name != NULL)
+    {
+      json_builder_set_member_name (builder, "implementation");
+      json_builder_begin_object (builder);
+      add_string (builder, "description", organization_name);
+      json_builder_end_object (builder);
+    }
 
   json_builder_set_member_name (builder, "rest");
   json_builder_begin_array (builder);

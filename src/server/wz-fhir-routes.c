@@ -1049,9 +1049,19 @@ wz_fhir_routes_new (WzStore     *store,
   self->audit = g_object_ref (audit);
   self->care_team = g_object_ref (care_team);
   self->visit_link = g_object_ref (visit_link);
-  self->capability = wz_capability_statement_new (PACKAGE_VERSION);
+  self->capability = wz_capability_statement_new (PACKAGE_VERSION, NULL);
 
   return self;
+}
+
+void
+wz_fhir_routes_set_organization_name (WzFhirRoutes *self,
+                                      const char   *name)
+{
+  g_return_if_fail (WZ_IS_FHIR_ROUTES (self));
+
+  g_clear_pointer (&self->capability, g_bytes_unref);
+  self->capability = wz_capability_statement_new (PACKAGE_VERSION, name);
 }
 
 void

@@ -30,6 +30,9 @@ WzFhirRoutes *wz_fhir_routes_new      (WzStore      *store,
                                        WzVisitLink  *visit_link);
 void          wz_fhir_routes_register (WzFhirRoutes *self,
                                        SoupServer   *server);
+/* The hospital's name in the CapabilityStatement (NULL: none). */
+void          wz_fhir_routes_set_organization_name (WzFhirRoutes *self,
+                                                    const char   *name);
 /* Pre-consultation answers are checked by PRECONSULT before they are stored, and triaged once
  * they are. */
 void          wz_fhir_routes_set_preconsult (WzFhirRoutes *self,

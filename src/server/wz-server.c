@@ -352,6 +352,28 @@ wz_server_shutdown (WzServer *self)
 }
 
 gboolean
+wz_server_set_organization_name (WzServer    *self,
+                                 const char  *name,
+                                 GError     **error)
+{
+  g_autofree char *trimmed = NULL;
+
+  g_return_val_if_fail (WZ_IS_SERVER (self), FALSE);
+
+  if (name == NULL)
+    return TRUE;
+  trimmed = g_strstrip (g_strdup (name));
+  if (!g_utf8_validate (trimmed, -1, NULL) || *trimmed == '\0' || g_utf8_strlen (trimmed, -1) > 200)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID,
+                   "The organization name must be 1 to 200 characters of UTF-8 text");
+      return FALSE;
+    }
+  wz_fhir_routes_set_organization_name (self->fhir, trimmed);
+  return TRUE;
+}
+
+gboolean
 wz_server_set_ice_servers (WzServer    *self,
                            const char  *stun,
                            const char  *turn,

@@ -25,6 +25,11 @@ gboolean  wz_server_set_ice_servers (WzServer    *self,
                                      const char  *stun,
                                      const char  *turn,
                                      GError     **error);
+/* The hospital's name, served as the publisher of GET /fhir/metadata (for printed
+ * prescriptions); NULL leaves it out. FALSE when empty or longer than 200 characters. */
+gboolean  wz_server_set_organization_name (WzServer    *self,
+                                           const char  *name,
+                                           GError     **error);
 /* Stops accepting, waits for pending audit rows, closes the databases. */
 void      wz_server_shutdown (WzServer    *self);
 

@@ -111,6 +111,42 @@ test_refuses_plain_http_off_loopback (void)
   wz_test_rm_rf (dir);
 }
 
+/* The hospital's name given to `serve` is the CapabilityStatement's publisher (clients print
+ * it on prescriptions); without it there is none, and an empty one is refused. */
+static void
+test_organization_name (void)
+{
+  static const char *const named[] = { "--organization-name", "  问诊示范互联网医院 Wenzhen Demo  ", NULL };
+  g_autoptr(WzTestServer) server = wz_test_server_new ();
+  g_autoptr(WzTestResponse) with_name = NULL;
+  g_autoptr(WzTestResponse) without = NULL;
+  g_autofree char *err = NULL;
+  JsonObject *implementation;
+  int status = 0;
+
+  wz_test_server_start_with (server, named);
+  with_name = wz_test_request_text (server, "GET", "/fhir/metadata", NULL, NULL);
+  g_assert_cmpuint (with_name->status, ==, 200);
+  g_assert_cmpstr (wz_test_member (with_name, "publisher"), ==, "问诊示范互联网医院 Wenzhen Demo");
+  implementation = json_object_get_object_member (json_node_get_object (with_name->json),
+                                                  "implementation");
+  g_assert_nonnull (implementation);
+  g_assert_cmpstr (json_object_get_string_member (implementation, "description"), ==,
+                   "问诊示范互联网医院 Wenzhen Demo");
+  g_assert_cmpint (wz_test_server_stop (server), ==, 0);
+
+  wz_test_server_start (server);
+  without = wz_test_request_text (server, "GET", "/fhir/metadata", NULL, NULL);
+  g_assert_cmpuint (without->status, ==, 200);
+  g_assert_false (json_object_has_member (json_node_get_object (without->json), "publisher"));
+  g_assert_cmpint (wz_test_server_stop (server), ==, 0);
+
+  err = run_capturing_stderr (&status, "serve", "--data-dir", server->data_dir,
+                              "--listen", "127.0.0.1:0", "--organization-name", " ", NULL);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "organization name"));
+}
+
 static void
 test_demo_data (void)
 {
@@ -271,6 +307,7 @@ main (int    argc,
   g_test_add_func ("/lifecycle/restart-keeps-data", test_restart_keeps_data);
   g_test_add_func ("/lifecycle/refuses-plain-http-off-loopback", test_refuses_plain_http_off_loopback);
   g_test_add_func ("/lifecycle/demo-data", test_demo_data);
+  g_test_add_func ("/lifecycle/organization-name", test_organization_name);
   g_test_add_func ("/lifecycle/backup-restore", test_backup_restore);
   g_test_add_func ("/lifecycle/audit-records-reads", test_audit_records_reads);
   g_test_add_func ("/lifecycle/user-add-refusals", test_user_add_refusals);

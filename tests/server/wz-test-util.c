@@ -126,10 +126,18 @@ die_with_parent (gpointer user_data)
 void
 wz_test_server_start (WzTestServer *server)
 {
+  wz_test_server_start_with (server, NULL);
+}
+
+void
+wz_test_server_start_with (WzTestServer       *server,
+                           const char * const *extra_args)
+{
   g_autoptr(GDataInputStream) lines = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
   g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
 
@@ -137,9 +145,17 @@ wz_test_server_start (WzTestServer *server)
   /* A failed assertion aborts the test; the server must not outlive it and keep meson waiting
    * on the stderr they share. */
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  server->process = g_subprocess_launcher_spawn (launcher, &error, server_binary (),
-                                                 "serve", "--data-dir", server->data_dir,
-                                                 "--listen", "127.0.0.1:0", NULL);
+  g_ptr_array_add (argv, (char *) server_binary ());
+  g_ptr_array_add (argv, (char *) "serve");
+  g_ptr_array_add (argv, (char *) "--data-dir");
+  g_ptr_array_add (argv, server->data_dir);
+  g_ptr_array_add (argv, (char *) "--listen");
+  g_ptr_array_add (argv, (char *) "127.0.0.1:0");
+  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) extra_args[i]);
+  g_ptr_array_add (argv, NULL);
+  server->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
+                                                  &error);
   g_assert_no_error (error);
 
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));

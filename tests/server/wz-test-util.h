@@ -41,6 +41,9 @@ void            wz_test_server_add_user    (WzTestServer  *server,
                                             const char    *password,
                                             const char    *role);
 void            wz_test_server_start       (WzTestServer  *server);
+/* Same, with EXTRA_ARGS (NULL-terminated, or NULL) after the usual `serve` options. */
+void            wz_test_server_start_with  (WzTestServer       *server,
+                                            const char * const *extra_args);
 /* SIGTERM, then waits; returns the exit status. */
 int             wz_test_server_stop        (WzTestServer  *server);
 void            wz_test_server_free        (WzTestServer  *server);

@@ -165,6 +165,7 @@ case "$mode" in
     lang=${2:-en}
     use_language "$lang"
     export WZ_TEST_RX_PDF="$shots/rx-signed-$lang.pdf"
+    organization_name="测试医院 Test Hospital"
     start_server
     sign_in doctor
     wait_for '^queue=list' 20 >/dev/null
@@ -195,6 +196,9 @@ case "$mode" in
       awk -v ink="$ink" 'BEGIN { exit !(ink > 0.02 && ink < 0.5) }' \
         || fail "the exported PDF looks blank or black (dark share $ink)"
       echo "exported PDF: dark share $ink"
+      # The hospital is the one the server names, not a built-in one.
+      pdftotext "$WZ_TEST_RX_PDF" - | grep -qF "$organization_name" \
+        || fail "the exported PDF does not name the server's hospital ($organization_name)"
     fi
     quit_app
 

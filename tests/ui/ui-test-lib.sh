@@ -279,7 +279,9 @@ start_server() {
   local data="$work/server"
   WZ_DEMO_PASSWORD=demo "$server_bin" demo-data --data-dir "$data" >"$work/demo-data.log" 2>&1 \
     || fail "demo-data failed: $(cat "$work/demo-data.log")"
-  "$server_bin" serve --data-dir "$data" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.log" &
+  # organization_name (optional, set by the test) is the hospital printed on documents.
+  "$server_bin" serve --data-dir "$data" --listen 127.0.0.1:0 \
+    ${organization_name:+--organization-name "$organization_name"} >"$work/server.out" 2>"$work/server.log" &
   own_server_pid=$!
   for _ in $(seq 100); do
     url=$(sed -nE 's/^listening on (http:[^ ]+).*/\1/p' "$work/server.out")
