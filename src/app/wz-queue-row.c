@@ -108,6 +108,15 @@ stop_ticking (WzQueueRow *self)
     g_clear_handle_id (&tick_id, g_source_remove);
 }
 
+/* Setting a tooltip also asks the display whether one is showing; most rebinds keep it. */
+static void
+set_tooltip (GtkWidget  *widget,
+             const char *text)
+{
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (widget), text) != 0)
+    gtk_widget_set_tooltip_text (widget, text);
+}
+
 static void
 update_row (WzQueueRow *self)
 {
@@ -142,18 +151,22 @@ update_row (WzQueueRow *self)
     details = g_strdup (wz_queue_item_get_details (self->item));
   gtk_label_set_text (self->details_label, details);
 
+  /* A class removed and added back restyles the badge twice; rows are rebound on every frame
+   * while scrolling, so only a class that changes is touched. */
   for (guint i = 1; i < G_N_ELEMENTS (urgency_classes); i++)
-    gtk_widget_remove_css_class (GTK_WIDGET (self->urgency_badge), urgency_classes[i]);
+    if (i == urgency)
+      gtk_widget_add_css_class (GTK_WIDGET (self->urgency_badge), urgency_classes[i]);
+    else
+      gtk_widget_remove_css_class (GTK_WIDGET (self->urgency_badge), urgency_classes[i]);
   gtk_widget_set_visible (GTK_WIDGET (self->urgency_badge), urgency >= 1 && urgency <= 4);
   if (urgency >= 1 && urgency <= 4)
     {
       g_autofree char *number = g_strdup_printf ("%u", urgency);
 
       gtk_label_set_text (self->urgency_badge, number);
-      gtk_widget_add_css_class (GTK_WIDGET (self->urgency_badge), urgency_classes[urgency]);
       /* Translators: tooltip of the urgency badge, e.g. “Urgency 2: Urgent” */
       urgency_tooltip = g_strdup_printf (_("Urgency %u: %s"), urgency, wz_queue_urgency_label (urgency));
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self->urgency_badge), urgency_tooltip);
+      set_tooltip (GTK_WIDGET (self->urgency_badge), urgency_tooltip);
     }
   if (urgency == 1)
     gtk_widget_add_css_class (GTK_WIDGET (self->name_label), "urgent");
@@ -167,7 +180,7 @@ update_row (WzQueueRow *self)
       allergy_tooltip = g_strdup_printf (_("Allergies: %s"),
                                          wz_queue_item_get_allergies (self->item) != NULL
                                          ? wz_queue_item_get_allergies (self->item) : "");
-      gtk_widget_set_tooltip_text (self->allergy_mark, allergy_tooltip);
+      set_tooltip (self->allergy_mark, allergy_tooltip);
     }
 
   gtk_label_set_text (self->status_label, wz_queue_status_label (status));
