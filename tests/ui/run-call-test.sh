@@ -13,7 +13,9 @@
 #                                     patient's frames render at 640×480, Ctrl+D mutes (the
 #                                     patient's end hears silence) and unmutes, the chat tab shows
 #                                     the banner back to the call, Ctrl+Shift+H hangs up: both
-#                                     ends ended, the page says who ended it and how long it was
+#                                     ends ended, the page says who ended it and how long it was;
+#                                     the visit on the server records the call, and the Call page
+#                                     lists it when the visit is opened again
 #   run-call-test.sh incoming LANG    the patient calls: the banner says so on the record page
 #                                     and the ring plays; the Call page rings; Ctrl+Shift+A
 #                                     accepts; the patient hangs up: “… ended the call after …”
@@ -21,6 +23,7 @@
 #   run-call-test.sh background      the window in the background: the call comes as a desktop
 #                                     notification naming the patient; clicking it answers
 #   run-call-test.sh quit            quitting the app during a call hangs up at the patient's end
+#                                     and the call is recorded in the visit first
 #   run-call-test.sh preferences LANG with a test camera and microphone (GStreamer plugin): the
 #                                     Calls preferences list them; a bad STUN address is refused
 #                                     with a message, a good one is stored in the engine's form;
@@ -405,8 +408,13 @@ case "$mode" in
     line=$(wait_for_peer '^peer-ended ' 10)
     echo "patient: $line"
     grep -q 'by=remote' <<<"$line" || fail "the patient's end was not told that the doctor left: $line"
+    # The app saved the call in the visit before it went away.
+    grep -q '^call-record=saved' "$report" || fail "the call was not recorded in the visit on quitting"
+    api GET "/fhir/Encounter/$encounter" | jq -e '[.extension[]?
+      | select(.url == "https://wenzhen.github.io/fhir/StructureDefinition/video-call")] | length == 1' \
+      >/dev/null || fail "the visit does not record the call ended by quitting"
     check_log
-    echo "ok: quitting during a call hangs up on the patient's end"
+    echo "ok: quitting during a call hangs up on the patient's end and records the call in the visit"
     ;;
 
   background)
