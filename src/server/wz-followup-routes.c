@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wz-adverse-event.h"
+#include "wz-audited-response.h"
 #include "wz-bundle.h"
 #include "wz-careplan-template.h"
 #include "wz-error.h"
@@ -68,24 +69,6 @@ typedef struct
 
 /* ---- Answers and the audit log ------------------------------------------------------------ */
 
-static void
-on_audit_done (const GError *error,
-               gpointer      user_data)
-{
-  SoupServerMessage *msg = user_data;
-
-  if (error != NULL)
-    {
-      g_warning ("Audit row could not be written, withholding the response: %s", error->message);
-      wz_http_respond_problem (msg, WZ_ERROR_UNAVAILABLE,
-                               "The access could not be written to the audit log, so it was not "
-                               "answered; try again");
-    }
-  if (soup_server_message_get_socket (msg) != NULL)
-    soup_server_message_unpause (msg);
-  g_object_unref (msg);
-}
-
 /* Holds the response already set on the message until its audit row is on disk. */
 static void
 audit_and_send (Request    *req,
@@ -93,14 +76,7 @@ audit_and_send (Request    *req,
                 const char *entity,
                 const char *patient)
 {
-  guint status = soup_server_message_get_status (req->msg);
-  const char *outcome = status < 400 ? "0" : status < 500 ? "4" : "8";
-
-  soup_server_message_pause (req->msg);
-  wz_audit_record (req->self->audit, action, outcome,
-                   req->agent ? req->agent : "anonymous", entity, patient,
-                   soup_server_message_get_remote_host (req->msg), on_audit_done,
-                   g_object_ref (req->msg));
+  wz_audited_response_send (req->self->audit, req->msg, action, req->agent, entity, patient);
 }
 
 static void
@@ -147,6 +123,17 @@ node_bytes (JsonNode *node)
 
   length = strlen (text);
   return g_bytes_new_take (text, length);
+}
+
+/* Answers with the object BUILDER holds. */
+static void
+respond_built (SoupServerMessage *msg,
+               JsonBuilder       *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autoptr(GBytes) bytes = node_bytes (root);
+
+  respond_plain_json (msg, bytes);
 }
 
 static gboolean
@@ -1466,6 +1453,35 @@ check_members (JsonObject         *body,
   return TRUE;
 }
 
+/* The body of a patient's POST: an object with only ALLOWED members and the client-made
+ * "identifier" that lets a retry find what the first attempt wrote. On a problem the error is
+ * answered, audited as ACTION on ENTITY, and NULL returned. */
+static JsonNode *
+read_identified_body (Request             *req,
+                      const char * const  *allowed,
+                      const char          *action,
+                      const char          *entity,
+                      const char          *patient,
+                      JsonObject         **out_object,
+                      const char         **out_identifier)
+{
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object = NULL;
+  const char *identifier = NULL;
+
+  if ((body = parse_body (req, &error)) == NULL ||
+      !check_members (object = json_node_get_object (body), allowed, &error) ||
+      (identifier = body_identifier (object, &error)) == NULL)
+    {
+      fail (req, error, action, entity, patient);
+      return NULL;
+    }
+  *out_object = object;
+  *out_identifier = identifier;
+  return g_steal_pointer (&body);
+}
+
 static WzStoredResource *
 create_with_identifier (WzFollowupRoutes  *self,
                         JsonNode          *resource,
@@ -1677,13 +1693,9 @@ handle_reading (Request *req)
   if (!require_patient (req, "C", "Observation"))
     return;
   patient = own_patient (req);
-  if ((body = parse_body (req, &error)) == NULL ||
-      !check_members (object = json_node_get_object (body), allowed, &error) ||
-      (identifier = body_identifier (object, &error)) == NULL)
-    {
-      fail (req, error, "C", "Observation", patient);
-      return;
-    }
+  if ((body = read_identified_body (req, allowed, "C", "Observation", patient, &object,
+                                    &identifier)) == NULL)
+    return;
   kind = member_string (object, "kind");
   effective = member_string (object, "effective");
   if (effective == NULL)
@@ -1829,8 +1841,6 @@ handle_reading (Request *req)
 
   {
     g_autoptr(JsonBuilder) answer = json_builder_new ();
-    g_autoptr(JsonNode) root = NULL;
-    g_autoptr(GBytes) bytes = NULL;
     g_autofree char *ref = g_strconcat ("Observation/", stored->id, NULL);
 
     json_builder_begin_object (answer);
@@ -1839,9 +1849,7 @@ handle_reading (Request *req)
     json_builder_set_member_name (answer, "alerts");
     json_builder_add_value (answer, alerts_for_patient (written, request_lang (req)));
     json_builder_end_object (answer);
-    root = json_builder_get_root (answer);
-    bytes = node_bytes (root);
-    respond_plain_json (req->msg, bytes);
+    respond_built (req->msg, answer);
     soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK,
                                     NULL);
     audit_and_send (req, created ? "C" : "R", ref, patient);
@@ -1962,8 +1970,6 @@ handle_reminders (Request *req)
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) patient = NULL;
   g_autoptr(JsonNode) forecast = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GTimeZone) tz = NULL;
   g_autoptr(GError) error = NULL;
   const char *zone, *lang = request_lang (req);
@@ -2112,9 +2118,7 @@ handle_reminders (Request *req)
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  bytes = node_bytes (root);
-  respond_plain_json (req->msg, bytes);
+  respond_built (req->msg, builder);
   audit_and_send (req, "R", "followup/me/reminders", patient_ref);
 }
 
@@ -2178,8 +2182,6 @@ handle_vaccinations (Request *req)
   g_autoptr(JsonNode) forecast = NULL;
   g_autoptr(JsonNode) immunizations = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GTimeZone) tz = NULL;
   g_autoptr(GError) error = NULL;
   const char *zone;
@@ -2261,9 +2263,7 @@ handle_vaccinations (Request *req)
   else
     json_builder_add_null_value (builder);
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  bytes = node_bytes (root);
-  respond_plain_json (req->msg, bytes);
+  respond_built (req->msg, builder);
   audit_and_send (req, "R", "followup/me/vaccinations", patient_ref);
 }
 
@@ -2294,13 +2294,9 @@ handle_checkin (Request *req)
   if (!require_patient (req, "C", "Observation"))
     return;
   patient_ref = own_patient (req);
-  if ((body = parse_body (req, &error)) == NULL ||
-      !check_members (object = json_node_get_object (body), allowed, &error) ||
-      (identifier = body_identifier (object, &error)) == NULL)
-    {
-      fail (req, error, "C", "Observation", patient_ref);
-      return;
-    }
+  if ((body = read_identified_body (req, allowed, "C", "Observation", patient_ref, &object,
+                                    &identifier)) == NULL)
+    return;
   task_ref = member_string (object, "task");
   answers = wz_json_get_object (object, "answers");
   if (task_ref == NULL || !g_str_has_prefix (task_ref, "Task/") ||
@@ -2424,8 +2420,6 @@ handle_checkin (Request *req)
   publish_written (self, written, soup_server_message_get_remote_host (req->msg));
   {
     g_autoptr(JsonBuilder) answer = json_builder_new ();
-    g_autoptr(JsonNode) root = NULL;
-    g_autoptr(GBytes) bytes = NULL;
 
     json_builder_begin_object (answer);
     json_builder_set_member_name (answer, "task");
@@ -2433,9 +2427,7 @@ handle_checkin (Request *req)
     json_builder_set_member_name (answer, "status");
     json_builder_add_string_value (answer, "completed");
     json_builder_end_object (answer);
-    root = json_builder_get_root (answer);
-    bytes = node_bytes (root);
-    respond_plain_json (req->msg, bytes);
+    respond_built (req->msg, answer);
     soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
     audit_and_send (req, created ? "C" : "R", task_ref, patient_ref);
   }
@@ -2708,8 +2700,6 @@ handle_prescriptions (Request *req)
   g_autoptr(JsonNode) patient = NULL;
   g_autoptr(JsonNode) list = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GTimeZone) tz = NULL;
   g_autoptr(GError) error = NULL;
   const char *zone;
@@ -2730,9 +2720,7 @@ handle_prescriptions (Request *req)
   json_builder_set_member_name (builder, "prescriptions");
   json_builder_add_value (builder, g_steal_pointer (&list));
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  bytes = node_bytes (root);
-  respond_plain_json (req->msg, bytes);
+  respond_built (req->msg, builder);
   audit_and_send (req, "R", "followup/me/prescriptions", patient_ref);
 }
 
@@ -2764,13 +2752,9 @@ handle_renewal (Request *req)
   if (!require_patient (req, "C", "Task"))
     return;
   patient_ref = own_patient (req);
-  if ((body = parse_body (req, &error)) == NULL ||
-      !check_members (object = json_node_get_object (body), allowed, &error) ||
-      (identifier = body_identifier (object, &error)) == NULL)
-    {
-      fail (req, error, "C", "Task", patient_ref);
-      return;
-    }
+  if ((body = read_identified_body (req, allowed, "C", "Task", patient_ref, &object,
+                                    &identifier)) == NULL)
+    return;
   ref = member_string (object, "medicationRequest");
   note = member_string (object, "note");
   if (json_object_has_member (object, "note") && (note == NULL || strlen (note) > 500))
@@ -2912,8 +2896,6 @@ handle_renewal (Request *req)
   publish_written (self, written, soup_server_message_get_remote_host (req->msg));
   {
     g_autoptr(JsonBuilder) answer = json_builder_new ();
-    g_autoptr(JsonNode) root = NULL;
-    g_autoptr(GBytes) bytes = NULL;
     g_autofree char *task_ref = g_strconcat ("Task/", task_stored->id, NULL);
     g_autofree char *encounter_ref = g_strconcat ("Encounter/", encounter->id, NULL);
 
@@ -2923,9 +2905,7 @@ handle_renewal (Request *req)
     json_builder_set_member_name (answer, "encounter");
     json_builder_add_string_value (answer, encounter_ref);
     json_builder_end_object (answer);
-    root = json_builder_get_root (answer);
-    bytes = node_bytes (root);
-    respond_plain_json (req->msg, bytes);
+    respond_built (req->msg, answer);
     soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
     audit_and_send (req, created ? "C" : "R", task_ref, patient_ref);
   }
@@ -2959,13 +2939,9 @@ handle_reaction (Request *req)
   if (!require_patient (req, "C", "AdverseEvent"))
     return;
   patient_ref = own_patient (req);
-  if ((body = parse_body (req, &error)) == NULL ||
-      !check_members (object = json_node_get_object (body), allowed, &error) ||
-      (identifier = body_identifier (object, &error)) == NULL)
-    {
-      fail (req, error, "C", "AdverseEvent", patient_ref);
-      return;
-    }
+  if ((body = read_identified_body (req, allowed, "C", "AdverseEvent", patient_ref, &object,
+                                    &identifier)) == NULL)
+    return;
   immunization_ref = member_string (object, "immunization");
   date = member_string (object, "date");
   what = member_string (object, "what");
@@ -3102,8 +3078,6 @@ handle_reaction (Request *req)
     }
   {
     g_autoptr(JsonBuilder) answer = json_builder_new ();
-    g_autoptr(JsonNode) root = NULL;
-    g_autoptr(GBytes) bytes = NULL;
 
     json_builder_begin_object (answer);
     json_builder_set_member_name (answer, "adverseEvent");
@@ -3111,9 +3085,7 @@ handle_reaction (Request *req)
     json_builder_set_member_name (answer, "serious");
     json_builder_add_boolean_value (answer, serious);
     json_builder_end_object (answer);
-    root = json_builder_get_root (answer);
-    bytes = node_bytes (root);
-    respond_plain_json (req->msg, bytes);
+    respond_built (req->msg, answer);
     soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
     audit_and_send (req, created ? "C" : "R", ref, patient_ref);
   }
@@ -3174,17 +3146,13 @@ handle_confirm (Request *req)
   publish_written (self, written, soup_server_message_get_remote_host (req->msg));
   {
     g_autoptr(JsonBuilder) answer = json_builder_new ();
-    g_autoptr(JsonNode) root = NULL;
-    g_autoptr(GBytes) bytes = NULL;
     g_autofree char *encounter_ref = g_strconcat ("Encounter/", encounter->id, NULL);
 
     json_builder_begin_object (answer);
     json_builder_set_member_name (answer, "encounter");
     json_builder_add_string_value (answer, encounter_ref);
     json_builder_end_object (answer);
-    root = json_builder_get_root (answer);
-    bytes = node_bytes (root);
-    respond_plain_json (req->msg, bytes);
+    respond_built (req->msg, answer);
     audit_and_send (req, "C", encounter_ref, patient_ref);
   }
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "wz-audited-response.h"
 #include "wz-error.h"
 #include "wz-fhir.h"
 #include "wz-formulary-store.h"
@@ -235,35 +236,12 @@ parse_stored (const WzStoredResource *stored,
 
 /* --- answering ------------------------------------------------------------------------------ */
 
-static void
-on_audit_done (const GError *error,
-               gpointer      user_data)
-{
-  SoupServerMessage *msg = user_data;
-
-  if (error != NULL)
-    {
-      g_warning ("Audit row could not be written, withholding the response: %s", error->message);
-      wz_http_respond_problem (msg, WZ_ERROR_UNAVAILABLE,
-                               "The access could not be written to the audit log, so it was not "
-                               "answered; try again");
-    }
-  if (soup_server_message_get_socket (msg) != NULL)
-    soup_server_message_unpause (msg);
-  g_object_unref (msg);
-}
-
 /* Holds the response (already set) until its audit row is on disk. */
 static void
 send_audited (Request *req)
 {
-  guint status = soup_server_message_get_status (req->msg);
-  const char *outcome = status < 400 ? "0" : status < 500 ? "4" : "8";
-
-  soup_server_message_pause (req->msg);
-  wz_audit_record (req->self->audit, req->action, outcome, req->agent, req->entity, req->patient,
-                   soup_server_message_get_remote_host (req->msg), on_audit_done,
-                   g_object_ref (req->msg));
+  wz_audited_response_send (req->self->audit, req->msg, req->action, req->agent, req->entity,
+                            req->patient);
 }
 
 static void
