@@ -81,6 +81,8 @@ add_task (WzFollowupRow *self,
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  /* Wrapped text asks for little width, so the sidebar keeps the queue's width. */
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 20);
   gtk_widget_set_hexpand (label, TRUE);
   gtk_box_append (GTK_BOX (line), label);
 
@@ -150,6 +152,7 @@ add_measurement (WzFollowupRow *self,
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 30);
   gtk_widget_add_css_class (label, "caption");
   if (flagged)
     {
@@ -174,6 +177,7 @@ add_measurement (WzFollowupRow *self,
       gtk_label_set_xalign (GTK_LABEL (advice), 0);
       gtk_label_set_wrap (GTK_LABEL (advice), TRUE);
       gtk_label_set_wrap_mode (GTK_LABEL (advice), PANGO_WRAP_WORD_CHAR);
+      gtk_label_set_max_width_chars (GTK_LABEL (advice), 30);
       gtk_widget_add_css_class (advice, "caption");
       gtk_widget_add_css_class (advice, "dim-label");
       gtk_widget_set_margin_start (advice, 12);

@@ -146,6 +146,9 @@ on_allergies_read (GObject      *object,
       g_strfreev (info->allergies);
       info->allergies = wz_allergy_names_from_bundle (node);
       apply_patient_info (fetch->self, fetch->patient, info);
+      wz_test_report_when_settled (GTK_WIDGET (fetch->self), NULL,
+                                   "followup-worklist-allergies patient=%s n=%u", fetch->patient,
+                                   g_strv_length (info->allergies));
     }
   patient_fetch_free (fetch);
 }

@@ -131,6 +131,9 @@ case "$mode" in
     [ "$(field overdue "$line")" -ge 1 ] || fail "no overdue follow-up: $line"
     [ "$(field today "$line")" -ge 1 ] || fail "no follow-up due today: $line"
     grep -q 'home_bp_systolic:high' <<<"$line" || fail "the high systolic reading is not flagged: $line"
+    # The first patient's allergy mark, read after the list, settles the rows' places.
+    first=$(patient_id "$(field first-overdue "$line")")
+    wait_for "^followup-worklist-allergies patient=Patient/$first " 20 >/dev/null
     xdotool key ctrl+2
     wait_for '^sidebar=followups' 10 >/dev/null
     sleep 0.6
@@ -138,12 +141,14 @@ case "$mode" in
     if [ "$lang" = en ]; then
       # The first patient's first task done (its tick), then the patient called in for a revisit
       # (the phone at the right of the name): both reach the server.
-      xdotool mousemove 390 271 click 1
+      mark_report
+      xdotool mousemove 324 282 click 1
       line=$(wait_for '^followup-task-done task=Task/' 15)
       task=${line#*task=}
       [ "$(api GET "/fhir/$task" | jq -r .status)" = completed ] || fail "$task is not completed on the server"
       wait_for '^followup-worklist ' 15 >/dev/null
-      xdotool mousemove 390 205 click 1
+      sleep 0.6
+      xdotool mousemove 324 208 click 1
       line=$(wait_for '^followup-called-in ' 15)
       echo "$line"
       encounter=$(field encounter "$line")
