@@ -34,3 +34,19 @@ wz_json_get_array (JsonObject *object,
 
   return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
 }
+
+void
+wz_json_add_identifier (JsonBuilder *builder,
+                        const char  *system,
+                        const char  *value)
+{
+  json_builder_set_member_name (builder, "identifier");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, system);
+  json_builder_set_member_name (builder, "value");
+  json_builder_add_string_value (builder, value);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+}

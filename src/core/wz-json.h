@@ -14,4 +14,9 @@ JsonObject *wz_json_get_object (JsonObject *object,
 JsonArray  *wz_json_get_array  (JsonObject *object,
                                 const char *member);
 
+/* Writes the member "identifier": [{"system": SYSTEM, "value": VALUE}] of a FHIR resource. */
+void        wz_json_add_identifier (JsonBuilder *builder,
+                                    const char  *system,
+                                    const char  *value);
+
 G_END_DECLS

@@ -200,15 +200,7 @@ build_flag (JsonObject *observation,
   json_builder_end_object (builder);
   json_builder_end_array (builder);
 
-  json_builder_set_member_name (builder, "identifier");
-  json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, WZ_FOLLOWUP_ALERT_ID_SYSTEM);
-  json_builder_set_member_name (builder, "value");
-  json_builder_add_string_value (builder, identifier);
-  json_builder_end_object (builder);
-  json_builder_end_array (builder);
+  wz_json_add_identifier (builder, WZ_FOLLOWUP_ALERT_ID_SYSTEM, identifier);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, "active");
   json_builder_set_member_name (builder, "category");

@@ -87,15 +87,7 @@ build_encounter (JsonObject *task,
   set_reference (builder, "valueReference", task_ref);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "identifier");
-  json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, WZ_FOLLOWUP_VISIT_ID_SYSTEM);
-  json_builder_set_member_name (builder, "value");
-  json_builder_add_string_value (builder, task_ref);
-  json_builder_end_object (builder);
-  json_builder_end_array (builder);
+  wz_json_add_identifier (builder, WZ_FOLLOWUP_VISIT_ID_SYSTEM, task_ref);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, status);
   json_builder_set_member_name (builder, "class");

@@ -1482,6 +1482,20 @@ read_identified_body (Request             *req,
   return g_steal_pointer (&body);
 }
 
+/* Answers a patient's identified POST: 201 when CREATED, else 200 (the identifier had been used
+ * and ENTITY is what the first attempt wrote, so the access is a read). */
+static void
+respond_written (Request     *req,
+                 JsonBuilder *answer,
+                 gboolean     created,
+                 const char  *entity,
+                 const char  *patient)
+{
+  respond_built (req->msg, answer);
+  soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
+  audit_and_send (req, created ? "C" : "R", entity, patient);
+}
+
 static WzStoredResource *
 create_with_identifier (WzFollowupRoutes  *self,
                         JsonNode          *resource,
@@ -1547,15 +1561,7 @@ begin_observation (JsonBuilder *builder,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "resourceType");
   json_builder_add_string_value (builder, "Observation");
-  json_builder_set_member_name (builder, "identifier");
-  json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, "urn:ietf:rfc:3986");
-  json_builder_set_member_name (builder, "value");
-  json_builder_add_string_value (builder, identifier);
-  json_builder_end_object (builder);
-  json_builder_end_array (builder);
+  wz_json_add_identifier (builder, "urn:ietf:rfc:3986", identifier);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, "final");
   json_builder_set_member_name (builder, "category");
@@ -1849,10 +1855,7 @@ handle_reading (Request *req)
     json_builder_set_member_name (answer, "alerts");
     json_builder_add_value (answer, alerts_for_patient (written, request_lang (req)));
     json_builder_end_object (answer);
-    respond_built (req->msg, answer);
-    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK,
-                                    NULL);
-    audit_and_send (req, created ? "C" : "R", ref, patient);
+    respond_written (req, answer, created, ref, patient);
   }
 }
 
@@ -2427,9 +2430,7 @@ handle_checkin (Request *req)
     json_builder_set_member_name (answer, "status");
     json_builder_add_string_value (answer, "completed");
     json_builder_end_object (answer);
-    respond_built (req->msg, answer);
-    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
-    audit_and_send (req, created ? "C" : "R", task_ref, patient_ref);
+    respond_written (req, answer, created, task_ref, patient_ref);
   }
 }
 
@@ -2789,15 +2790,7 @@ handle_renewal (Request *req)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "resourceType");
   json_builder_add_string_value (builder, "Task");
-  json_builder_set_member_name (builder, "identifier");
-  json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, "urn:ietf:rfc:3986");
-  json_builder_set_member_name (builder, "value");
-  json_builder_add_string_value (builder, identifier);
-  json_builder_end_object (builder);
-  json_builder_end_array (builder);
+  wz_json_add_identifier (builder, "urn:ietf:rfc:3986", identifier);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, "requested");
   json_builder_set_member_name (builder, "intent");
@@ -2905,9 +2898,7 @@ handle_renewal (Request *req)
     json_builder_set_member_name (answer, "encounter");
     json_builder_add_string_value (answer, encounter_ref);
     json_builder_end_object (answer);
-    respond_built (req->msg, answer);
-    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
-    audit_and_send (req, created ? "C" : "R", task_ref, patient_ref);
+    respond_written (req, answer, created, task_ref, patient_ref);
   }
 }
 
@@ -3085,9 +3076,7 @@ handle_reaction (Request *req)
     json_builder_set_member_name (answer, "serious");
     json_builder_add_boolean_value (answer, serious);
     json_builder_end_object (answer);
-    respond_built (req->msg, answer);
-    soup_server_message_set_status (req->msg, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, NULL);
-    audit_and_send (req, created ? "C" : "R", ref, patient_ref);
+    respond_written (req, answer, created, ref, patient_ref);
   }
 }
 
