@@ -8,24 +8,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  PHONE, DESKTOP, haveServer, buildDirFor, launchServer, startServer, stopServer, login as loginAs,
+  launchBrowser,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const sourceRoot = process.env.WZ_SOURCE || path.resolve(here, '..', '..');
-const dataFiles = process.env.WZ_DATA_DIR || path.join(sourceRoot, 'data');
-const buildDir = process.env.WZ_BUILD || fs.mkdtempSync(path.join(os.tmpdir(), 'wz-chat-'));
+const buildDir = buildDirFor('wz-chat');
 const shotDir = path.join(buildDir, 'screenshots');
-const serverBinary = process.env.WZ_SERVER_BINARY || '';
-const password = process.env.WZ_DEMO_PASSWORD || 'demo';
 
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-const DESKTOP = { viewport: { width: 1280, height: 900 } };
-const serverEnv = { ...process.env, WZ_DATA_DIR: dataFiles, WZ_PWHASH_FAST: '1' };
 const URN = 'urn:ietf:rfc:3986';
 const REFUSED_EXE = 'This file is not a photo (JPEG or PNG), a PDF or a voice note, so it cannot be sent.';
 
@@ -34,49 +26,13 @@ let browser = null;
 let doctor = null;      // { token, practitioner }
 const usedEncounters = new Set();
 
-const skip = !serverBinary || !fs.existsSync(serverBinary)
+const skip = !haveServer
   ? 'wenzhen-server is not built (WZ_SERVER_BINARY); the chat needs the real server'
   : typeof WebSocket === 'undefined'
     ? 'node has no WebSocket (run it with --experimental-websocket)'
     : false;
 
 /* ---- The server ------------------------------------------------------------------------------ */
-
-async function launch (dataDir, listen) {
-  const child = spawn(serverBinary, ['serve', '--data-dir', dataDir, '--listen', listen], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: serverEnv,
-  });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wenzhen-server printed no "listening on" line within 20 s: ${out}`));
-    }, 20000);
-    child.on('exit', (code) => reject(new Error(`wenzhen-server exited early (${code}): ${out}`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:(\d+))/);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(m[1]);
-      }
-    });
-  });
-  return { base, port: new URL(base).port, dataDir, child };
-}
-
-async function startServer () {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wz-chat-data-'));
-  try {
-    execFileSync(serverBinary, ['demo-data', '--data-dir', dataDir], { env: serverEnv, stdio: 'pipe' });
-    return await launch(dataDir, '127.0.0.1:0');
-  } catch (error) {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-}
 
 async function killServer () {
   await new Promise((done) => {
@@ -89,7 +45,7 @@ async function killServer () {
 async function restartServer () {
   for (let attempt = 0; ; attempt++) {
     try {
-      server = await launch(server.dataDir, `127.0.0.1:${server.port}`);
+      server = await launchServer(server.dataDir, { listen: `127.0.0.1:${server.port}` });
       return;
     } catch (error) {
       if (attempt > 20)
@@ -97,16 +53,6 @@ async function restartServer () {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
-}
-
-async function stopServer () {
-  if (server.child.exitCode === null) {
-    await new Promise((done) => {
-      server.child.on('exit', done);
-      server.child.kill('SIGTERM');
-    });
-  }
-  fs.rmSync(server.dataDir, { recursive: true, force: true });
 }
 
 /* ---- The doctor, through the API ------------------------------------------------------------ */
@@ -133,13 +79,7 @@ async function api (method, pathAndQuery, body, headers) {
 }
 
 async function login () {
-  const res = await fetch(`${server.base}/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: 'doctor', password }),
-  });
-  assert.equal(res.status, 200, 'the doctor logs in');
-  const json = await res.json();
+  const json = await loginAs(server, 'doctor');
   return { token: json.access_token, practitioner: json.practitioner };
 }
 
@@ -388,21 +328,16 @@ async function checkLayout (page, where) {
 before(async () => {
   if (skip)
     return;
-  server = await startServer();
+  server = await startServer('wz-chat-data');
   doctor = await login();
-  browser = await chromium.launch({
-    executablePath: process.env.WZ_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
-  });
+  browser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
 });
 
 after(async () => {
   if (browser)
     await browser.close();
   if (server)
-    await stopServer();
+    await stopServer(server);
 });
 
 test('on a phone, in English: text, a photo, a PDF and a voice note reach the doctor; the doctor\'s reply appears, HTML shown as text', { skip }, async () => {

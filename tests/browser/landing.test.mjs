@@ -8,23 +8,17 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  PHONE, DESKTOP, sourceRoot, dataFiles, haveServer, buildDirFor, startServer, stopServer,
+  launchBrowser,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const sourceRoot = process.env.WZ_SOURCE || path.resolve(here, '..', '..');
 const webDir = path.join(sourceRoot, 'data', 'web');
-const buildDir = process.env.WZ_BUILD || fs.mkdtempSync(path.join(os.tmpdir(), 'wz-landing-'));
+const buildDir = buildDirFor('wz-landing');
 const shotDir = path.join(buildDir, 'screenshots');
-const serverBinary = process.env.WZ_SERVER_BINARY || '';
-
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-const DESKTOP = { viewport: { width: 1280, height: 900 } };
 
 const FAKE_CAPABILITY = {
   resourceType: 'CapabilityStatement',
@@ -79,39 +73,13 @@ function startFakeServer () {
   });
 }
 
-function startRealServer () {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wz-landing-data-'));
-  const child = spawn(serverBinary, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, WZ_DATA_DIR: process.env.WZ_DATA_DIR || path.join(sourceRoot, 'data') },
+async function startRealServer () {
+  // An empty data folder: the landing page needs no demo data.
+  const real = await startServer('wz-landing-data', {
+    demo: false,
+    env: { ...process.env, WZ_DATA_DIR: dataFiles },
   });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wenzhen-server printed no "listening on" line within 20 s: ${out}`));
-    }, 20000);
-    child.on('exit', (code) => reject(new Error(`wenzhen-server exited early (${code}): ${out}`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({
-          kind: 'real',
-          base: m[1],
-          stop: () => new Promise((done) => {
-            child.on('exit', () => {
-              fs.rmSync(dataDir, { recursive: true, force: true });
-              done();
-            });
-            child.kill('SIGTERM');
-          }),
-        });
-      }
-    });
-  });
+  return { kind: 'real', base: real.base, stop: () => stopServer(real) };
 }
 
 async function newPage (options, locale) {
@@ -169,7 +137,7 @@ async function shot (page, name) {
 }
 
 before(async () => {
-  const useReal = serverBinary && fs.existsSync(serverBinary);
+  const useReal = haveServer;
   server = useReal ? await startRealServer() : await startFakeServer();
   const res = await fetch(`${server.base}/fhir/metadata`, { headers: { Accept: 'application/fhir+json' } });
   assert.equal(res.status, 200, 'GET /fhir/metadata must answer 200');
@@ -177,12 +145,7 @@ before(async () => {
   assert.equal(capability.resourceType, 'CapabilityStatement');
   console.log(`# serving with the ${server.kind} server at ${server.base}`);
 
-  browser = await chromium.launch({
-    executablePath: process.env.WZ_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--no-first-run'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -6,85 +6,31 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  PHONE, DESKTOP, haveServer, buildDirFor, startServer, stopServer,
+  login as loginAs, fhirGet, visitLink as linkFor, launchBrowser,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const sourceRoot = process.env.WZ_SOURCE || path.resolve(here, '..', '..');
-const dataFiles = process.env.WZ_DATA_DIR || path.join(sourceRoot, 'data');
-const buildDir = process.env.WZ_BUILD || fs.mkdtempSync(path.join(os.tmpdir(), 'wz-visit-'));
+const buildDir = buildDirFor('wz-visit');
 const shotDir = path.join(buildDir, 'screenshots');
-const serverBinary = process.env.WZ_SERVER_BINARY || '';
-const password = process.env.WZ_DEMO_PASSWORD || 'demo';
-
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-const DESKTOP = { viewport: { width: 1280, height: 900 } };
-const serverEnv = { ...process.env, WZ_DATA_DIR: dataFiles, WZ_PWHASH_FAST: '1' };
 
 let server = null;      // { base, dataDir, child }
 let browser = null;
 const tokens = {};      // username → access token
 let rules = null;
 
-const skip = !serverBinary || !fs.existsSync(serverBinary)
+const skip = !haveServer
   ? 'wenzhen-server is not built (WZ_SERVER_BINARY); the visit page needs the real server'
   : false;
 
-async function startServer () {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wz-visit-data-'));
-  execFileSync(serverBinary, ['demo-data', '--data-dir', dataDir], { env: serverEnv, stdio: 'pipe' });
-  const child = spawn(serverBinary, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: serverEnv,
-  });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wenzhen-server printed no "listening on" line within 20 s: ${out}`));
-    }, 20000);
-    child.on('exit', (code) => reject(new Error(`wenzhen-server exited early (${code}): ${out}`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(m[1]);
-      }
-    });
-  });
-  return { base, dataDir, child };
-}
-
-async function stopServer () {
-  await new Promise((done) => {
-    server.child.on('exit', done);
-    server.child.kill('SIGTERM');
-  });
-  fs.rmSync(server.dataDir, { recursive: true, force: true });
-}
-
 async function login (username) {
-  const res = await fetch(`${server.base}/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  assert.equal(res.status, 200, `login as ${username}`);
-  return (await res.json()).access_token;
+  return (await loginAs(server, username)).access_token;
 }
 
 async function fhir (username, pathAndQuery) {
-  const res = await fetch(`${server.base}/fhir/${pathAndQuery}`, {
-    headers: { Authorization: `Bearer ${tokens[username]}`, Accept: 'application/fhir+json' },
-  });
-  assert.equal(res.status, 200, `GET ${pathAndQuery} as ${username}`);
-  return res.json();
+  return fhirGet(server, tokens[username], pathAndQuery, username);
 }
 
 /* The first of USERNAME's visits with STATUS, with its patient's name. */
@@ -97,11 +43,7 @@ async function visit (username, status) {
 
 /* A fresh link from the operator's command, as the doctor would send it. */
 function visitLink (encounterId) {
-  const out = execFileSync(serverBinary, ['visit-link', '--data-dir', server.dataDir,
-    '--encounter', encounterId, '--base-url', server.base], { env: serverEnv, encoding: 'utf8' });
-  const m = out.match(/(http:\/\/\S+\/visit\/#[A-Za-z0-9_-]+)/);
-  assert.ok(m, `visit-link printed a link: ${out}`);
-  return m[1];
+  return linkFor(server, encounterId);
 }
 
 async function newPage (options, locale, allowed) {
@@ -214,23 +156,18 @@ async function answerAllRedFlags (page, yesTo) {
 before(async () => {
   if (skip)
     return;
-  server = await startServer();
+  server = await startServer('wz-visit-data');
   tokens.doctor = await login('doctor');
   tokens.doctor2 = await login('doctor2');
   rules = await (await fetch(`${server.base}/visit/triage-rules.json`)).json();
-  browser = await chromium.launch({
-    executablePath: process.env.WZ_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--no-first-run'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
   if (browser)
     await browser.close();
   if (server)
-    await stopServer();
+    await stopServer(server);
 });
 
 test('routine answers on a phone, in English: consent, questions, thank-you with the queue place', { skip }, async () => {

@@ -7,78 +7,24 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  PHONE, DESKTOP, haveServer, buildDirFor, startServer, stopServer, login,
+  visitLink, launchBrowser,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const sourceRoot = process.env.WZ_SOURCE || path.resolve(here, '..', '..');
-const dataFiles = process.env.WZ_DATA_DIR || path.join(sourceRoot, 'data');
-const buildDir = process.env.WZ_BUILD || fs.mkdtempSync(path.join(os.tmpdir(), 'wz-records-'));
+const buildDir = buildDirFor('wz-records');
 const shotDir = path.join(buildDir, 'screenshots');
-const serverBinary = process.env.WZ_SERVER_BINARY || '';
-const password = process.env.WZ_DEMO_PASSWORD || 'demo';
 const ALERT_SYSTEM = 'https://wenzhen.example/fhir/CodeSystem/followup-alert';
-
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-const DESKTOP = { viewport: { width: 1280, height: 900 } };
-const serverEnv = { ...process.env, WZ_DATA_DIR: dataFiles, WZ_PWHASH_FAST: '1' };
 
 let server = null;
 let browser = null;
 const tokens = {};
 
-const skip = !serverBinary || !fs.existsSync(serverBinary)
+const skip = !haveServer
   ? 'wenzhen-server is not built (WZ_SERVER_BINARY); the records page needs the real server'
   : false;
-
-async function startServer () {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wz-records-data-'));
-  execFileSync(serverBinary, ['demo-data', '--data-dir', dataDir], { env: serverEnv, stdio: 'pipe' });
-  const child = spawn(serverBinary, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: serverEnv,
-  });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wenzhen-server printed no "listening on" line within 20 s: ${out}`));
-    }, 20000);
-    child.on('exit', (code) => reject(new Error(`wenzhen-server exited early (${code}): ${out}`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(m[1]);
-      }
-    });
-  });
-  return { base, dataDir, child };
-}
-
-async function stopServer () {
-  await new Promise((done) => {
-    server.child.on('exit', done);
-    server.child.kill('SIGTERM');
-  });
-  fs.rmSync(server.dataDir, { recursive: true, force: true });
-}
-
-async function login (username) {
-  const res = await fetch(`${server.base}/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  assert.equal(res.status, 200, `login as ${username}`);
-  return res.json();
-}
 
 async function fhir (username, method, pathAndQuery, body) {
   const res = await fetch(`${server.base}/fhir/${pathAndQuery}`, {
@@ -107,11 +53,7 @@ async function visitFor (patient) {
     participant: [{ individual: { reference: tokens.doctor.practitioner } }],
     period: { start: new Date().toISOString() },
   });
-  const out = execFileSync(serverBinary, ['visit-link', '--data-dir', server.dataDir,
-    '--encounter', encounter.id, '--base-url', server.base], { env: serverEnv, encoding: 'utf8' });
-  const m = out.match(/(http:\/\/\S+\/visit\/#[A-Za-z0-9_-]+)/);
-  assert.ok(m, `visit-link printed a link: ${out}`);
-  return { link: m[1], encounter: encounter.id };
+  return { link: visitLink(server, encounter.id), encounter: encounter.id };
 }
 
 /* The page with the pre-consultation already sent from this device earlier, so the visit home
@@ -170,22 +112,17 @@ async function checkLayout (page, where) {
 before(async () => {
   if (skip)
     return;
-  server = await startServer();
-  tokens.doctor = await login('doctor');
-  tokens.doctor2 = await login('doctor2');
-  browser = await chromium.launch({
-    executablePath: process.env.WZ_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--no-first-run'],
-  });
+  server = await startServer('wz-records-data');
+  tokens.doctor = await login(server, 'doctor');
+  tokens.doctor2 = await login(server, 'doctor2');
+  browser = await launchBrowser();
 });
 
 after(async () => {
   if (browser)
     await browser.close();
   if (server)
-    await stopServer();
+    await stopServer(server);
 });
 
 test('hypertension on a phone, in Chinese: reminders, the approved prescription only, a high reading reaches the doctor', { skip }, async () => {

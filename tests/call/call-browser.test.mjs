@@ -7,28 +7,20 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  haveServer, serverEnv, buildDirFor, startServer, stopServer, login as loginAs, fhirGet,
+  visitLink as linkFor, launchBrowser,
+} from '../browser/harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const sourceRoot = process.env.WZ_SOURCE || path.resolve(here, '..', '..');
-const require = createRequire(path.join(sourceRoot, 'tests', 'browser', 'package.json'));
-const { chromium } = require('playwright-core');
-
-const dataFiles = process.env.WZ_DATA_DIR || path.join(sourceRoot, 'data');
-const buildDir = process.env.WZ_BUILD || fs.mkdtempSync(path.join(os.tmpdir(), 'wz-call-'));
+const buildDir = buildDirFor('wz-call');
 const shotDir = path.join(buildDir, 'screenshots');
-const serverBinary = process.env.WZ_SERVER_BINARY || '';
 const probeBinary = process.env.WZ_CALL_PROBE || path.join(buildDir, 'tests', 'call', 'wz-call-probe');
-const password = process.env.WZ_DEMO_PASSWORD || 'demo';
-const serverEnv = { ...process.env, WZ_DATA_DIR: dataFiles, WZ_PWHASH_FAST: '1' };
 
-const skip = !serverBinary || !fs.existsSync(serverBinary) || !fs.existsSync(probeBinary)
+const skip = !haveServer || !fs.existsSync(probeBinary)
   ? 'wenzhen-server or wz-call-probe is not built'
   : false;
 
@@ -36,52 +28,16 @@ let server = null;
 let browser = null;
 const tokens = {};
 
-async function startServer () {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wz-call-data-'));
-  execFileSync(serverBinary, ['demo-data', '--data-dir', dataDir], { env: serverEnv, stdio: 'pipe' });
-  const child = spawn(serverBinary, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0',
-    '--stun-server', 'stun:127.0.0.1:3478'], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening on" line: ${out}`)), 20000);
-    child.on('exit', (code) => reject(new Error(`wenzhen-server exited early (${code})`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(m[1]);
-      }
-    });
-  });
-  return { base, dataDir, child };
-}
-
 async function login (username) {
-  const res = await fetch(`${server.base}/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  assert.equal(res.status, 200, `login as ${username}`);
-  return (await res.json()).access_token;
+  return (await loginAs(server, username)).access_token;
 }
 
 async function fhir (username, pathAndQuery) {
-  const res = await fetch(`${server.base}/fhir/${pathAndQuery}`, {
-    headers: { Authorization: `Bearer ${tokens[username]}`, Accept: 'application/fhir+json' },
-  });
-  assert.equal(res.status, 200, `GET ${pathAndQuery} as ${username}`);
-  return res.json();
+  return fhirGet(server, tokens[username], pathAndQuery, username);
 }
 
 function visitLink (encounterId) {
-  const out = execFileSync(serverBinary, ['visit-link', '--data-dir', server.dataDir,
-    '--encounter', encounterId, '--base-url', server.base], { env: serverEnv, encoding: 'utf8' });
-  const m = out.match(/(http:\/\/\S+\/visit\/#[A-Za-z0-9_-]+)/);
-  assert.ok(m, `visit-link printed a link: ${out}`);
-  return m[1];
+  return linkFor(server, encounterId);
 }
 
 /* The doctor's engine as a child process: commands in, one JSON status per line out. */
@@ -170,28 +126,19 @@ async function shot (page, name) {
 before(async () => {
   if (skip)
     return;
-  server = await startServer();
+  server = await startServer('wz-call-data', { args: ['--stun-server', 'stun:127.0.0.1:3478'] });
   for (const user of ['doctor', 'pharmacist'])
     tokens[user] = await login(user);
-  browser = await chromium.launch({
-    executablePath: process.env.WZ_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-           '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'],
-  });
+  browser = await launchBrowser(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+                                 '--allow-loopback-in-peer-connection',
+                                 '--autoplay-policy=no-user-gesture-required']);
 });
 
 after(async () => {
   if (browser)
     await browser.close();
-  if (server) {
-    await new Promise((done) => {
-      server.child.on('exit', done);
-      server.child.kill('SIGTERM');
-    });
-    fs.rmSync(server.dataDir, { recursive: true, force: true });
-  }
+  if (server)
+    await stopServer(server);
 });
 
 async function doctorsVisit (index) {
