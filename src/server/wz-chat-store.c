@@ -11,6 +11,7 @@
 
 #include "wz-error.h"
 #include "wz-id.h"
+#include "wz-sqlite-file.h"
 #include "wz-time.h"
 
 /* Applied in order; the number applied is kept in user_version. Never edit a released one. */
@@ -197,30 +198,8 @@ wz_chat_store_open (const char  *data_dir,
 {
   g_autoptr(WzChatStore) self = g_object_new (WZ_TYPE_CHAT_STORE, NULL);
   g_autofree char *path = g_build_filename (data_dir, "chat.db", NULL);
-  int rc;
-
-  if (g_mkdir_with_parents (data_dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Cannot create data directory %s: %s",
-                   data_dir, g_strerror (saved_errno));
-      return NULL;
-    }
-
-  rc = sqlite3_open_v2 (path, &self->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK)
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Cannot open %s: %s", path,
-                   self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
-      return NULL;
-    }
-
-  /* Patients' pictures and voices: readable by the server's user only. */
-  g_chmod (path, 0600);
-  sqlite3_busy_timeout (self->db, 5000);
-  sqlite3_extended_result_codes (self->db, 1);
+  if ((self->db = wz_sqlite_file_open_private (data_dir, path, error)) == NULL)
+    return NULL;
 
   /* A 201 for an attachment or a receipt means it is on disk, as for every clinical write. */
   if (!exec (self, "PRAGMA journal_mode = WAL", error) ||

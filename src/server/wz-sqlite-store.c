@@ -13,6 +13,7 @@
 #include "wz-fhir.h"
 #include "wz-fhir-index.h"
 #include "wz-id.h"
+#include "wz-sqlite-file.h"
 #include "wz-time.h"
 
 #define MAX_CACHED_SEARCHES 128
@@ -2260,30 +2261,8 @@ wz_sqlite_store_open (const char  *data_dir,
 {
   g_autoptr(WzSqliteStore) self = g_object_new (WZ_TYPE_SQLITE_STORE, NULL);
   g_autofree char *path = g_build_filename (data_dir, "fhir.db", NULL);
-  int rc;
-
-  if (g_mkdir_with_parents (data_dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Cannot create data directory %s: %s",
-                   data_dir, g_strerror (saved_errno));
-      return NULL;
-    }
-
-  rc = sqlite3_open_v2 (path, &self->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK)
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_UNAVAILABLE, "Cannot open %s: %s", path,
-                   self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
-      return NULL;
-    }
-
-  /* Patient data: readable by the server's user only. */
-  g_chmod (path, 0600);
-  sqlite3_busy_timeout (self->db, 5000);
-  sqlite3_extended_result_codes (self->db, 1);
+  if ((self->db = wz_sqlite_file_open_private (data_dir, path, error)) == NULL)
+    return NULL;
   sqlite3_create_function_v2 (self->db, "wz_on_care_team", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
                               self, on_care_team_function, NULL, NULL, NULL);
 
