@@ -344,3 +344,175 @@ wz_test_response_free (WzTestResponse *response)
   g_clear_pointer (&response->json, json_node_unref);
   g_free (response);
 }
+
+/* ---- Websockets ---------------------------------------------------------------------------- */
+
+static SoupSession *ws_session;
+
+static void
+on_ws_message (SoupWebsocketConnection *conn,
+               gint                     type,
+               GBytes                  *message,
+               WzTestWs                *ws)
+{
+  g_autofree char *text = g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message));
+  g_autoptr(GError) error = NULL;
+  JsonNode *node;
+
+  g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
+  node = json_from_string (text, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  g_queue_push_tail (&ws->frames, node);
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *conn,
+              WzTestWs                *ws)
+{
+  ws->closed = TRUE;
+  ws->close_code = soup_websocket_connection_get_close_code (conn);
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+WzTestWs *
+wz_test_ws_connect (const char *base_url,
+                    const char *token,
+                    gboolean    in_query,
+                    guint      *out_status)
+{
+  g_autofree char *url = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  SoupWebsocketConnection *conn;
+  WzTestWs *ws;
+
+  if (ws_session == NULL)
+    ws_session = soup_session_new ();
+
+  if (in_query && token != NULL)
+    {
+      g_autofree char *escaped = g_uri_escape_string (token, NULL, FALSE);
+
+      url = g_strdup_printf ("%s/ws?access_token=%s", base_url, escaped);
+    }
+  else
+    url = g_strdup_printf ("%s/ws", base_url);
+  msg = soup_message_new ("GET", url);
+  if (!in_query && token != NULL)
+    {
+      g_autofree char *authorization = g_strconcat ("Bearer ", token, NULL);
+
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    authorization);
+    }
+
+  soup_session_websocket_connect_async (ws_session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_connected, &result);
+  WZ_SPIN_UNTIL (result != NULL, WZ_TEST_WS_TIMEOUT_MS);
+  g_assert_nonnull (result);
+
+  if (out_status != NULL)
+    *out_status = soup_message_get_status (msg);
+  conn = soup_session_websocket_connect_finish (ws_session, result, &error);
+  if (conn == NULL)
+    return NULL;
+
+  ws = g_new0 (WzTestWs, 1);
+  g_queue_init (&ws->frames);
+  ws->conn = conn;
+  g_signal_connect (conn, "message", G_CALLBACK (on_ws_message), ws);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_ws_closed), ws);
+  return ws;
+}
+
+WzTestWs *
+wz_test_ws_open (const char *base_url,
+                 const char *token)
+{
+  guint status = 0;
+  WzTestWs *ws = wz_test_ws_connect (base_url, token, FALSE, &status);
+  g_autoptr(JsonNode) hello = NULL;
+
+  g_assert_cmpuint (status, ==, 101);
+  g_assert_nonnull (ws);
+  soup_websocket_connection_set_max_incoming_payload_size (ws->conn, 1024 * 1024);
+  hello = wz_test_ws_next (ws);
+  g_assert_cmpstr (wz_test_frame_member (hello, "type"), ==, "hello");
+  return ws;
+}
+
+void
+wz_test_ws_free (WzTestWs *ws)
+{
+  if (ws == NULL)
+    return;
+
+  if (ws->conn != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (ws->conn, ws);
+      if (soup_websocket_connection_get_state (ws->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (ws->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (ws->conn);
+    }
+  g_queue_clear_full (&ws->frames, (GDestroyNotify) json_node_unref);
+  g_free (ws);
+}
+
+void
+wz_test_ws_send (WzTestWs   *ws,
+                 const char *text)
+{
+  soup_websocket_connection_send_text (ws->conn, text);
+}
+
+JsonNode *
+wz_test_ws_next (WzTestWs *ws)
+{
+  WZ_SPIN_UNTIL (!g_queue_is_empty (&ws->frames) || ws->closed, WZ_TEST_WS_TIMEOUT_MS);
+  if (g_queue_is_empty (&ws->frames))
+    g_error ("no frame arrived (socket %s)", ws->closed ? "closed" : "open");
+  return g_queue_pop_head (&ws->frames);
+}
+
+JsonNode *
+wz_test_ws_next_type (WzTestWs   *ws,
+                      const char *type)
+{
+  for (;;)
+    {
+      JsonNode *frame = wz_test_ws_next (ws);
+
+      if (g_strcmp0 (wz_test_frame_member (frame, "type"), type) == 0)
+        return frame;
+      json_node_unref (frame);
+    }
+}
+
+void
+wz_test_ws_assert_quiet (WzTestWs *ws)
+{
+  g_autoptr(JsonNode) frame = NULL;
+
+  wz_test_ws_send (ws, "{\"type\":\"ping\"}");
+  frame = wz_test_ws_next (ws);
+  if (g_strcmp0 (wz_test_frame_member (frame, "type"), "pong") != 0)
+    g_error ("expected no frame, got %s", json_to_string (frame, FALSE));
+}
+
+const char *
+wz_test_frame_member (JsonNode   *frame,
+                      const char *name)
+{
+  return json_object_get_string_member_with_default (json_node_get_object (frame), name, NULL);
+}
