@@ -35,6 +35,25 @@ wz_json_get_array (JsonObject *object,
   return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
 }
 
+const char *
+wz_json_get_reference (JsonObject *object,
+                       const char *member)
+{
+  return wz_json_get_string (wz_json_get_object (object, member), "reference");
+}
+
+void
+wz_json_add_reference (JsonBuilder *builder,
+                       const char  *member,
+                       const char  *reference)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reference");
+  json_builder_add_string_value (builder, reference);
+  json_builder_end_object (builder);
+}
+
 void
 wz_json_add_identifier (JsonBuilder *builder,
                         const char  *system,

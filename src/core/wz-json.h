@@ -14,6 +14,14 @@ JsonObject *wz_json_get_object (JsonObject *object,
 JsonArray  *wz_json_get_array  (JsonObject *object,
                                 const char *member);
 
+/* The "reference" of the Reference in MEMBER, or NULL. */
+const char *wz_json_get_reference (JsonObject *object,
+                                   const char *member);
+
+/* Writes MEMBER: {"reference": REFERENCE}. */
+void        wz_json_add_reference  (JsonBuilder *builder,
+                                    const char  *member,
+                                    const char  *reference);
 /* Writes the member "identifier": [{"system": SYSTEM, "value": VALUE}] of a FHIR resource. */
 void        wz_json_add_identifier (JsonBuilder *builder,
                                     const char  *system,

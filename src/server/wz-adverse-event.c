@@ -67,7 +67,7 @@ wz_adverse_event_check (JsonObject  *event,
                         gint64       now_us,
                         GError     **error)
 {
-  const char *subject = wz_json_get_string (wz_json_get_object (event, "subject"), "reference");
+  const char *subject = wz_json_get_reference (event, "subject");
   const char *date = wz_json_get_string (event, "date");
   JsonObject *concept = wz_json_get_object (event, "event");
   JsonObject *seriousness = wz_json_get_object (event, "seriousness");

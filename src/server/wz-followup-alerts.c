@@ -33,13 +33,6 @@ parse_stored (WzStoredResource *stored)
 }
 
 static const char *
-reference_of (JsonObject *object,
-              const char *member)
-{
-  return wz_json_get_string (wz_json_get_object (object, member), "reference");
-}
-
-static const char *
 effective_of (JsonObject *observation)
 {
   const char *when = wz_json_get_string (observation, "effectiveDateTime");
@@ -67,18 +60,6 @@ add_coding (JsonBuilder *builder,
       json_builder_set_member_name (builder, "display");
       json_builder_add_string_value (builder, display);
     }
-  json_builder_end_object (builder);
-}
-
-static void
-add_reference (JsonBuilder *builder,
-               const char  *member,
-               const char  *reference)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, reference);
   json_builder_end_object (builder);
 }
 
@@ -171,7 +152,7 @@ build_flag (JsonObject *observation,
   g_autofree char *identifier = g_strconcat (observation_ref, "|", plan_ref, NULL);
   g_autofree char *text_zh = flag_text (readings, urgent, TRUE);
   g_autofree char *text_en = flag_text (readings, urgent, FALSE);
-  const char *encounter = reference_of (observation, "encounter");
+  const char *encounter = wz_json_get_reference (observation, "encounter");
   const char *effective = effective_of (observation);
   g_autofree char *now = wz_time_format_instant (wz_time_now_us ());
   WzText text = { text_en, text_zh };
@@ -184,7 +165,7 @@ build_flag (JsonObject *observation,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "url");
   json_builder_add_string_value (builder, FLAG_DETAIL_EXTENSION);
-  add_reference (builder, "valueReference", observation_ref);
+  wz_json_add_reference (builder, "valueReference", observation_ref);
   json_builder_end_object (builder);
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "url");
@@ -231,15 +212,15 @@ build_flag (JsonObject *observation,
   wz_json_add_text (builder, "text", &text, "zh");
   json_builder_end_object (builder);
 
-  add_reference (builder, "subject", reference_of (observation, "subject"));
+  wz_json_add_reference (builder, "subject", wz_json_get_reference (observation, "subject"));
   json_builder_set_member_name (builder, "period");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "start");
   json_builder_add_string_value (builder, effective ? effective : now);
   json_builder_end_object (builder);
   if (encounter != NULL)
-    add_reference (builder, "encounter", encounter);
-  add_reference (builder, "author", doctor);
+    wz_json_add_reference (builder, "encounter", encounter);
+  wz_json_add_reference (builder, "author", doctor);
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
@@ -319,7 +300,7 @@ close_resolved (WzStore     *store,
       g_autoptr(GError) local_error = NULL;
       WzStoredResource *updated;
 
-      if (flag == NULL || g_strcmp0 (reference_of (flag, "author"), doctor) != 0 ||
+      if (flag == NULL || g_strcmp0 (wz_json_get_reference (flag, "author"), doctor) != 0 ||
           !flag_only_about (flag, in_range))
         continue;
       /* An older reading sent late does not close an alert about a newer one. */
@@ -365,7 +346,7 @@ wz_followup_alerts_judge (WzStore           *store,
   if (strcmp (stored->type, "Observation") != 0 || (root = parse_stored (stored)) == NULL)
     return g_steal_pointer (&written);
   observation = json_node_get_object (root);
-  patient = reference_of (observation, "subject");
+  patient = wz_json_get_reference (observation, "subject");
   status = wz_json_get_string (observation, "status");
   if (patient == NULL || !g_str_has_prefix (patient, "Patient/") ||
       !g_strv_contains ((const char *[]) { "final", "amended", "corrected", "preliminary", NULL },
@@ -387,7 +368,7 @@ wz_followup_alerts_judge (WzStore           *store,
       g_autoptr(GArray) readings = NULL;
       g_autoptr(GHashTable) in_range = g_hash_table_new (g_str_hash, g_str_equal);
       g_autofree char *plan_ref = NULL;
-      const char *doctor = plan ? reference_of (plan, "author") : NULL;
+      const char *doctor = plan ? wz_json_get_reference (plan, "author") : NULL;
       gboolean flagged = FALSE, urgent = FALSE;
 
       if (doctor == NULL || !g_str_has_prefix (doctor, "Practitioner/"))

@@ -42,25 +42,6 @@ copy_stored (const WzStoredResource *stored)
   return copy;
 }
 
-static const char *
-reference_of (JsonObject *object,
-              const char *member)
-{
-  return wz_json_get_string (wz_json_get_object (object, member), "reference");
-}
-
-static void
-set_reference (JsonBuilder *builder,
-               const char  *member,
-               const char  *reference)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, reference);
-  json_builder_end_object (builder);
-}
-
 static JsonNode *
 build_encounter (JsonObject *task,
                  const char *task_ref,
@@ -84,7 +65,7 @@ build_encounter (JsonObject *task,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "url");
   json_builder_add_string_value (builder, WZ_FOLLOWUP_VISIT_TASK_EXTENSION);
-  set_reference (builder, "valueReference", task_ref);
+  wz_json_add_reference (builder, "valueReference", task_ref);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
   wz_json_add_identifier (builder, WZ_FOLLOWUP_VISIT_ID_SYSTEM, task_ref);
@@ -99,11 +80,11 @@ build_encounter (JsonObject *task,
   json_builder_set_member_name (builder, "display");
   json_builder_add_string_value (builder, "virtual");
   json_builder_end_object (builder);
-  set_reference (builder, "subject", reference_of (task, "for"));
+  wz_json_add_reference (builder, "subject", wz_json_get_reference (task, "for"));
   json_builder_set_member_name (builder, "participant");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
-  set_reference (builder, "individual", reference_of (task, "owner"));
+  wz_json_add_reference (builder, "individual", wz_json_get_reference (task, "owner"));
   json_builder_end_object (builder);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "period");
@@ -146,8 +127,8 @@ wz_followup_queue_task (WzStore           *store,
   if (root == NULL)
     return wz_error_set_invalid (error, "%s is not readable", task_ref);
   task = json_node_get_object (root);
-  owner = reference_of (task, "owner");
-  patient = reference_of (task, "for");
+  owner = wz_json_get_reference (task, "owner");
+  patient = wz_json_get_reference (task, "for");
   if (owner == NULL || !g_str_has_prefix (owner, "Practitioner/") || patient == NULL ||
       !g_str_has_prefix (patient, "Patient/"))
     {
@@ -166,7 +147,7 @@ wz_followup_queue_task (WzStore           *store,
     return FALSE;
   encounter_ref = g_strconcat ("Encounter/", made->id, NULL);
 
-  if (g_strcmp0 (reference_of (task, "encounter"), encounter_ref) != 0)
+  if (g_strcmp0 (wz_json_get_reference (task, "encounter"), encounter_ref) != 0)
     {
       WzStoredResource *updated;
       JsonObject *link = json_object_new ();

@@ -1243,9 +1243,9 @@ static char *
 reaction_doctor (WzFollowupRoutes *self,
                  JsonObject       *event)
 {
-  const char *recorder = wz_json_get_string (wz_json_get_object (event, "recorder"), "reference");
+  const char *recorder = wz_json_get_reference (event, "recorder");
   g_auto(GStrv) suspects = wz_adverse_event_suspects (event);
-  const char *subject = wz_json_get_string (wz_json_get_object (event, "subject"), "reference");
+  const char *subject = wz_json_get_reference (event, "subject");
 
   if (recorder != NULL && g_str_has_prefix (recorder, "Practitioner/"))
     return g_strdup (recorder);
@@ -2781,7 +2781,7 @@ handle_renewal (Request *req)
                  "That is not one of your current prescriptions");
       return;
     }
-  doctor = wz_json_get_string (wz_json_get_object (request, "requester"), "reference");
+  doctor = wz_json_get_reference (request, "requester");
   name = wz_json_get_string (wz_json_get_object (request, "medicationCodeableConcept"), "text");
   if (name == NULL)
     name = ref;
@@ -3349,7 +3349,7 @@ guard_adverse_event (WzFollowupRoutes  *self,
       fail (&req, error, "C", "AdverseEvent", NULL);
       goto out;
     }
-  subject = wz_json_get_string (wz_json_get_object (event, "subject"), "reference");
+  subject = wz_json_get_reference (event, "subject");
   suspects = wz_adverse_event_suspects (event);
   for (guint i = 0; suspects[i] != NULL; i++)
     {
