@@ -256,6 +256,10 @@ on_after_paint (GdkFrameClock *clock,
   cpu = (thread_cpu_us () - run->tick_cpu) / 1000.0;
   g_array_append_val (run->works, work);
   g_array_append_val (run->cpus, cpu);
+  /* WZ_BENCH_TRACE: every frame's CPU time on stderr, to see whether it changes as the list moves. */
+  if (g_getenv ("WZ_BENCH_TRACE") != NULL)
+    g_printerr ("frame %u at %.2f s: cpu %.1f ms\n", run->cpus->len,
+                (run->tick_started - run->started) / (double) G_USEC_PER_SEC, cpu);
   run->tick_started = 0;
 }
 
