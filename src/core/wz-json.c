@@ -55,6 +55,25 @@ wz_json_add_reference (JsonBuilder *builder,
 }
 
 void
+wz_json_add_coding (JsonBuilder *builder,
+                    const char  *system,
+                    const char  *code,
+                    const char  *display)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "system");
+  json_builder_add_string_value (builder, system);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  if (display != NULL)
+    {
+      json_builder_set_member_name (builder, "display");
+      json_builder_add_string_value (builder, display);
+    }
+  json_builder_end_object (builder);
+}
+
+void
 wz_json_add_identifier (JsonBuilder *builder,
                         const char  *system,
                         const char  *value)

@@ -22,6 +22,11 @@ const char *wz_json_get_reference (JsonObject *object,
 void        wz_json_add_reference  (JsonBuilder *builder,
                                     const char  *member,
                                     const char  *reference);
+/* Writes a Coding object {"system","code"[,"display"]}; DISPLAY may be NULL. */
+void        wz_json_add_coding     (JsonBuilder *builder,
+                                    const char  *system,
+                                    const char  *code,
+                                    const char  *display);
 /* Writes the member "identifier": [{"system": SYSTEM, "value": VALUE}] of a FHIR resource. */
 void        wz_json_add_identifier (JsonBuilder *builder,
                                     const char  *system,

@@ -187,12 +187,8 @@ wz_adverse_event_flag (JsonObject *event,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, "http://terminology.hl7.org/CodeSystem/flag-category");
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, "safety");
-  json_builder_end_object (builder);
+  wz_json_add_coding (builder, "http://terminology.hl7.org/CodeSystem/flag-category",
+                      "safety", NULL);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_end_array (builder);

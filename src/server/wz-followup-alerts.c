@@ -44,25 +44,6 @@ effective_of (JsonObject *observation)
   return when;
 }
 
-static void
-add_coding (JsonBuilder *builder,
-            const char  *system,
-            const char  *code,
-            const char  *display)
-{
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, system);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, code);
-  if (display != NULL)
-    {
-      json_builder_set_member_name (builder, "display");
-      json_builder_add_string_value (builder, display);
-    }
-  json_builder_end_object (builder);
-}
-
 /* A UCUM unit as people write it. */
 static const char *
 unit_text (const char *unit)
@@ -174,8 +155,8 @@ build_flag (JsonObject *observation,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  add_coding (builder, "http://hl7.org/fhir/flag-priority-code", urgent ? "PH" : "PM",
-              urgent ? "High priority" : "Medium priority");
+  wz_json_add_coding (builder, "http://hl7.org/fhir/flag-priority-code", urgent ? "PH" : "PM",
+                      urgent ? "High priority" : "Medium priority");
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_end_object (builder);
@@ -189,7 +170,7 @@ build_flag (JsonObject *observation,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  add_coding (builder, FLAG_CATEGORY_SYSTEM, "clinical", "Clinical");
+  wz_json_add_coding (builder, FLAG_CATEGORY_SYSTEM, "clinical", "Clinical");
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
@@ -198,15 +179,15 @@ build_flag (JsonObject *observation,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  add_coding (builder, WZ_FOLLOWUP_ALERT_SYSTEM, urgent ? "urgent" : "out-of-range",
-              urgent ? "Red flag: act today" : "Reported value out of the plan's target");
+  wz_json_add_coding (builder, WZ_FOLLOWUP_ALERT_SYSTEM, urgent ? "urgent" : "out-of-range",
+                      urgent ? "Red flag: act today" : "Reported value out of the plan's target");
   for (guint i = 0; i < readings->len; i++)
     {
       const WzCareplanReading *reading = &g_array_index (readings, WzCareplanReading, i);
 
       if (reading->flag != WZ_FOLLOWUP_FLAG_NONE)
-        add_coding (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM, reading->target->id,
-                    wz_followup_flag_to_string (reading->flag));
+        wz_json_add_coding (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM, reading->target->id,
+                            wz_followup_flag_to_string (reading->flag));
     }
   json_builder_end_array (builder);
   wz_json_add_text (builder, "text", &text, "zh");

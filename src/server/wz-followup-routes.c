@@ -1517,20 +1517,10 @@ add_quantity_component (JsonBuilder *builder,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, WZ_FOLLOWUP_LOINC_SYSTEM);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, loinc);
-  json_builder_end_object (builder);
+  wz_json_add_coding (builder, WZ_FOLLOWUP_LOINC_SYSTEM, loinc, NULL);
   if (measurement != NULL)
     {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "system");
-      json_builder_add_string_value (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM);
-      json_builder_set_member_name (builder, "code");
-      json_builder_add_string_value (builder, measurement);
-      json_builder_end_object (builder);
+      wz_json_add_coding (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM, measurement, NULL);
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
@@ -1569,13 +1559,8 @@ begin_observation (JsonBuilder *builder,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder,
-                                 "http://terminology.hl7.org/CodeSystem/observation-category");
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, category);
-  json_builder_end_object (builder);
+  wz_json_add_coding (builder, "http://terminology.hl7.org/CodeSystem/observation-category",
+                      category, NULL);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
@@ -1612,21 +1597,11 @@ set_code (JsonBuilder *builder,
   json_builder_begin_array (builder);
   if (loinc != NULL)
     {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "system");
-      json_builder_add_string_value (builder, WZ_FOLLOWUP_LOINC_SYSTEM);
-      json_builder_set_member_name (builder, "code");
-      json_builder_add_string_value (builder, loinc);
-      json_builder_end_object (builder);
+      wz_json_add_coding (builder, WZ_FOLLOWUP_LOINC_SYSTEM, loinc, NULL);
     }
   if (measurement != NULL)
     {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "system");
-      json_builder_add_string_value (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM);
-      json_builder_set_member_name (builder, "code");
-      json_builder_add_string_value (builder, measurement);
-      json_builder_end_object (builder);
+      wz_json_add_coding (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM, measurement, NULL);
     }
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "text");
@@ -2353,12 +2328,7 @@ handle_checkin (Request *req)
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "coding");
       json_builder_begin_array (builder);
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "system");
-      json_builder_add_string_value (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM);
-      json_builder_set_member_name (builder, "code");
-      json_builder_add_string_value (builder, code);
-      json_builder_end_object (builder);
+      wz_json_add_coding (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM, code, NULL);
       json_builder_end_array (builder);
       json_builder_end_object (builder);
       if (value_type == G_TYPE_BOOLEAN)
@@ -2799,12 +2769,7 @@ handle_renewal (Request *req)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, WZ_FOLLOWUP_TASK_SYSTEM);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, "renewal-request");
-  json_builder_end_object (builder);
+  wz_json_add_coding (builder, WZ_FOLLOWUP_TASK_SYSTEM, "renewal-request", NULL);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "text");
   json_builder_add_string_value (builder, "续方申请 Renewal request");
@@ -2977,13 +2942,8 @@ handle_reaction (Request *req)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder,
-                                 "http://terminology.hl7.org/CodeSystem/adverse-event-category");
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, "product-use-error");
-  json_builder_end_object (builder);
+  wz_json_add_coding (builder, "http://terminology.hl7.org/CodeSystem/adverse-event-category",
+                      "product-use-error", NULL);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "text");
   json_builder_add_string_value (builder, "疫苗接种后反应 Reaction after vaccination");
@@ -3015,12 +2975,8 @@ handle_reaction (Request *req)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, WZ_ADVERSE_SERIOUSNESS_SYSTEM);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, serious ? "serious" : "non-serious");
-  json_builder_end_object (builder);
+  wz_json_add_coding (builder, WZ_ADVERSE_SERIOUSNESS_SYSTEM,
+                      serious ? "serious" : "non-serious", NULL);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_set_member_name (builder, "suspectEntity");
