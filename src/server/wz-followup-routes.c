@@ -417,6 +417,27 @@ read_patient_for (Request     *req,
   return g_steal_pointer (&node);
 }
 
+/* The Patient PATIENT_ID (in *OUT_PATIENT), the time zone of the request for them (returned,
+ * its name in *OUT_ZONE) and the day it is there (in *OUT_TODAY). */
+static GTimeZone *
+read_patient_day (Request     *req,
+                  const char  *patient_id,
+                  JsonNode   **out_patient,
+                  const char **out_zone,
+                  WzDay       *out_today,
+                  GError     **error)
+{
+  g_autoptr(JsonNode) patient = NULL;
+  g_autoptr(GTimeZone) tz = NULL;
+
+  if ((patient = read_patient_for (req, patient_id, error)) == NULL ||
+      (tz = request_zone (req, json_node_get_object (patient), out_zone, error)) == NULL ||
+      !request_today (req, tz, out_today, error))
+    return NULL;
+  *out_patient = g_steal_pointer (&patient);
+  return g_steal_pointer (&tz);
+}
+
 static JsonNode *
 parse_body (Request  *req,
             GError  **error)
@@ -498,9 +519,7 @@ handle_screening_evaluation (Request *req)
                  req->self->schedule_problem);
       return;
     }
-  if ((patient = read_patient_for (req, patient_id, &error)) == NULL ||
-      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
-      !request_today (req, tz, &today, &error) ||
+  if ((tz = read_patient_day (req, patient_id, &patient, &zone, &today, &error)) == NULL ||
       (body = parse_body (req, &error)) == NULL)
     {
       fail (req, error, "E", "followup/screening-evaluation", NULL);
@@ -1089,9 +1108,7 @@ handle_vaccination_schedule (Request    *req,
       fail_with (req, WZ_ERROR_UNAVAILABLE, "R", entity, self->schedule_problem);
       return;
     }
-  if ((patient = read_patient_for (req, patient_id, &error)) == NULL ||
-      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
-      !request_today (req, tz, &today, &error))
+  if ((tz = read_patient_day (req, patient_id, &patient, &zone, &today, &error)) == NULL)
     {
       fail (req, error, "R", entity, NULL);
       return;
@@ -1957,9 +1974,8 @@ handle_reminders (Request *req)
   if (!require_patient (req, "R", "followup/me/reminders"))
     return;
   patient_ref = own_patient (req);
-  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
-      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
-      !request_today (req, tz, &today, &error))
+  if ((tz = read_patient_day (req, req->session->patient_id, &patient,
+                              &zone, &today, &error)) == NULL)
     {
       fail (req, error, "R", "followup/me/reminders", patient_ref);
       return;
@@ -2168,9 +2184,8 @@ handle_vaccinations (Request *req)
   if (!require_patient (req, "R", "followup/me/vaccinations"))
     return;
   patient_ref = own_patient (req);
-  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
-      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
-      !request_today (req, tz, &today, &error))
+  if ((tz = read_patient_day (req, req->session->patient_id, &patient,
+                              &zone, &today, &error)) == NULL)
     {
       fail (req, error, "R", "followup/me/vaccinations", patient_ref);
       return;
@@ -2679,9 +2694,8 @@ handle_prescriptions (Request *req)
   if (!require_patient (req, "R", "followup/me/prescriptions"))
     return;
   patient_ref = own_patient (req);
-  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
-      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
-      !request_today (req, tz, &today, &error) ||
+  if ((tz = read_patient_day (req, req->session->patient_id, &patient,
+                              &zone, &today, &error)) == NULL ||
       (list = approved_prescriptions (req, tz, today, &error)) == NULL)
     {
       fail (req, error, "R", "followup/me/prescriptions", patient_ref);
@@ -3136,9 +3150,8 @@ handle_me_screening (Request *req)
       fail_with (req, WZ_ERROR_UNAVAILABLE, "C", "QuestionnaireResponse", self->schedule_problem);
       return;
     }
-  if ((patient = read_patient_for (req, req->session->patient_id, &error)) == NULL ||
-      (tz = request_zone (req, json_node_get_object (patient), &zone, &error)) == NULL ||
-      !request_today (req, tz, &today, &error) ||
+  if ((tz = read_patient_day (req, req->session->patient_id, &patient,
+                              &zone, &today, &error)) == NULL ||
       (body = parse_body (req, &error)) == NULL)
     {
       fail (req, error, "C", "QuestionnaireResponse", patient_ref);
