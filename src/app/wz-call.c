@@ -92,7 +92,7 @@ struct _WzCall
   gint              frames_decoded;
   gint              frames_sent;
   gint              audio_packets;
-  gint              level_centi_db;  /* remote audio RMS ×100 */
+  gint              level_centi_db;  /* loudest remote audio RMS ×100 since the last stats */
 };
 
 G_DEFINE_FINAL_TYPE (WzCall, wz_call, G_TYPE_OBJECT)
@@ -1300,7 +1300,16 @@ on_bus_message (GstBus     *bus,
                   rms = g_value_get_double (g_value_array_get_nth (array, 0));
               }
             G_GNUC_END_IGNORE_DEPRECATIONS
-            g_atomic_int_set (&self->level_centi_db, (gint) (MAX (rms, -100.0) * 100));
+            /* Kept as the loudest window since the last statistics: speech (or a test beep)
+             * between two samplings must not read as silence. */
+            {
+              gint level = (gint) (MAX (rms, -100.0) * 100);
+              gint seen = g_atomic_int_get (&self->level_centi_db);
+
+              while (level > seen
+                     && !g_atomic_int_compare_and_exchange (&self->level_centi_db, seen, level))
+                seen = g_atomic_int_get (&self->level_centi_db);
+            }
           }
       }
       break;
@@ -1323,7 +1332,7 @@ stats_main (WzCall   *self,
   self->stats.video_frames_decoded = (guint) g_atomic_int_get (&self->frames_decoded);
   self->stats.video_frames_sent = (guint) g_atomic_int_get (&self->frames_sent);
   self->stats.audio_packets_received = (guint) g_atomic_int_get (&self->audio_packets);
-  self->stats.remote_audio_level_db = g_atomic_int_get (&self->level_centi_db) / 100.0;
+  self->stats.remote_audio_level_db = g_atomic_int_exchange (&self->level_centi_db, -10000) / 100.0;
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATS]);
   if (before != self->stats.quality)
