@@ -83,6 +83,7 @@ function percentile (values, p) {
 function minFps (times) {
   if (times.length < 2)
     return 0;
+  times = [...times].sort((a, b) => a - b);
   const start = times[0];
   const buckets = new Map();
   for (const t of times) {
@@ -93,6 +94,8 @@ function minFps (times) {
   let min = Infinity;
   for (let b = 2; b < last; b++)
     min = Math.min(min, buckets.get(b) || 0);
+  if (process.env.WZ_CALL_VERBOSE)
+    console.error('per-second:', [...Array(last + 1).keys()].map((b) => buckets.get(b) || 0).join(' '));
   return min === Infinity ? 0 : min;
 }
 
@@ -161,6 +164,19 @@ async function main () {
     const now = () => performance.timeOrigin + performance.now();
     window.__sent = [];
     window.__seen = [];
+    /* Frames Chromium decoded, sampled each second, to tell decoding from showing. */
+    window.__decoded = [];
+    const NativePeerConnection = window.RTCPeerConnection;
+    window.RTCPeerConnection = function (...args) {
+      const pc = new NativePeerConnection(...args);
+      setInterval(async () => {
+        for (const report of (await pc.getStats()).values())
+          if (report.type === 'inbound-rtp' && report.kind === 'video')
+            window.__decoded.push([report.framesDecoded || 0, now()]);
+      }, 1000);
+      return pc;
+    };
+    window.RTCPeerConnection.prototype = NativePeerConnection.prototype;
     /* The patient's camera: a 640×480 picture with the counter on top, drawn 30 times a second,
      * and a tone for a microphone. */
     navigator.mediaDevices.getUserMedia = async () => {
@@ -249,7 +265,9 @@ async function main () {
 
   const pageSent = (await page.evaluate(() => window.__sent)).slice(pageSentFrom);
   const pageSeen = (await page.evaluate(() => window.__seen)).slice(pageSeenFrom);
-  const log = fs.readFileSync(logFile, 'utf8').split('\n').slice(logFrom).filter(Boolean).map((l) => l.split(' '));
+  // The probe's log is written through stdio while it is read here: leave out a torn last line.
+  const log = fs.readFileSync(logFile, 'utf8').split('\n').slice(logFrom)
+    .filter((l) => /^[SR] \d+ \d{16}$/.test(l)).map((l) => l.split(' '));
   const appSent = log.filter((l) => l[0] === 'S').map((l) => [Number(l[1]), Number(l[2]) / 1000]);
   const appSeen = log.filter((l) => l[0] === 'R').map((l) => [Number(l[1]), Number(l[2]) / 1000]);
   // Everything the probe drew since the call began, so early numbers seen late still match.
@@ -273,6 +291,11 @@ async function main () {
   console.log(`browser_to_app_latency_p95 ${fmt(percentile(toApp, 95))} ms`);
   console.log(`fps_min_shown_in_browser ${minFps(pageSeen.map((x) => x[1]))} fps`);
   console.log(`fps_min_shown_in_app ${minFps(appSeen.map((x) => x[1]))} fps`);
+  const decoded = (await page.evaluate(() => window.__decoded)).filter((d) => d[1] >= pageSeen[0]?.[1]);
+  let minDecoded = Infinity;
+  for (let i = 2; i < decoded.length - 1; i++)
+    minDecoded = Math.min(minDecoded, (decoded[i][0] - decoded[i - 1][0]) * 1000 / (decoded[i][1] - decoded[i - 1][1]));
+  console.log(`fps_min_decoded_in_browser ${fmt(minDecoded)} fps (Chromium's own framesDecoded, per second)`);
   console.log(`baseline: chromium_call_cpu ${fmt(chromiumCpu)} % of one core (all chromium processes, same call, same interval)`);
   console.log(`app_call_cpu ${fmt(appCpu)} %`);
 
