@@ -566,6 +566,8 @@ test('on a phone, in Chinese: three messages written offline wait, survive a rel
   await doctorSays(encounter, '您好，有发烧吗？<b>请量体温</b>');
   await waitForBubble(page, '您好，有发烧吗？<b>请量体温</b>');
 
+  // The page keeps a copy of itself on the phone (its service worker) once it has loaded.
+  assert.ok(await page.evaluate(() => navigator.serviceWorker.ready.then((r) => Boolean(r.active))), 'the page has a service worker');
   await context.setOffline(true);
   const offline = ['没有发烧，37.2 度。', '晚上咳得厉害。', '有一点痰，白色的。'];
   for (const text of offline)
@@ -580,13 +582,18 @@ test('on a phone, in Chinese: three messages written offline wait, survive a rel
   assert.equal((await conversation(encounter)).length, 2, 'nothing went out while offline');
   assert.equal(await outboxCount(page), 3, 'the three are in the outbox on the phone');
 
-  // A reload without a connection does not load the page; the messages are still on the phone.
-  await page.reload().catch(() => {});
-  await context.setOffline(false);
-  await page.goto(new URL('/visit/', server.base).href);
+  // A reload without a connection opens the copy kept on the phone, with the three still waiting.
+  await page.reload();
   await waitForChat(page);
+  assert.match(await page.innerText('#offline'), /当前没有网络/);
+  for (const text of offline)
+    await waitForBubble(page, text, 'waiting');
+  await shot(page, 'chat-phone-zh-offline-reload.png');
+  assert.equal((await conversation(encounter)).length, 2, 'still nothing went out');
+  await context.setOffline(false);
   for (const text of offline)
     await waitForBubble(page, text, 'sent');
+  await page.waitForSelector('#offline', { state: 'detached' });
 
   const messages = await conversation(encounter);
   assert.deepEqual(messages.map(textOf), ['医生您好，我咳嗽三天了。', '您好，有发烧吗？<b>请量体温</b>', ...offline],

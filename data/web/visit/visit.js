@@ -10,6 +10,8 @@ const SYMPTOM_SYSTEM = 'https://wenzhen.example/fhir/CodeSystem/preconsult-sympt
 const DURATION_SYSTEM = 'https://wenzhen.example/fhir/CodeSystem/preconsult-duration';
 const CONSENT_SYSTEM = 'https://wenzhen.example/fhir/Consent/online-visit';
 const SESSION_KEY = 'wz-visit-session';
+/* The patient and the visit as last loaded, so the page can open without a connection. */
+const KEPT_KEY = 'wz-visit-kept';
 const MAX_TEXT = 2000;
 const QUEUE_REFRESH_MS = 30000;
 const STEPS = ['complaint', 'duration', 'symptoms', 'medicines', 'allergies', 'redflags', 'review'];
@@ -29,6 +31,7 @@ const STRINGS = {
     linkUsed: 'This visit link was already used or has expired. Please ask your doctor or the hospital for a new link.',
     sessionEnded: 'Your visit session has ended. Please open the link again, or ask your doctor for a new one.',
     networkProblem: 'Cannot reach the service. Please check your internet connection and try again.',
+    offlineNotice: 'You are offline. This page is a copy kept on this device: what you write is kept here and sent to your doctor when the connection is back.',
     tryAgain: 'Try again',
     visitWith: 'Your online visit with',
     doctorUnknown: 'your doctor',
@@ -108,6 +111,7 @@ const STRINGS = {
     linkUsed: '这个就诊链接已经使用过或已过期。请联系您的医生或医院获取新的链接。',
     sessionEnded: '本次就诊的登录已结束。请重新打开链接，或请医生发送新的链接。',
     networkProblem: '无法连接到服务。请检查网络连接后重试。',
+    offlineNotice: '当前没有网络。这是保存在本机上的页面：您写的内容会先保存在本机，网络恢复后自动发送给医生。',
     tryAgain: '重试',
     visitWith: '您预约的在线问诊医生',
     doctorUnknown: '您的医生',
@@ -901,7 +905,8 @@ function renderDone () {
       el('p', { class: 'done-icon', 'aria-hidden': 'true', text: '✓' }),
       heading(t('doneTitle')),
       el('p', { class: 'done-text', id: 'done-text', text: t('doneText') }),
-      el('p', { class: 'queue', id: 'queue', role: 'status', text: queueText }),
+      state.offline ? el('p', { class: 'notice offline', id: 'offline', role: 'status', text: t('offlineNotice') })
+        : el('p', { class: 'queue', id: 'queue', role: 'status', text: queueText }),
       el('p', { class: 'notice', text: t('worseAdvice') })),
     visitSummary());
 }
@@ -1210,6 +1215,36 @@ async function loadRules () {
   return response.json();
 }
 
+async function loadVisit (rulesPromise) {
+  const [rules, patient, encounter] = await Promise.all([
+    rulesPromise,
+    api('GET', '/fhir/Patient/' + encodeURIComponent(state.session.patient)),
+    api('GET', '/fhir/Encounter/' + encodeURIComponent(state.session.encounter)),
+  ]);
+  state.rules = rules;
+  state.patient = patient;
+  state.encounter = encounter;
+  writeJson('session', KEPT_KEY, { patient, encounter });
+}
+
+/* Back online after opening from the kept copy: the server's answers replace the copy. */
+async function reconnect () {
+  try {
+    await loadVisit(loadRules());
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 401) {
+      showProblem('sessionEnded');
+      return;
+    }
+    window.setTimeout(() => (navigator.onLine ? reconnect() : window.addEventListener('online', reconnect, { once: true })), 5000);
+    return;
+  }
+  state.offline = false;
+  render(false);
+  if (state.view === 'done')
+    refreshQueue();
+}
+
 async function open () {
   state.view = 'loading';
   render(false);
@@ -1245,17 +1280,22 @@ async function open () {
   }
 
   try {
-    const [rules, patient, encounter] = await Promise.all([
-      rulesPromise,
-      api('GET', '/fhir/Patient/' + encodeURIComponent(state.session.patient)),
-      api('GET', '/fhir/Encounter/' + encodeURIComponent(state.session.encounter)),
-    ]);
-    state.rules = rules;
-    state.patient = patient;
-    state.encounter = encounter;
+    await loadVisit(rulesPromise);
   } catch (error) {
-    showProblem(problemFor(error), problemFor(error) === 'networkProblem' ? open : null);
-    return;
+    /* No connection (not a refusal): open the copy kept from the last load, if it is this visit. */
+    const kept = readJson('session', KEPT_KEY);
+    let rules = null;
+    if (!(error instanceof HttpError) && kept && kept.encounter && kept.encounter.id === state.session.encounter)
+      rules = await rulesPromise.catch(() => null);
+    if (!rules) {
+      showProblem(problemFor(error), problemFor(error) === 'networkProblem' ? open : null);
+      return;
+    }
+    state.rules = rules;
+    state.patient = kept.patient;
+    state.encounter = kept.encounter;
+    state.offline = true;
+    window.addEventListener('online', reconnect, { once: true });
   }
 
   const saved = readJson('local', draftKey());
@@ -1298,6 +1338,11 @@ function init () {
   }
 
   document.getElementById('emergency-retry').addEventListener('click', submit);
+
+  /* Keeps a copy of the page on the device so a reload without a connection still opens it.
+   * Browsers allow this only over HTTPS or on this machine; elsewhere the page works as before. */
+  if ('serviceWorker' in navigator)
+    navigator.serviceWorker.register('sw.js', { scope: './' }).catch(() => {});
 
   open();
 }
