@@ -752,6 +752,11 @@
     }
 
     ctx.onLang(() => load());
+    /* Opened without a connection: load as soon as it is back, without asking the patient. */
+    window.addEventListener('online', () => {
+      if (state.problem)
+        load();
+    });
     render();
     load();
   }
