@@ -57,6 +57,27 @@ wz_print_text_height (cairo_t    *cr,
   return (double) text_height / PANGO_SCALE;
 }
 
+double
+wz_print_sheet_begin (cairo_t    *cr,
+                      const char *institution,
+                      const char *title,
+                      const char *title_font,
+                      double      x,
+                      double      y,
+                      double      width)
+{
+  double height;
+
+  cairo_save (cr);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+
+  height = wz_print_text (cr, institution, "Sans Bold 15", x, y, width, PANGO_ALIGN_LEFT);
+  return height + wz_print_text (cr, title, title_font, x, y + height + 2, width,
+                                 PANGO_ALIGN_LEFT);
+}
+
 void
 wz_print_rule (cairo_t *cr,
                double   x,
@@ -79,14 +100,15 @@ job_take (const WzPrintJob *job)
   *copy = *job;
   copy->job_name = g_strdup (job->job_name);
   copy->paper = g_strdup (job->paper);
+  copy->data = job->copy != NULL ? job->copy ((gpointer) job->data) : job->data;
   return copy;
 }
 
 static void
 job_free (WzPrintJob *job)
 {
-  if (job->destroy != NULL && job->data != NULL)
-    job->destroy (job->data);
+  if (job->copy != NULL && job->destroy != NULL)
+    job->destroy ((gpointer) job->data);
   g_free ((char *) job->job_name);
   g_free ((char *) job->paper);
   g_free (job);
@@ -196,8 +218,11 @@ void
 wz_print_export (const WzPrintJob *job,
                  GtkWindow        *parent,
                  const char       *title,
-                 const char       *file_name)
+                 const char       *file_kind,
+                 const char       *file_subject)
 {
+  g_autofree char *file_name = g_strdup_printf ("%s-%s.pdf", file_kind,
+                                                file_subject ? file_subject : "");
   GtkFileChooserNative *chooser;
 
   chooser = gtk_file_chooser_native_new (title, parent, GTK_FILE_CHOOSER_ACTION_SAVE,

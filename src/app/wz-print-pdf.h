@@ -6,7 +6,8 @@
 G_BEGIN_DECLS
 
 /* What the printed sheets of the app (prescription, vaccination record) share: the print dialog,
- * writing a PDF, the file chooser for exporting one, and drawing wrapped text and rules. */
+ * writing a PDF, the file chooser for exporting one, the sheet's heading, and drawing wrapped
+ * text and rules. */
 
 /* Draws page PAGE (0-based) of a sheet on CR in a WIDTH × HEIGHT area (points). */
 typedef void (*WzPrintDrawFunc) (gconstpointer  data,
@@ -22,9 +23,23 @@ typedef struct
   gboolean         landscape;
   int              n_pages;
   WzPrintDrawFunc  draw;
-  gpointer         data;       /* handed to DRAW; owned by the job from run/export on */
-  GDestroyNotify   destroy;    /* frees DATA once printing or exporting is over */
+  gconstpointer    data;       /* handed to DRAW */
+  /* Printing and exporting finish after the caller has gone on, so they draw a COPY of DATA,
+   * which DESTROY frees when they are over. */
+  GBoxedCopyFunc   copy;
+  GDestroyNotify   destroy;
 } WzPrintJob;
+
+/* Starts a page of a sheet: saves CR's state (cairo_restore() it when the page is drawn), white
+ * paper, dark ink, and at (X, Y) the INSTITUTION's name in bold with the sheet's TITLE (in
+ * TITLE_FONT) under it, both wrapped within WIDTH. Returns the height they took. */
+double   wz_print_sheet_begin (cairo_t      *cr,
+                           const char       *institution,
+                           const char       *title,
+                           const char       *title_font,
+                           double            x,
+                           double            y,
+                           double            width);
 
 /* Draws TEXT wrapped within WIDTH at (X, Y) in the Pango FONT; returns the height it took. */
 double   wz_print_text    (cairo_t          *cr,
@@ -50,15 +65,17 @@ gboolean wz_print_to_pdf  (const WzPrintJob *job,
                            const char       *path,
                            GError          **error);
 /* The print operation wz_print_run() shows the dialog of: paper, orientation, pages and JOB's
- * drawing set up. Takes JOB's data. Tests run it with GTK_PRINT_OPERATION_ACTION_EXPORT. */
+ * drawing set up. Tests run it with GTK_PRINT_OPERATION_ACTION_EXPORT. */
 GtkPrintOperation *wz_print_operation_new (const WzPrintJob *job);
-/* The print dialog (which also offers printing to a file). Takes JOB's data. */
+/* The print dialog (which also offers printing to a file). */
 void     wz_print_run     (const WzPrintJob *job,
                            GtkWindow        *parent);
-/* Asks where to save FILE_NAME, then writes the PDF. Takes JOB's data. */
+/* Asks (in a dialog titled TITLE) where to save the PDF, offering the file name
+ * "FILE_KIND-FILE_SUBJECT.pdf", then writes it. */
 void     wz_print_export  (const WzPrintJob *job,
                            GtkWindow        *parent,
                            const char       *title,
-                           const char       *file_name);
+                           const char       *file_kind,
+                           const char       *file_subject);
 
 G_END_DECLS

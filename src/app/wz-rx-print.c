@@ -116,14 +116,8 @@ wz_rx_print_draw (const WzRxPrintData *data,
   g_autofree char *date = NULL;
   g_autofree char *number = NULL;
 
-  cairo_save (cr);
-  cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_paint (cr);
-  cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-
-  y += wz_print_text (cr, data->hospital, "Sans Bold 15", x, y, inner - QR_SIZE, PANGO_ALIGN_LEFT);
-  y += wz_print_text (cr, _("Prescription · 处方笺"), "Sans 11", x, y + 2, inner - QR_SIZE,
-                      PANGO_ALIGN_LEFT) + 2;
+  y += wz_print_sheet_begin (cr, data->hospital, _("Prescription · 处方笺"), "Sans 11", x, y,
+                             inner - QR_SIZE) + 2;
   number = g_strdup_printf (_("No. %s"), data->prescription_id ? data->prescription_id : "—");
   y += wz_print_text (cr, number, "Monospace 8", x, y + 2, inner - QR_SIZE, PANGO_ALIGN_LEFT);
   draw_qr (cr, data->prescription_id, width - MARGIN - QR_SIZE, MARGIN - 6, QR_SIZE);
@@ -181,8 +175,8 @@ draw_page (gconstpointer  data,
 static WzPrintJob
 sheet_job (const WzRxPrintData *data)
 {
-  WzPrintJob job = { _("Prescription"), GTK_PAPER_NAME_A5, FALSE, 1, draw_page,
-                     (gpointer) data, NULL };
+  WzPrintJob job = { _("Prescription"), GTK_PAPER_NAME_A5, FALSE, 1, draw_page, data,
+                     (GBoxedCopyFunc) data_copy, (GDestroyNotify) wz_rx_print_data_free };
 
   return job;
 }
@@ -200,9 +194,8 @@ wz_rx_print_to_pdf (const WzRxPrintData *data,
 GtkPrintOperation *
 wz_rx_print_operation_new (const WzRxPrintData *data)
 {
-  WzPrintJob job = sheet_job (data_copy (data));
+  WzPrintJob job = sheet_job (data);
 
-  job.destroy = (GDestroyNotify) wz_rx_print_data_free;
   return wz_print_operation_new (&job);
 }
 
@@ -210,9 +203,8 @@ void
 wz_rx_print_run (const WzRxPrintData *data,
                  GtkWindow           *parent)
 {
-  WzPrintJob job = sheet_job (data_copy (data));
+  WzPrintJob job = sheet_job (data);
 
-  job.destroy = (GDestroyNotify) wz_rx_print_data_free;
   wz_print_run (&job, parent);
 }
 
@@ -220,10 +212,8 @@ void
 wz_rx_print_export (const WzRxPrintData *data,
                     GtkWindow           *parent)
 {
-  WzPrintJob job = sheet_job (data_copy (data));
-  g_autofree char *name = g_strdup_printf ("%s-%s.pdf", _("prescription"),
-                                           data->prescription_id ? data->prescription_id : "");
+  WzPrintJob job = sheet_job (data);
 
-  job.destroy = (GDestroyNotify) wz_rx_print_data_free;
-  wz_print_export (&job, parent, _("Export Prescription"), name);
+  wz_print_export (&job, parent, _("Export Prescription"), _("prescription"),
+                   data->prescription_id);
 }

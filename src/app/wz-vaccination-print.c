@@ -130,14 +130,8 @@ wz_vaccination_print_draw (const WzVaccinationPrintData *data,
   g_autofree char *child = NULL;
   g_autofree char *footer = NULL;
 
-  cairo_save (cr);
-  cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_paint (cr);
-  cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-
-  y += wz_print_text (cr, data->clinic, "Sans Bold 15", x, y, inner, PANGO_ALIGN_LEFT);
-  y += wz_print_text (cr, _("Electronic Vaccination Record · 电子预防接种记录"), "Sans 12", x,
-                      y + 2, inner, PANGO_ALIGN_LEFT) + 8;
+  y += wz_print_sheet_begin (cr, data->clinic, _("Electronic Vaccination Record · 电子预防接种记录"),
+                             "Sans 12", x, y, inner) + 8;
   wz_print_rule (cr, x, y, inner, 1.2);
   y += 8;
   child = g_strdup_printf (_("Child: %s   %s"), data->child ? data->child : "",
@@ -216,7 +210,8 @@ static WzPrintJob
 record_job (const WzVaccinationPrintData *data)
 {
   WzPrintJob job = { _("Vaccination record"), GTK_PAPER_NAME_A4, FALSE,
-                     wz_vaccination_print_n_pages (data), draw_page, (gpointer) data, NULL };
+                     wz_vaccination_print_n_pages (data), draw_page, data,
+                     (GBoxedCopyFunc) data_copy, (GDestroyNotify) wz_vaccination_print_data_free };
 
   return job;
 }
@@ -235,9 +230,8 @@ void
 wz_vaccination_print_run (const WzVaccinationPrintData *data,
                           GtkWindow                    *parent)
 {
-  WzPrintJob job = record_job (data_copy (data));
+  WzPrintJob job = record_job (data);
 
-  job.destroy = (GDestroyNotify) wz_vaccination_print_data_free;
   wz_print_run (&job, parent);
 }
 
@@ -245,11 +239,10 @@ void
 wz_vaccination_print_export (const WzVaccinationPrintData *data,
                              GtkWindow                    *parent)
 {
-  WzPrintJob job = record_job (data_copy (data));
-  /* Translators: file name of the exported vaccination record, before the child's name */
-  g_autofree char *name = g_strdup_printf ("%s-%s.pdf", _("vaccination-record"),
-                                           data->child ? data->child : "");
+  WzPrintJob job = record_job (data);
 
-  job.destroy = (GDestroyNotify) wz_vaccination_print_data_free;
-  wz_print_export (&job, parent, _("Export Vaccination Record"), name);
+  wz_print_export (&job, parent, _("Export Vaccination Record"),
+                   /* Translators: file name of the exported vaccination record, before the
+                    * child's name */
+                   _("vaccination-record"), data->child);
 }
