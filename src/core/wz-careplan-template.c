@@ -6,6 +6,7 @@
 #include "wz-careplan-template.h"
 #include "wz-json.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "wz-error.h"
@@ -975,6 +976,8 @@ wz_careplan_template_get_anchor (WzCareplanTemplate *self)
 /* ---- Instantiating a plan ------------------------------------------------------------------ */
 
 #define QUESTION_SYSTEM WZ_FOLLOWUP_BASE "CodeSystem/followup-question"
+/* Days an item the doctor adds counts as on time after its due date. */
+#define ADDED_WINDOW_DAYS 7
 
 typedef struct
 {
@@ -1930,6 +1933,218 @@ free_targets (GPtrArray *items)
     }
 }
 
+/* ---- The doctor's edits ------------------------------------------------------------------- */
+
+static const char *
+unit_words (const char *unit)
+{
+  return g_strcmp0 (unit, "mm[Hg]") == 0 ? "mmHg" : unit != NULL ? unit : "";
+}
+
+/* The target's text once the doctor has set its limits. */
+static void
+doctor_target_text (const WzCareplanTarget *t,
+                    WzText                 *out)
+{
+  const char *unit = unit_words (t->unit);
+
+  wz_text_clear (out);
+  if (t->has_low && t->has_high)
+    {
+      out->en = g_strdup_printf ("Target set by the doctor: %g–%g %s", t->low, t->high, unit);
+      out->zh = g_strdup_printf ("医生设定的目标：%g–%g %s", t->low, t->high, unit);
+    }
+  else if (t->has_high)
+    {
+      out->en = g_strdup_printf ("Target set by the doctor: below %g %s", t->high, unit);
+      out->zh = g_strdup_printf ("医生设定的目标：<%g %s", t->high, unit);
+    }
+  else if (t->has_low)
+    {
+      out->en = g_strdup_printf ("Target set by the doctor: at least %g %s", t->low, unit);
+      out->zh = g_strdup_printf ("医生设定的目标：≥%g %s", t->low, unit);
+    }
+}
+
+/* Applies EDIT to T, or says why it does not fit. */
+static gboolean
+apply_target_edit (WzCareplanTarget           *t,
+                   const WzCareplanTargetEdit *edit,
+                   GError                    **error)
+{
+  double low = edit->has_low ? edit->low : t->low;
+  double high = edit->has_high ? edit->high : t->high;
+
+  if ((edit->has_low && !t->has_low) || (edit->has_high && !t->has_high))
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "The target of “%s” has no %s limit "
+                   "to change", t->id, edit->has_low && !t->has_low ? "low" : "high");
+      return FALSE;
+    }
+  if ((edit->has_low && (!isfinite (low) || low < 0 || low > 100000)) ||
+      (edit->has_high && (!isfinite (high) || high <= 0 || high > 100000)))
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "The target of “%s” must be a "
+                   "positive number", t->id);
+      return FALSE;
+    }
+  if (t->has_low && t->has_high && low >= high)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "The target of “%s” would have its "
+                   "low limit (%g) at or above its high limit (%g)", t->id, low, high);
+      return FALSE;
+    }
+  if (!edit->has_low && !edit->has_high)
+    return TRUE;
+  t->low = low;
+  t->high = high;
+  doctor_target_text (t, &t->target_text);
+  return TRUE;
+}
+
+gboolean
+wz_careplan_item_key_is_valid (const char *key)
+{
+  gsize n = 0;
+
+  if (key == NULL)
+    return FALSE;
+  for (const char *p = key; *p; p++, n++)
+    if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '-') || n >= 40)
+      return FALSE;
+  return n > 0;
+}
+
+static Item *
+find_item (GPtrArray  *items,
+           const char *key)
+{
+  for (guint i = 0; i < items->len; i++)
+    {
+      Item *item = g_ptr_array_index (items, i);
+
+      if (strcmp (item->key, key) == 0)
+        return item;
+    }
+  return NULL;
+}
+
+/* The doctor's edits to the items of the plan (KEPT, of which ITEMS owns the Items and which
+ * loses the removed ones). Dates must not be before the plan is made. */
+static gboolean
+apply_edits (const WzCareplanRequest *request,
+             GPtrArray               *items,
+             GPtrArray               *kept,
+             GError                 **error)
+{
+  char day[16];
+
+  for (guint i = 0; i < request->n_target_edits; i++)
+    {
+      const WzCareplanTargetEdit *edit = &request->target_edits[i];
+      gboolean found = FALSE;
+
+      for (guint k = 0; k < kept->len && !found; k++)
+        {
+          Item *item = g_ptr_array_index (kept, k);
+
+          if (item->target != NULL && g_strcmp0 (item->target->id, edit->measurement) == 0)
+            {
+              if (!apply_target_edit (item->target, edit, error))
+                return FALSE;
+              found = TRUE;
+            }
+        }
+      if (!found)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "The plan measures no “%s”",
+                       edit->measurement ? edit->measurement : "");
+          return FALSE;
+        }
+    }
+
+  for (guint i = 0; i < request->n_item_edits; i++)
+    {
+      const WzCareplanItemEdit *edit = &request->item_edits[i];
+      Item *item = edit->key ? find_item (kept, edit->key) : NULL;
+
+      if (item == NULL)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "The plan has no item “%s”",
+                       edit->key ? edit->key : "");
+          return FALSE;
+        }
+      if (edit->remove)
+        {
+          g_ptr_array_remove (kept, item);
+          continue;
+        }
+      if (edit->due == WZ_DAY_NONE)
+        continue;
+      if (item->target != NULL)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "“%s” runs for the whole plan; "
+                       "it has no due date to move", edit->key);
+          return FALSE;
+        }
+      if (edit->due < request->created)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "“%s” cannot be due on %s, "
+                       "before the plan is made", edit->key, wz_day_format_buf (edit->due, day));
+          return FALSE;
+        }
+      item->start = wz_day_add_days (item->start, (gint) edit->due - (gint) item->due);
+      item->end = wz_day_add_days (item->end, (gint) edit->due - (gint) item->due);
+      item->due = edit->due;
+    }
+
+  for (guint i = 0; i < request->n_added_items; i++)
+    {
+      const WzCareplanAddedItem *added = &request->added_items[i];
+      const char *kind = g_strcmp0 (added->kind, "revisit") == 0 ? "revisit"
+                         : g_strcmp0 (added->kind, "adherence-checkin") == 0 ? "adherence-checkin"
+                         : g_strcmp0 (added->kind, "education") == 0 ? "education" : NULL;
+      g_autofree char *text = added->text ? g_strstrip (g_strdup (added->text)) : NULL;
+      gboolean zh = strcmp (wz_lang_normalize (request->lang), "zh") == 0;
+      Item *item;
+
+      if (!wz_careplan_item_key_is_valid (added->key) || find_item (items, added->key) != NULL ||
+          find_item (kept, added->key) != NULL)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "An added item needs a key of "
+                       "its own (a-z, 0-9, -), not “%s”", added->key ? added->key : "");
+          return FALSE;
+        }
+      if (kind == NULL)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "Added item “%s”: the kind must "
+                       "be revisit, adherence-checkin or education", added->key);
+          return FALSE;
+        }
+      if (text == NULL || *text == '\0' || g_utf8_strlen (text, -1) > 1000)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "Added item “%s” needs a text "
+                       "of 1 to 1,000 characters", added->key);
+          return FALSE;
+        }
+      if (added->due == WZ_DAY_NONE || added->due < request->created)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "Added item “%s” needs a due "
+                       "date from the day the plan is made", added->key);
+          return FALSE;
+        }
+      item = item_new (items, kind, g_strdup (added->key), added->due, added->due,
+                       wz_day_add_days (added->due, ADDED_WINDOW_DAYS));
+      if (zh)
+        item->title.zh = g_strdup (text);
+      else
+        item->title.en = g_strdup (text);
+      item->for_patient = strcmp (kind, "revisit") != 0;
+      g_ptr_array_add (kept, item);
+    }
+  return TRUE;
+}
+
 WzCareplanInstance *
 wz_careplan_template_instantiate (WzCareplanTemplate      *self,
                                   const WzCareplanRequest *request,
@@ -1995,6 +2210,14 @@ wz_careplan_template_instantiate (WzCareplanTemplate      *self,
       if (item->end >= request->created)
         g_ptr_array_add (kept, item);
     }
+  if (!apply_edits (request, items, kept, error))
+    {
+      free_targets (items);
+      return NULL;
+    }
+  /* A revisit moved or added past the plan's end takes the end with it. */
+  for (guint i = 0; i < kept->len; i++)
+    end = MAX (end, ((Item *) g_ptr_array_index (kept, i))->end);
   g_ptr_array_sort (kept, compare_items);
 
   instance = g_new0 (WzCareplanInstance, 1);
@@ -2141,6 +2364,200 @@ wz_careplan_targets_from_json (JsonObject *careplan)
     }
 
   return targets;
+}
+
+/* ---- Changing the targets of a stored plan -------------------------------------------------- */
+
+/* Sets MEMBER of OBJECT (and its translation, _MEMBER) to TEXT. */
+static void
+set_text_member (JsonObject   *object,
+                 const char   *member,
+                 const WzText *text,
+                 const char   *lang)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *underscore = g_strconcat ("_", member, NULL);
+  JsonObject *built;
+
+  json_builder_begin_object (builder);
+  wz_json_add_text (builder, member, text, lang);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  built = json_node_get_object (root);
+  json_object_remove_member (object, member);
+  json_object_remove_member (object, underscore);
+  if (json_object_has_member (built, member))
+    json_object_set_member (object, member, json_object_dup_member (built, member));
+  if (json_object_has_member (built, underscore))
+    json_object_set_member (object, underscore, json_object_dup_member (built, underscore));
+}
+
+/* The target extension of DETAIL (an activity detail or a Task) about a measurement: its index
+ * in the extension array and the measurement id, or -1. */
+static gint
+target_extension_index (JsonObject  *detail,
+                        const char **out_id)
+{
+  JsonArray *extensions = wz_json_get_array (detail, "extension");
+  JsonArray *codings = wz_json_get_array (wz_json_get_object (detail, "code"), "coding");
+
+  *out_id = NULL;
+  for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
+    {
+      JsonObject *coding = array_object (codings, c);
+
+      if (g_strcmp0 (wz_json_get_string (coding, "system"), WZ_FOLLOWUP_MEASUREMENT_SYSTEM) == 0)
+        *out_id = wz_json_get_string (coding, "code");
+    }
+  for (guint e = 0; *out_id != NULL && extensions != NULL && e < json_array_get_length (extensions); e++)
+    if (g_strcmp0 (wz_json_get_string (array_object (extensions, e), "url"),
+                   WZ_CAREPLAN_TARGET_EXTENSION) == 0)
+      return e;
+  return -1;
+}
+
+/* Rewrites the target extension at INDEX of DETAIL with EDIT applied; T gets the new target. */
+static gboolean
+edit_target_extension (JsonObject                 *detail,
+                       guint                       index,
+                       const char                 *id,
+                       const WzCareplanTargetEdit *edit,
+                       const char                 *lang,
+                       WzCareplanTarget           *t,
+                       GError                    **error)
+{
+  JsonArray *extensions = wz_json_get_array (detail, "extension");
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  t->id = g_strdup (id);
+  if (!read_target_extension (array_object (extensions, index), t) ||
+      !apply_target_edit (t, edit, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "The target of “%s” is not one "
+                     "this server wrote", id);
+      return FALSE;
+    }
+  json_builder_begin_array (builder);
+  add_target_extension_object (builder, t, lang);
+  json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  json_array_remove_element (extensions, index);
+  /* The extension array keeps its order: the target goes back where it was. */
+  {
+    g_autoptr(JsonArray) rebuilt = json_array_new ();
+
+    for (guint i = 0; i < json_array_get_length (extensions) + 1; i++)
+      {
+        if (i == index)
+          json_array_add_element (rebuilt, json_array_dup_element (json_node_get_array (root), 0));
+        if (i < json_array_get_length (extensions))
+          json_array_add_element (rebuilt, json_array_dup_element (extensions, i));
+      }
+    json_object_set_array_member (detail, "extension", json_array_ref (rebuilt));
+  }
+  return TRUE;
+}
+
+/* The contained Goal about measurement T gets T's limits and text. */
+static void
+edit_goal (JsonObject             *careplan,
+           const WzCareplanTarget *t,
+           const char             *lang)
+{
+  JsonArray *contained = wz_json_get_array (careplan, "contained");
+  g_autofree char *id = g_strconcat ("goal-", t->id, NULL);
+
+  for (guint i = 0; contained != NULL && i < json_array_get_length (contained); i++)
+    {
+      JsonObject *goal = array_object (contained, i);
+      JsonObject *description = wz_json_get_object (goal, "description");
+      JsonObject *target = array_object (wz_json_get_array (goal, "target"), 0);
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) range = NULL;
+
+      if (g_strcmp0 (wz_json_get_string (goal, "resourceType"), "Goal") != 0 ||
+          g_strcmp0 (wz_json_get_string (goal, "id"), id) != 0 || target == NULL)
+        continue;
+      json_builder_begin_object (builder);
+      if (t->has_low)
+        add_quantity (builder, "low", t->low, t->unit);
+      if (t->has_high)
+        add_quantity (builder, "high", t->high, t->unit);
+      json_builder_end_object (builder);
+      range = json_builder_get_root (builder);
+      json_object_set_object_member (target, "detailRange",
+                                     json_object_ref (json_node_get_object (range)));
+      if (description != NULL)
+        set_text_member (description, "text", &t->target_text, lang);
+    }
+}
+
+/* The "target" input of a measurement Task says the new target. */
+static void
+edit_target_input (JsonObject             *task,
+                   const WzCareplanTarget *t,
+                   const char             *lang)
+{
+  JsonArray *inputs = wz_json_get_array (task, "input");
+
+  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+    {
+      JsonObject *input = array_object (inputs, i);
+      JsonObject *coding = array_object (wz_json_get_array (wz_json_get_object (input, "type"),
+                                                            "coding"), 0);
+
+      if (g_strcmp0 (wz_json_get_string (coding, "code"), "target") == 0)
+        set_text_member (input, "valueString", &t->target_text, lang);
+    }
+}
+
+gboolean
+wz_careplan_edit_targets (JsonObject                 *resource,
+                          const WzCareplanTargetEdit *edits,
+                          guint                       n_edits,
+                          const char                 *lang,
+                          gboolean                   *out_changed,
+                          GError                    **error)
+{
+  gboolean is_task = g_strcmp0 (wz_json_get_string (resource, "resourceType"), "Task") == 0;
+  JsonArray *activities = wz_json_get_array (resource, "activity");
+  guint n = is_task ? 1 : activities != NULL ? json_array_get_length (activities) : 0;
+
+  *out_changed = FALSE;
+  for (guint e = 0; e < n_edits; e++)
+    {
+      gboolean found = FALSE;
+
+      for (guint i = 0; i < n; i++)
+        {
+          JsonObject *detail = is_task ? resource
+                                       : wz_json_get_object (array_object (activities, i), "detail");
+          g_autoptr(WzCareplanTarget) t = g_new0 (WzCareplanTarget, 1);
+          const char *id;
+          gint index = target_extension_index (detail, &id);
+
+          if (index < 0 || g_strcmp0 (id, edits[e].measurement) != 0)
+            continue;
+          if (!edit_target_extension (detail, index, id, &edits[e], lang, t, error))
+            return FALSE;
+          if (is_task)
+            edit_target_input (resource, t, lang);
+          else
+            edit_goal (resource, t, lang);
+          found = TRUE;
+          *out_changed = TRUE;
+        }
+      if (!found && !is_task)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_UNPROCESSABLE, "The plan measures no “%s”",
+                       edits[e].measurement ? edits[e].measurement : "");
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 static void

@@ -98,6 +98,35 @@ const WzText       *wz_careplan_template_get_title (WzCareplanTemplate *self);
 /* plan_start, procedure_date, last_menstrual_period or birth_date. */
 const char         *wz_careplan_template_get_anchor (WzCareplanTemplate *self);
 
+/* The doctor's changes to a generated plan, made while it is generated (so the CarePlan, its
+ * Goals and its Tasks agree). An item's KEY is the part of its Task identifier after
+ * "<plan identifier>/": "revisit-2", "checkin-5", "education-salt", "measurement-weight"… */
+typedef struct
+{
+  const char *key;
+  WzDay       due;      /* WZ_DAY_NONE: kept; the on-time window moves with the due date */
+  gboolean    remove;
+} WzCareplanItemEdit;
+
+/* An item the doctor adds: due on DUE, on time for a week after it. */
+typedef struct
+{
+  const char *key;      /* unique in the plan, [a-z0-9-], e.g. "added-1" */
+  const char *kind;     /* revisit, adherence-checkin or education */
+  WzDay       due;
+  const char *text;     /* what is to be done, in the doctor's words */
+} WzCareplanAddedItem;
+
+/* New limits for one measurement's target; only limits the target has can be changed. */
+typedef struct
+{
+  const char *measurement;  /* the template's measurement id, e.g. home_bp_systolic */
+  gboolean    has_low;
+  double      low;
+  gboolean    has_high;
+  double      high;
+} WzCareplanTargetEdit;
+
 typedef struct
 {
   const char        *patient_ref;     /* "Patient/ID" */
@@ -112,6 +141,12 @@ typedef struct
   gboolean           include_optional;
   const char        *authored_on;     /* FHIR dateTime for CarePlan.created and Task.authoredOn */
   const char        *lang;
+  const WzCareplanItemEdit   *item_edits;
+  guint                       n_item_edits;
+  const WzCareplanAddedItem  *added_items;
+  guint                       n_added_items;
+  const WzCareplanTargetEdit *target_edits;
+  guint                       n_target_edits;
 } WzCareplanRequest;
 
 typedef struct
@@ -123,7 +158,9 @@ typedef struct
 void                wz_careplan_instance_free      (WzCareplanInstance *instance);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzCareplanInstance, wz_careplan_instance_free)
 
-/* The CarePlan and its Tasks for one patient: revisits (owned by the author), measurements with
+/* The CarePlan (with its Goals) and its Tasks for one patient, with the doctor's edits of
+ * REQUEST applied (a key, measurement or date that does not fit the plan is
+ * WZ_ERROR_UNPROCESSABLE): revisits (owned by the author), measurements with
  * their frequency and target, adherence check-ins and education items (owned by the patient, so
  * they reach the patient page), each with a due date (WZ_FOLLOWUP_DUE_EXTENSION) and an on-time
  * window (restriction.period). Each Task's identifier is the plan identifier plus the item, so
@@ -132,6 +169,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzCareplanInstance, wz_careplan_instance_free)
 WzCareplanInstance *wz_careplan_template_instantiate (WzCareplanTemplate      *self,
                                                       const WzCareplanRequest *request,
                                                       GError                 **error);
+/* Whether KEY may name an added item: 1-40 of [a-z0-9-]. */
+gboolean            wz_careplan_item_key_is_valid  (const char         *key);
+
+/* Changes the targets of a CarePlan made here (the target extensions of its activities and the
+ * Goals it contains) or of one of its measurement Tasks (its target extension and target
+ * input), in place, to EDITS; the target texts say the doctor set them. EDITS about
+ * measurements RESOURCE does not have are left out for a Task, an error for a CarePlan
+ * (WZ_ERROR_UNPROCESSABLE, as for a limit the target does not have or a low not below the
+ * high). *OUT_CHANGED: whether anything changed. */
+gboolean            wz_careplan_edit_targets       (JsonObject                 *resource,
+                                                    const WzCareplanTargetEdit *edits,
+                                                    guint                       n_edits,
+                                                    const char                 *lang,
+                                                    gboolean                   *out_changed,
+                                                    GError                    **error);
+
 /* Points every Task's basedOn at CAREPLAN_REF ("CarePlan/ID"). */
 void                wz_careplan_instance_set_plan  (WzCareplanInstance *instance,
                                                     const char         *careplan_ref);

@@ -672,59 +672,60 @@ create_once (WzFollowupRoutes  *self,
                           error);
 }
 
-/* Withdraws what this request made when a later step failed, so a failed request leaves nothing
- * half made; a retry with the same identifier starts again. */
-static void
-undo (WzFollowupRoutes *self,
-      Made             *made)
+static gboolean
+create_into (WzFollowupRoutes  *self,
+             JsonNode          *resource,
+             Made              *made,
+             GError           **error)
 {
-  for (guint i = made->stored->len; i > 0; i--)
-    {
-      WzStoredResource *stored = g_ptr_array_index (made->stored, i - 1);
-      g_autoptr(WzStoredResource) retired = NULL;
-      g_autoptr(GError) error = NULL;
+  gboolean created = FALSE;
+  WzStoredResource *stored = create_once (self, resource, &created, error);
 
-      if (!g_array_index (made->created, gboolean, i - 1))
-        continue;
-      retired = wz_store_retire (self->store, stored->type, stored->id, stored->version_id, &error);
-      if (retired == NULL)
-        g_warning ("Could not withdraw %s/%s after a failed request: %s", stored->type,
-                   stored->id, error->message);
-    }
+  if (stored == NULL)
+    return FALSE;
+  g_ptr_array_add (made->stored, stored);
+  g_array_append_val (made->created, created);
+  return TRUE;
 }
 
+/* Creates RESOURCES (each once) in one store transaction: all of them or none. */
 static gboolean
 create_all (WzFollowupRoutes  *self,
             GPtrArray         *resources,
             Made              *made,
             GError           **error)
 {
+  if (!wz_store_begin (self->store, error))
+    return FALSE;
   for (guint i = 0; i < resources->len; i++)
-    {
-      gboolean created = FALSE;
-      WzStoredResource *stored = create_once (self, g_ptr_array_index (resources, i), &created,
-                                              error);
-
-      if (stored == NULL)
+    if (!create_into (self, g_ptr_array_index (resources, i), made, error))
+      {
+        wz_store_rollback (self->store);
         return FALSE;
-      g_ptr_array_add (made->stored, stored);
-      g_array_append_val (made->created, created);
+      }
+  if (!wz_store_commit (self->store, error))
+    {
+      wz_store_rollback (self->store);
+      return FALSE;
     }
   return TRUE;
 }
 
-/* Answers with a Bundle of what was made (201) or found (200), audits one row per resource and
- * tells the websocket hub about the new ones. */
+/* Answers with a Bundle of what was written (ACTION "C": 201 when the first was made, else 200;
+ * "U": 200), audits one row per resource and tells the websocket hub about the written ones. */
 static void
 respond_made (Request    *req,
               Made       *made,
-              const char *patient)
+              const char *patient,
+              const char *action)
 {
   g_autoptr(WzBundleBuilder) bundle = wz_bundle_builder_new ("collection", -1);
   g_autofree char *base = wz_http_base_url (req->msg);
   g_autofree char *location = NULL;
+  g_autofree char *first_entity = NULL;
   g_autoptr(GBytes) body = NULL;
-  gboolean first_created = made->created->len > 0 && g_array_index (made->created, gboolean, 0);
+  gboolean first_written = made->created->len > 0 && g_array_index (made->created, gboolean, 0);
+  gboolean is_create = strcmp (action, "C") == 0;
   WzStoredResource *first = g_ptr_array_index (made->stored, 0);
 
   for (guint i = 0; i < made->stored->len; i++)
@@ -737,7 +738,7 @@ respond_made (Request    *req,
         {
           g_autofree char *entity = g_strconcat (stored->type, "/", stored->id, NULL);
 
-          wz_audit_record (req->self->audit, "C", "0", req->agent, entity, patient,
+          wz_audit_record (req->self->audit, action, "0", req->agent, entity, patient,
                            soup_server_message_get_remote_host (req->msg), NULL, NULL);
         }
       if (g_array_index (made->created, gboolean, i) && req->self->hub != NULL)
@@ -745,16 +746,15 @@ respond_made (Request    *req,
     }
 
   body = wz_bundle_builder_end (g_steal_pointer (&bundle));
-  wz_http_respond_json (req->msg, first_created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK, body);
+  wz_http_respond_json (req->msg, first_written && is_create ? SOUP_STATUS_CREATED : SOUP_STATUS_OK,
+                        body);
   location = g_strdup_printf ("%s/fhir/%s/%s/_history/%" G_GINT64_FORMAT, base, first->type,
                               first->id, first->version_id);
-  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg), "Location",
-                                location);
-  {
-    g_autofree char *entity = g_strconcat (first->type, "/", first->id, NULL);
-
-    audit_and_send (req, first_created ? "C" : "R", entity, patient);
-  }
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                is_create ? "Location" : "Content-Location", location);
+  wz_http_set_version_headers (req->msg, first->version_id, first->last_updated);
+  first_entity = g_strconcat (first->type, "/", first->id, NULL);
+  audit_and_send (req, first_written ? action : "R", first_entity, patient);
 }
 
 /* ---- POST /fhir/CarePlan/$apply-template --------------------------------------------------- */
@@ -770,16 +770,51 @@ stored_mentions (WzStoredResource *stored,
   return g_strstr_len (data, length, uri) != NULL;
 }
 
+/* The body of $apply-template, a Parameters resource:
+ *
+ *   template         valueString     template id (data/clinical/followup-templates.json)   1..1
+ *   patient          valueReference  Patient/ID                                            1..1
+ *   identifier       valueString or valueIdentifier.value: the plan's business identifier,
+ *                    a urn:uuid the client makes once per plan; sending the same request again
+ *                    (after a lost answer) finds the plan made the first time (200)   1..1
+ *   start            valueDate       the template's anchor (operation day, LMP; default today
+ *                    or the birth date)                                                0..1
+ *   end              valueDate       the plan's last day                                   0..1
+ *   condition        valueString     ICD-10 code for the target variants (default: the
+ *                    patient's active Conditions)                                          0..*
+ *   includeOptional  valueBoolean    include the template's optional revisits              0..1
+ *   language         valueCode       zh | en, the plan's main language                     0..1
+ *   item             the doctor's change to a generated item                               0..*
+ *     part key       valueString     the item's key: its Task identifier after "<identifier>/"
+ *     part due       valueDate       new due date (the on-time window moves with it)       0..1
+ *     part remove    valueBoolean    true: the item is left out of the plan                0..1
+ *   add              an item the doctor adds                                               0..*
+ *     part key       valueString     its own key, [a-z0-9-], e.g. added-1
+ *     part kind      valueCode       revisit | adherence-checkin | education
+ *     part due       valueDate
+ *     part text      valueString     what is to be done (1-1,000 characters)
+ *   target           new limits of a measurement's target                                  0..*
+ *     part measurement valueCode     the template's measurement id, e.g. home_bp_systolic
+ *     part low       valueDecimal    0..1 (only a limit the target has)
+ *     part high      valueDecimal    0..1
+ *
+ * The CarePlan (with a contained Goal per measurement target: Goal.target.detailRange) and its
+ * Tasks are stored in one store transaction: all of them or, on any failure, none. Malformed
+ * parameters answer 400, edits that do not fit the plan (an unknown key, a date before today,
+ * a low limit above the high) 422, both with an OperationOutcome and nothing stored. */
 typedef struct
 {
-  const char *template_id;
-  const char *patient;
-  const char *start;
-  const char *identifier;
-  const char *end;
-  GPtrArray  *conditions;
-  gboolean    include_optional;
-  const char *language;
+  const char           *template_id;
+  const char           *patient;
+  const char           *start;
+  const char           *identifier;
+  const char           *end;
+  GPtrArray            *conditions;
+  gboolean              include_optional;
+  const char           *language;
+  GArray               *item_edits;    /* WzCareplanItemEdit */
+  GArray               *added_items;   /* WzCareplanAddedItem */
+  GArray               *target_edits;  /* WzCareplanTargetEdit */
 } ApplyParams;
 
 static const char *
@@ -807,6 +842,175 @@ param_string (JsonObject *parameter,
   return NULL;
 }
 
+static const char *const string_kinds[] = { "valueString", "valueCode", "valueDate", "valueUri",
+                                            "valueReference", "valueIdentifier", NULL };
+
+/* The named parameters of a Parameters body (or the parts of one): the array, checked to hold
+ * objects with a name. */
+static JsonArray *
+parameter_list (JsonObject  *holder,
+                const char  *member,
+                const char  *what,
+                GError     **error)
+{
+  JsonArray *list = wz_json_get_array (holder, member);
+
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonNode *node = json_array_get_element (list, i);
+
+      if (!JSON_NODE_HOLDS_OBJECT (node) ||
+          wz_json_get_string (json_node_get_object (node), "name") == NULL)
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s[%u] has no name", what, i);
+          return NULL;
+        }
+    }
+  if (list == NULL)
+    g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s needs a %s array", what, member);
+  return list;
+}
+
+static gboolean
+param_boolean (JsonObject  *parameter,
+               const char  *name,
+               gboolean    *out,
+               GError     **error)
+{
+  JsonNode *value = json_object_get_member (parameter, "valueBoolean");
+
+  if (value == NULL || !JSON_NODE_HOLDS_VALUE (value) ||
+      json_node_get_value_type (value) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueBoolean", name);
+      return FALSE;
+    }
+  *out = json_node_get_boolean (value);
+  return TRUE;
+}
+
+static gboolean
+param_day (JsonObject  *parameter,
+           const char  *name,
+           WzDay       *out,
+           GError     **error)
+{
+  const char *text = wz_json_get_string (parameter, "valueDate");
+
+  if (text == NULL || !wz_day_parse (text, out))
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueDate YYYY-MM-DD", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+param_decimal (JsonObject  *parameter,
+               const char  *name,
+               double      *out,
+               GError     **error)
+{
+  if (!wz_json_number (json_object_get_member (parameter, "valueDecimal"), out))
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueDecimal", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* One "target" parameter: its parts measurement, low and high. */
+static gboolean
+read_target_part (JsonObject            *parameter,
+                  WzCareplanTargetEdit  *edit,
+                  GError               **error)
+{
+  JsonArray *parts = parameter_list (parameter, "part", "target", error);
+
+  for (guint p = 0; parts != NULL && p < json_array_get_length (parts); p++)
+    {
+      JsonObject *part = json_array_get_object_element (parts, p);
+      const char *name = wz_json_get_string (part, "name");
+
+      if (strcmp (name, "measurement") == 0)
+        edit->measurement = param_string (part, string_kinds);
+      else if (strcmp (name, "low") == 0)
+        {
+          if (!param_decimal (part, "target.low", &edit->low, error))
+            return FALSE;
+          edit->has_low = TRUE;
+        }
+      else if (strcmp (name, "high") == 0)
+        {
+          if (!param_decimal (part, "target.high", &edit->high, error))
+            return FALSE;
+          edit->has_high = TRUE;
+        }
+      else
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "target has no part “%s” (measurement, "
+                       "low, high)", name);
+          return FALSE;
+        }
+    }
+  if (parts != NULL && edit->measurement == NULL)
+    g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID, "target needs its measurement");
+  return parts != NULL && edit->measurement != NULL;
+}
+
+/* One "item" (ADDED FALSE) or "add" (ADDED TRUE) parameter. */
+static gboolean
+read_item_part (JsonObject   *parameter,
+                gboolean      added,
+                ApplyParams  *params,
+                GError      **error)
+{
+  const char *what = added ? "add" : "item";
+  JsonArray *parts = parameter_list (parameter, "part", what, error);
+  WzCareplanItemEdit edit = { NULL, WZ_DAY_NONE, FALSE };
+  WzCareplanAddedItem item = { NULL, NULL, WZ_DAY_NONE, NULL };
+
+  if (parts == NULL)
+    return FALSE;
+  for (guint p = 0; p < json_array_get_length (parts); p++)
+    {
+      JsonObject *part = json_array_get_object_element (parts, p);
+      const char *name = wz_json_get_string (part, "name");
+      gboolean ok = TRUE;
+
+      if (strcmp (name, "key") == 0)
+        edit.key = item.key = param_string (part, string_kinds);
+      else if (strcmp (name, "due") == 0)
+        ok = param_day (part, "due", added ? &item.due : &edit.due, error);
+      else if (!added && strcmp (name, "remove") == 0)
+        ok = param_boolean (part, "remove", &edit.remove, error);
+      else if (added && strcmp (name, "kind") == 0)
+        item.kind = param_string (part, string_kinds);
+      else if (added && strcmp (name, "text") == 0)
+        item.text = param_string (part, string_kinds);
+      else
+        {
+          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s has no part “%s” (%s)", what, name,
+                       added ? "key, kind, due, text" : "key, due, remove");
+          return FALSE;
+        }
+      if (!ok)
+        return FALSE;
+    }
+  if (edit.key == NULL || (added && (item.kind == NULL || item.text == NULL ||
+                                     item.due == WZ_DAY_NONE)))
+    {
+      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s needs %s", what,
+                   added ? "key, kind, due and text" : "its key");
+      return FALSE;
+    }
+  if (added)
+    g_array_append_val (params->added_items, item);
+  else
+    g_array_append_val (params->item_edits, edit);
+  return TRUE;
+}
+
 static gboolean
 read_apply_params (JsonObject   *body,
                    ApplyParams  *params,
@@ -816,30 +1020,19 @@ read_apply_params (JsonObject   *body,
 
   if (g_strcmp0 (json_object_get_string_member_with_default (body, "resourceType", ""),
                  "Parameters") != 0 ||
-      !json_object_has_member (body, "parameter") ||
-      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (body, "parameter")))
+      (list = parameter_list (body, "parameter", "Parameters", NULL)) == NULL)
     {
       g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID,
-                           "The body must be a Parameters resource with a parameter array");
+                           "The body must be a Parameters resource with a parameter array of "
+                           "named parameters");
       return FALSE;
     }
-  list = json_object_get_array_member (body, "parameter");
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
-      JsonNode *node = json_array_get_element (list, i);
-      JsonObject *parameter = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      const char *name = parameter ? json_object_get_string_member_with_default (parameter, "name",
-                                                                                  NULL) : NULL;
-      const char *text;
+      JsonObject *parameter = json_array_get_object_element (list, i);
+      const char *name = wz_json_get_string (parameter, "name");
+      const char *text = param_string (parameter, string_kinds);
 
-      if (name == NULL)
-        {
-          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "parameter[%u] has no name", i);
-          return FALSE;
-        }
-      text = param_string (parameter, (const char *[]) { "valueString", "valueCode", "valueDate",
-                                                          "valueUri", "valueReference",
-                                                          "valueIdentifier", NULL });
       if (strcmp (name, "template") == 0)
         params->template_id = text;
       else if (strcmp (name, "patient") == 0)
@@ -856,23 +1049,30 @@ read_apply_params (JsonObject   *body,
         g_ptr_array_add (params->conditions, (gpointer) text);
       else if (strcmp (name, "includeOptional") == 0)
         {
-          JsonNode *value = json_object_get_member (parameter, "valueBoolean");
+          if (!param_boolean (parameter, name, &params->include_optional, error))
+            return FALSE;
+          continue;
+        }
+      else if (strcmp (name, "item") == 0 || strcmp (name, "add") == 0)
+        {
+          if (!read_item_part (parameter, name[0] == 'a', params, error))
+            return FALSE;
+          continue;
+        }
+      else if (strcmp (name, "target") == 0)
+        {
+          WzCareplanTargetEdit edit = { NULL, };
 
-          if (value == NULL || !JSON_NODE_HOLDS_VALUE (value) ||
-              json_node_get_value_type (value) != G_TYPE_BOOLEAN)
-            {
-              g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID,
-                                   "includeOptional takes valueBoolean");
-              return FALSE;
-            }
-          params->include_optional = json_node_get_boolean (value);
+          if (!read_target_part (parameter, &edit, error))
+            return FALSE;
+          g_array_append_val (params->target_edits, edit);
           continue;
         }
       else
         {
           g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "parameter “%s” is not one of template, "
-                       "patient, start, identifier, end, condition, includeOptional, language",
-                       name);
+                       "patient, start, identifier, end, condition, includeOptional, language, "
+                       "item, add, target", name);
           return FALSE;
         }
       if (text == NULL)
@@ -948,15 +1148,23 @@ handle_apply_template (Request *req)
   g_autofree char *patient_ref = NULL;
   g_autofree char *authored = wz_time_format_instant (wz_time_now_us ());
   g_autofree char *created_text = NULL;
+  g_autoptr(GArray) item_edits = g_array_new (FALSE, TRUE, sizeof (WzCareplanItemEdit));
+  g_autoptr(GArray) added_items = g_array_new (FALSE, TRUE, sizeof (WzCareplanAddedItem));
+  g_autoptr(GArray) target_edits = g_array_new (FALSE, TRUE, sizeof (WzCareplanTargetEdit));
   ApplyParams params = { NULL, };
   WzCareplanRequest request = { NULL, };
   WzCareplanTemplate *template;
   Made made = { g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free),
                 g_array_new (FALSE, FALSE, sizeof (gboolean)) };
   const char *zone, *birth_text, *patient_id;
+  g_autofree char *plan_ref = NULL;
+  WzStoredResource *plan;
   WzDay created;
 
   params.conditions = conditions;
+  params.item_edits = item_edits;
+  params.added_items = added_items;
+  params.target_edits = target_edits;
   if (!is_doctor (req->session))
     {
       fail_with (req, WZ_ERROR_FORBIDDEN, "C", "CarePlan", "Only a doctor makes a care plan");
@@ -1002,6 +1210,12 @@ handle_apply_template (Request *req)
   request.authored_on = authored;
   request.lang = wz_lang_normalize (params.language ? params.language : request_lang (req));
   request.age_years = birth_text ? wz_age_years (birth_text, created_text, NULL) : -1;
+  request.item_edits = (const WzCareplanItemEdit *) item_edits->data;
+  request.n_item_edits = item_edits->len;
+  request.added_items = (const WzCareplanAddedItem *) added_items->data;
+  request.n_added_items = added_items->len;
+  request.target_edits = (const WzCareplanTargetEdit *) target_edits->data;
+  request.n_target_edits = target_edits->len;
 
   if (params.start != NULL)
     {
@@ -1038,43 +1252,294 @@ handle_apply_template (Request *req)
       goto out;
     }
 
-  {
-    g_autoptr(GPtrArray) first = g_ptr_array_new ();
-    WzStoredResource *plan;
-    g_autofree char *plan_ref = NULL;
-
-    g_ptr_array_add (first, instance->careplan);
-    if (!create_all (self, first, &made, &error))
-      {
-        fail (req, error, "C", "CarePlan", patient_ref);
-        goto out;
-      }
-    plan = g_ptr_array_index (made.stored, 0);
-    /* The identifier is the request's: a plan it already made for someone else, or from another
-     * template, is a client bug, not a retry. */
-    if (!g_array_index (made.created, gboolean, 0) &&
-        (g_strcmp0 (plan->patient, patient_ref) != 0 ||
-         !stored_mentions (plan, params.template_id)))
-      {
-        g_set_error (&error, WZ_ERROR, WZ_ERROR_CONFLICT, "The identifier %s already names "
-                     "CarePlan/%s, made for another patient or template", params.identifier,
-                     plan->id);
-        fail (req, error, "C", "CarePlan", patient_ref);
-        goto out;
-      }
-    plan_ref = g_strconcat ("CarePlan/", plan->id, NULL);
-    wz_careplan_instance_set_plan (instance, plan_ref);
-  }
-
-  if (!create_all (self, instance->tasks, &made, &error))
+  /* All of the plan or none of it: a failure half way (or the server dying) leaves nothing for
+   * a retry to trip over. */
+  if (!wz_store_begin (self->store, &error))
     {
-      undo (self, &made);
+      fail (req, error, "C", "CarePlan", patient_ref);
+      goto out;
+    }
+  if (!create_into (self, instance->careplan, &made, &error))
+    {
+      wz_store_rollback (self->store);
+      fail (req, error, "C", "CarePlan", patient_ref);
+      goto out;
+    }
+  plan = g_ptr_array_index (made.stored, 0);
+  plan_ref = g_strconcat ("CarePlan/", plan->id, NULL);
+  if (!g_array_index (made.created, gboolean, 0))
+    {
+      /* Made by an earlier request with this identifier: a retry gets that plan as it was
+       * made. The identifier is the client's: a plan it names for someone else, or from
+       * another template, is a client bug, not a retry. */
+      g_autoptr(GPtrArray) tasks = NULL;
+      g_autofree char *escaped = g_uri_escape_string (plan_ref, NULL, FALSE);
+      g_autofree char *text = g_strconcat ("based-on=", escaped, NULL);
+
+      wz_store_rollback (self->store);
+      if (g_strcmp0 (plan->patient, patient_ref) != 0 ||
+          !stored_mentions (plan, params.template_id))
+        {
+          g_set_error (&error, WZ_ERROR, WZ_ERROR_CONFLICT, "The identifier %s already names "
+                       "CarePlan/%s, made for another patient or template", params.identifier,
+                       plan->id);
+          fail (req, error, "C", "CarePlan", patient_ref);
+          goto out;
+        }
+      if ((tasks = wz_followup_search_stored (self->store, "Task", text, &error)) == NULL)
+        {
+          fail (req, error, "C", "CarePlan", patient_ref);
+          goto out;
+        }
+      {
+        gsize n;
+        gpointer *found = g_ptr_array_steal (tasks, &n);
+
+        for (gsize i = 0; i < n; i++)
+          {
+            gboolean no = FALSE;
+
+            g_ptr_array_add (made.stored, found[i]);
+            g_array_append_val (made.created, no);
+          }
+        g_free (found);
+      }
+      respond_made (req, &made, patient_ref, "C");
+      goto out;
+    }
+
+  wz_careplan_instance_set_plan (instance, plan_ref);
+  for (guint i = 0; i < instance->tasks->len; i++)
+    if (!create_into (self, g_ptr_array_index (instance->tasks, i), &made, &error))
+      break;
+  if (error != NULL || !wz_store_commit (self->store, &error))
+    {
+      wz_store_rollback (self->store);
+      g_warning ("A care plan was not made, nothing stored: %s", error->message);
       g_prefix_error (&error, "The plan was not made: ");
       fail (req, error, "C", "CarePlan", patient_ref);
       goto out;
     }
 
-  respond_made (req, &made, patient_ref);
+  respond_made (req, &made, patient_ref, "C");
+
+out:
+  made_clear (&made);
+}
+
+/* ---- POST /fhir/CarePlan/ID/$set-targets --------------------------------------------------- */
+
+/* The doctor changes the targets of a plan already made. Body: a Parameters resource with one
+ * or more "target" parameters (parts measurement, low, high: as for $apply-template) and an
+ * optional "language" (valueCode zh | en, for the new target texts). Header If-Match: W/"n",
+ * the CarePlan version the doctor edited: 428 without it, 412 when the plan has changed since.
+ * The CarePlan (the target extensions of its activities and its contained Goals'
+ * Goal.target.detailRange) and its open measurement Tasks (whose targets the worklist reads)
+ * are updated in one store transaction. Answer: 200, a Bundle (collection) of the updated
+ * CarePlan, then the updated Tasks; ETag of the CarePlan. */
+
+/* RESOURCE's stored JSON as a tree that may be changed. */
+static JsonNode *
+parse_stored_mutable (WzStoredResource  *stored,
+                      GError           **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gsize length;
+  const char *data = g_bytes_get_data (stored->json, &length);
+
+  if (!json_parser_load_from_data (parser, data, length, error))
+    return NULL;
+  return json_node_ref (json_parser_get_root (parser));
+}
+
+/* Validates RESOURCE as the /fhir API would and stores it as the next version of STORED, inside
+ * the caller's transaction. */
+static WzStoredResource *
+update_checked (WzFollowupRoutes  *self,
+                JsonNode          *resource,
+                WzStoredResource  *stored,
+                GError           **error)
+{
+  g_autofree char *text = json_to_string (resource, FALSE);
+  g_autoptr(JsonNode) checked = wz_fhir_parse_resource (text, -1, stored->type, stored->id, error);
+
+  if (checked == NULL)
+    return NULL;
+  return wz_store_update (self->store, json_node_get_object (checked), stored->id,
+                          stored->version_id, error);
+}
+
+static gboolean
+is_open_status (const char *status)
+{
+  static const char *const open[] = { "requested", "received", "accepted", "ready",
+                                       "in-progress", "on-hold", NULL };
+
+  return status != NULL && g_strv_contains (open, status);
+}
+
+static void
+handle_set_targets (Request    *req,
+                    const char *plan_id)
+{
+  WzFollowupRoutes *self = req->self;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
+  const char *if_match = soup_message_headers_get_one (headers, "If-Match");
+  g_autofree char *plan_ref = g_strconcat ("CarePlan/", plan_id, NULL);
+  g_autoptr(GArray) edits = g_array_new (FALSE, TRUE, sizeof (WzCareplanTargetEdit));
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) plan = NULL;
+  g_autoptr(GPtrArray) tasks = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *escaped = g_uri_escape_string (plan_ref, NULL, FALSE);
+  g_autofree char *tasks_text = NULL;
+  Made made = { g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free),
+                g_array_new (FALSE, FALSE, sizeof (gboolean)) };
+  const char *lang = NULL;
+  gboolean changed, yes = TRUE;
+  JsonArray *list;
+  gint64 expected = 0;
+
+  if (!is_doctor (req->session))
+    {
+      fail_with (req, WZ_ERROR_FORBIDDEN, "U", plan_ref, "Only a doctor changes a care plan");
+      goto out;
+    }
+  if (if_match == NULL || !wz_http_parse_etag (if_match, &expected))
+    {
+      fail_with (req, if_match == NULL ? WZ_ERROR_PRECONDITION_REQUIRED : WZ_ERROR_INVALID, "U",
+                 plan_ref, "Send If-Match: W/\"n\" naming the version of the plan that was edited");
+      goto out;
+    }
+  if ((body = parse_body (req, &error)) == NULL)
+    {
+      fail (req, error, "U", plan_ref, NULL);
+      goto out;
+    }
+  if (g_strcmp0 (wz_json_get_string (json_node_get_object (body), "resourceType"),
+                 "Parameters") != 0 ||
+      (list = parameter_list (json_node_get_object (body), "parameter", "Parameters",
+                              &error)) == NULL)
+    {
+      g_clear_error (&error);
+      fail_with (req, WZ_ERROR_INVALID, "U", plan_ref,
+                 "The body must be a Parameters resource with target parameters");
+      goto out;
+    }
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *parameter = json_array_get_object_element (list, i);
+      const char *name = wz_json_get_string (parameter, "name");
+      WzCareplanTargetEdit edit = { NULL, };
+
+      if (strcmp (name, "language") == 0 && (lang = param_string (parameter, string_kinds)) != NULL)
+        continue;
+      if (strcmp (name, "target") != 0)
+        g_set_error (&error, WZ_ERROR, WZ_ERROR_INVALID, "parameter “%s” is not one of target, "
+                     "language", name);
+      else if (read_target_part (parameter, &edit, &error))
+        g_array_append_val (edits, edit);
+      if (error != NULL)
+        {
+          fail (req, error, "U", plan_ref, NULL);
+          goto out;
+        }
+    }
+  if (edits->len == 0)
+    {
+      fail_with (req, WZ_ERROR_INVALID, "U", plan_ref, "Name at least one target to change");
+      goto out;
+    }
+
+  if ((stored = wz_store_read (self->store, "CarePlan", plan_id, &error)) == NULL ||
+      !wz_care_team_may_see_stored (self->care_team, req->session, stored, &error))
+    {
+      /* Another doctor's plan answers as if it did not exist. */
+      if (error == NULL)
+        g_set_error (&error, WZ_ERROR, WZ_ERROR_NOT_FOUND, "%s is not known", plan_ref);
+      fail (req, error, "U", plan_ref, NULL);
+      goto out;
+    }
+  if (stored->version_id != expected)
+    {
+      g_set_error (&error, WZ_ERROR, WZ_ERROR_PRECONDITION_FAILED, "%s is at version %"
+                   G_GINT64_FORMAT ", not %" G_GINT64_FORMAT ": it changed since it was read",
+                   plan_ref, stored->version_id, expected);
+      fail (req, error, "U", plan_ref, stored->patient);
+      goto out;
+    }
+  if ((plan = parse_stored_mutable (stored, &error)) == NULL ||
+      !wz_care_team_may_write (self->care_team, req->session, json_node_get_object (plan),
+                               plan_id, &error))
+    {
+      fail (req, error, "U", plan_ref, stored->patient);
+      goto out;
+    }
+  if (g_strcmp0 (wz_json_get_string (json_node_get_object (plan), "status"), "active") != 0)
+    {
+      fail_with (req, WZ_ERROR_UNPROCESSABLE, "U", plan_ref,
+                 "Only an active plan's targets can be changed");
+      goto out;
+    }
+  lang = wz_lang_normalize (lang ? lang : request_lang (req));
+  if (!wz_careplan_edit_targets (json_node_get_object (plan), (WzCareplanTargetEdit *) edits->data,
+                                 edits->len, lang, &changed, &error))
+    {
+      fail (req, error, "U", plan_ref, stored->patient);
+      goto out;
+    }
+  tasks_text = g_strdup_printf ("based-on=%s&code=%s%%7Cmeasurement", escaped,
+                                WZ_FOLLOWUP_TASK_SYSTEM);
+  if ((tasks = wz_followup_search_stored (self->store, "Task", tasks_text, &error)) == NULL)
+    {
+      fail (req, error, "U", plan_ref, stored->patient);
+      goto out;
+    }
+
+  /* The plan and its Tasks change together or not at all. */
+  if (!wz_store_begin (self->store, &error))
+    {
+      fail (req, error, "U", plan_ref, stored->patient);
+      goto out;
+    }
+  {
+    WzStoredResource *written = update_checked (self, plan, stored, &error);
+
+    if (written != NULL)
+      {
+        g_ptr_array_add (made.stored, written);
+        g_array_append_val (made.created, yes);
+      }
+  }
+  for (guint i = 0; error == NULL && i < tasks->len; i++)
+    {
+      WzStoredResource *task_stored = g_ptr_array_index (tasks, i);
+      g_autoptr(JsonNode) task = NULL;
+      WzStoredResource *written;
+
+      if (!is_open_status (task_stored->status))
+        continue;
+      if ((task = parse_stored_mutable (task_stored, &error)) == NULL ||
+          !wz_careplan_edit_targets (json_node_get_object (task),
+                                     (WzCareplanTargetEdit *) edits->data, edits->len, lang,
+                                     &changed, &error))
+        break;
+      if (!changed)
+        continue;
+      if ((written = update_checked (self, task, task_stored, &error)) == NULL)
+        break;
+      g_ptr_array_add (made.stored, written);
+      g_array_append_val (made.created, yes);
+    }
+  if (error != NULL || !wz_store_commit (self->store, &error))
+    {
+      wz_store_rollback (self->store);
+      g_prefix_error (&error, "The targets were not changed: ");
+      fail (req, error, "U", plan_ref, stored->patient);
+      goto out;
+    }
+  respond_made (req, &made, stored->patient, "U");
 
 out:
   made_clear (&made);
@@ -1220,11 +1685,10 @@ handle_reaction_followup (Request    *req,
     }
   if (!create_all (self, tasks, &made, &error))
     {
-      undo (self, &made);
       fail (req, error, "C", "Task", stored->patient);
       goto out;
     }
-  respond_made (req, &made, stored->patient);
+  respond_made (req, &made, stored->patient, "C");
 
 out:
   made_clear (&made);
@@ -3373,6 +3837,9 @@ on_request_read (SoupServer        *server,
 
   if (n == 2 && strcmp (parts[0], "CarePlan") == 0 && strcmp (parts[1], "$apply-template") == 0)
     allow = "POST";
+  else if (n == 3 && strcmp (parts[0], "CarePlan") == 0 &&
+           strcmp (parts[2], "$set-targets") == 0)
+    allow = "POST";
   else if (n == 3 && strcmp (parts[0], "Patient") == 0 &&
            strcmp (parts[2], "$vaccination-schedule") == 0)
     allow = "GET";
@@ -3403,6 +3870,8 @@ on_request_read (SoupServer        *server,
 
   if (n == 2)
     handle_apply_template (&req);
+  else if (strcmp (parts[0], "CarePlan") == 0)
+    handle_set_targets (&req, parts[1]);
   else if (strcmp (parts[0], "Patient") == 0)
     handle_vaccination_schedule (&req, parts[1]);
   else

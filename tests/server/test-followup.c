@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <sqlite3.h>
 #include <string.h>
 
 #include "wz-followup.h"
@@ -205,6 +206,412 @@ test_apply_template_refused (void)
   g_assert_nonnull (strstr (wz_test_assert_outcome (unknown_parameter, 400), "patinet"));
   /* Nothing was made by any of them. */
   g_assert_cmpint (search_total (query), ==, 0);
+}
+
+static JsonObject *worklist_row (JsonObject *list, const char *patient);
+
+/* $apply-template with the doctor's edits: EXTRA is more parameters (with a leading comma). */
+static WzTestResponse *
+apply_edited (const char *template_id,
+              const char *patient,
+              const char *identifier,
+              const char *extra)
+{
+  g_autoptr(GBytes) body = json_bytes ("{\"resourceType\":\"Parameters\",\"parameter\":["
+                                       "{\"name\":\"template\",\"valueString\":\"%s\"},"
+                                       "{\"name\":\"patient\",\"valueReference\":{\"reference\":"
+                                       "\"Patient/%s\"}},"
+                                       "{\"name\":\"identifier\",\"valueString\":\"%s\"}%s]}",
+                                       template_id, patient, identifier, extra);
+
+  return wz_test_request (server, "POST", "/fhir/CarePlan/$apply-template", doctor, body, NULL);
+}
+
+static void
+exec_on_store (const char *sql)
+{
+  g_autofree char *path = g_build_filename (server->data_dir, "fhir.db", NULL);
+  sqlite3 *db = NULL;
+  char *message = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
+    g_error ("%s: %s", sql, message);
+  sqlite3_close (db);
+}
+
+/* The Task of a plan answer whose identifier ends with /KEY, or NULL. */
+static JsonObject *
+task_with_key (WzTestResponse *response,
+               const char     *key)
+{
+  g_autofree char *suffix = g_strconcat ("/", key, NULL);
+
+  for (guint i = 0; i < json_array_get_length (entries (response)); i++)
+    {
+      JsonObject *resource = entry_resource (response, i);
+      JsonArray *identifiers = json_object_has_member (resource, "identifier")
+                               ? json_object_get_array_member (resource, "identifier") : NULL;
+      const char *value = identifiers
+                          ? json_object_get_string_member (json_array_get_object_element (identifiers, 0),
+                                                           "value") : NULL;
+
+      if (strcmp (json_object_get_string_member (resource, "resourceType"), "Task") == 0 &&
+          value != NULL && g_str_has_suffix (value, suffix))
+        return resource;
+    }
+  return NULL;
+}
+
+/* The valueDecimal of part NAME of the target extension of a Task or activity detail. */
+static double
+target_limit (JsonObject *holder,
+              const char *name)
+{
+  JsonArray *extensions = json_object_get_array_member (holder, "extension");
+
+  for (guint i = 0; i < json_array_get_length (extensions); i++)
+    {
+      JsonObject *extension = json_array_get_object_element (extensions, i);
+
+      if (strcmp (json_object_get_string_member (extension, "url"),
+                  WZ_FOLLOWUP_BASE "StructureDefinition/followup-target") != 0)
+        continue;
+      for (guint p = 0; p < json_array_get_length (json_object_get_array_member (extension,
+                                                                                 "extension")); p++)
+        {
+          JsonObject *part = json_array_get_object_element (json_object_get_array_member (extension,
+                                                                                          "extension"), p);
+
+          if (strcmp (json_object_get_string_member (part, "url"), name) == 0)
+            return json_object_get_double_member (part, "valueDecimal");
+        }
+    }
+  return -1;
+}
+
+/* The high limit of the plan's contained Goal about MEASUREMENT. */
+static double
+goal_high (JsonObject *plan,
+           const char *measurement)
+{
+  JsonArray *contained = json_object_get_array_member (plan, "contained");
+  g_autofree char *id = g_strconcat ("goal-", measurement, NULL);
+
+  for (guint i = 0; i < json_array_get_length (contained); i++)
+    {
+      JsonObject *goal = json_array_get_object_element (contained, i);
+      JsonObject *target = json_array_get_object_element (json_object_get_array_member (goal,
+                                                                                        "target"), 0);
+
+      if (strcmp (json_object_get_string_member (goal, "id"), id) == 0)
+        return json_object_get_double_member (json_object_get_object_member (
+          json_object_get_object_member (target, "detailRange"), "high"), "value");
+    }
+  return -1;
+}
+
+static const char *
+task_due (JsonObject *task)
+{
+  JsonArray *extensions = json_object_get_array_member (task, "extension");
+
+  for (guint i = 0; i < json_array_get_length (extensions); i++)
+    {
+      JsonObject *extension = json_array_get_object_element (extensions, i);
+
+      if (json_object_has_member (extension, "valueDate"))
+        return json_object_get_string_member (extension, "valueDate");
+    }
+  return NULL;
+}
+
+/* Home blood pressure SYSTOLIC/DIASTOLIC reported today by PATIENT. */
+static void
+report_pressure (const char *patient,
+                 gint        systolic,
+                 gint        diastolic,
+                 const char *time)
+{
+  g_autofree char *today = beijing_day (0);
+  g_autoptr(GBytes) body = json_bytes (
+    "{\"resourceType\":\"Observation\",\"status\":\"final\",\"subject\":{\"reference\":"
+    "\"Patient/%s\"},\"effectiveDateTime\":\"%sT%s:00+08:00\",\"code\":{\"coding\":[{"
+    "\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},\"component\":[{\"code\":{"
+    "\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},\"valueQuantity\":{"
+    "\"value\":%d,\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\",\"code\":"
+    "\"mm[Hg]\"}},{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8462-4\"}]},"
+    "\"valueQuantity\":{\"value\":%d,\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\","
+    "\"code\":\"mm[Hg]\"}}]}", patient, today, time, systolic, diastolic);
+  g_autoptr(WzTestResponse) reading = wz_test_request (server, "POST", "/fhir/Observation",
+                                                       doctor, body, NULL);
+
+  g_assert_cmpuint (reading->status, ==, 201);
+}
+
+/* The worklist's alert and home systolic flag for PATIENT four weeks from now (when the first
+ * revisit is due, so both patients have a row). */
+static void
+worklist_pressure (const char  *patient,
+                   char       **out_alert,
+                   char       **out_flag)
+{
+  g_autofree char *day = beijing_day (28);
+  g_autofree char *path = g_strdup_printf ("/followup/worklist?date=%s&_count=500", day);
+  g_autoptr(WzTestResponse) list = wz_test_request (server, "GET", path, doctor, NULL, NULL);
+  JsonObject *row;
+  JsonArray *values;
+
+  g_assert_cmpuint (list->status, ==, 200);
+  row = worklist_row (object (list), patient);
+  g_assert_nonnull (row);
+  *out_alert = g_strdup (json_object_get_string_member (row, "alert"));
+  *out_flag = NULL;
+  values = json_object_get_array_member (row, "measurements");
+  for (guint i = 0; i < json_array_get_length (values); i++)
+    {
+      JsonObject *value = json_array_get_object_element (values, i);
+
+      if (strcmp (json_object_get_string_member (value, "id"), "home_bp_systolic") == 0)
+        *out_flag = g_strdup (json_object_get_string_member_with_default (value, "flag", "none"));
+    }
+  g_assert_nonnull (*out_flag);
+}
+
+#define BP_TARGETS_130_80 \
+  ",{\"name\":\"target\",\"part\":[{\"name\":\"measurement\",\"valueCode\":\"home_bp_systolic\"}," \
+  "{\"name\":\"high\",\"valueDecimal\":130}]}," \
+  "{\"name\":\"target\",\"part\":[{\"name\":\"measurement\",\"valueCode\":\"home_bp_diastolic\"}," \
+  "{\"name\":\"high\",\"valueDecimal\":80}]}"
+
+/* The doctor's edited plan is made in one request: a revisit moved, a check-in removed, an item
+ * added and stricter blood-pressure targets (the CarePlan's Goals, its activities and the
+ * measurement Tasks all say 130/80); a reading of 135/85 is then out of range for that plan
+ * and not for a plan with the template's targets (150/90 at 80 and over). */
+static void
+test_apply_template_edited (void)
+{
+  g_autofree char *edited = create_patient ("赵", "守仁", "1940-05-05", "male");
+  g_autofree char *usual = create_patient ("钱", "守义", "1941-06-06", "male");
+  g_autofree char *moved = beijing_day (20);
+  g_autofree char *soon = beijing_day (3);
+  g_autofree char *extra = g_strdup_printf (
+    ",{\"name\":\"item\",\"part\":[{\"name\":\"key\",\"valueString\":\"revisit-1\"},"
+    "{\"name\":\"due\",\"valueDate\":\"%s\"}]},"
+    "{\"name\":\"item\",\"part\":[{\"name\":\"key\",\"valueString\":\"checkin-1\"},"
+    "{\"name\":\"remove\",\"valueBoolean\":true}]},"
+    "{\"name\":\"add\",\"part\":[{\"name\":\"key\",\"valueString\":\"added-1\"},"
+    "{\"name\":\"kind\",\"valueCode\":\"education\"},{\"name\":\"due\",\"valueDate\":\"%s\"},"
+    "{\"name\":\"text\",\"valueString\":\"参加社区高血压讲座\"}]}" BP_TARGETS_130_80,
+    moved, soon);
+  g_autoptr(WzTestResponse) plan = apply_edited ("hypertension", edited, "urn:uuid:edited-1",
+                                                 extra);
+  g_autoptr(WzTestResponse) again = apply_edited ("hypertension", edited, "urn:uuid:edited-1",
+                                                  extra);
+  g_autoptr(WzTestResponse) default_plan = apply_edited ("hypertension", usual,
+                                                         "urn:uuid:edited-2", "");
+  g_autofree char *alert = NULL;
+  g_autofree char *flag = NULL;
+  JsonObject *careplan, *added, *systolic;
+
+  g_assert_cmpuint (plan->status, ==, 201);
+  g_assert_cmpuint (default_plan->status, ==, 201);
+  /* One check-in fewer, one item more. */
+  g_assert_cmpuint (json_array_get_length (entries (plan)), ==,
+                    json_array_get_length (entries (default_plan)));
+  careplan = entry_resource (plan, 0);
+  g_assert_cmpstr (json_object_get_string_member (careplan, "resourceType"), ==, "CarePlan");
+  g_assert_cmpfloat (goal_high (careplan, "home_bp_systolic"), ==, 130);
+  g_assert_cmpfloat (goal_high (careplan, "home_bp_diastolic"), ==, 80);
+  g_assert_cmpfloat (goal_high (entry_resource (default_plan, 0), "home_bp_systolic"), ==, 150);
+  g_assert_cmpstr (task_due (task_with_key (plan, "revisit-1")), ==, moved);
+  g_assert_null (task_with_key (plan, "checkin-1"));
+  g_assert_nonnull (task_with_key (plan, "checkin-2"));
+  added = task_with_key (plan, "added-1");
+  g_assert_nonnull (added);
+  g_assert_cmpstr (task_due (added), ==, soon);
+  g_assert_cmpstr (json_object_get_string_member (added, "description"), ==, "参加社区高血压讲座");
+  systolic = task_with_key (plan, "measurement-home_bp_systolic");
+  g_assert_cmpfloat (target_limit (systolic, "high"), ==, 130);
+
+  /* The retry after a lost answer gets the same plan, not a second one. */
+  g_assert_cmpuint (again->status, ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (entry_resource (again, 0), "id"), ==,
+                   json_object_get_string_member (careplan, "id"));
+  g_assert_cmpuint (json_array_get_length (entries (again)), ==,
+                    json_array_get_length (entries (plan)));
+  {
+    g_autofree char *query = g_strdup_printf ("/fhir/CarePlan?patient=Patient/%s", edited);
+
+    g_assert_cmpint (search_total (query), ==, 1);
+  }
+
+  report_pressure (edited, 135, 85, "07:30");
+  report_pressure (usual, 135, 85, "07:30");
+  worklist_pressure (edited, &alert, &flag);
+  g_assert_cmpstr (flag, ==, "high");
+  g_assert_cmpstr (alert, ==, "flagged");
+  g_clear_pointer (&alert, g_free);
+  g_clear_pointer (&flag, g_free);
+  worklist_pressure (usual, &alert, &flag);
+  g_assert_cmpstr (flag, ==, "none");
+  g_assert_cmpstr (alert, ==, "none");
+}
+
+/* Bad edits answer 400 or 422 and store nothing; a store failure half way through the plan
+ * (a trigger refuses one of its Tasks after the CarePlan and earlier Tasks were written)
+ * leaves no CarePlan and no Task behind, and the same request then succeeds. */
+static void
+test_apply_template_all_or_nothing (void)
+{
+  g_autofree char *patient = create_patient ("孙", "志远", "1962-02-02", "male");
+  g_autofree char *plans = g_strdup_printf ("/fhir/CarePlan?patient=Patient/%s", patient);
+  g_autofree char *tasks = g_strdup_printf ("/fhir/Task?patient=Patient/%s&_count=1", patient);
+  g_autofree char *yesterday = beijing_day (-1);
+  g_autofree char *early = g_strdup_printf (
+    ",{\"name\":\"item\",\"part\":[{\"name\":\"key\",\"valueString\":\"revisit-1\"},"
+    "{\"name\":\"due\",\"valueDate\":\"%s\"}]}", yesterday);
+  struct
+  {
+    const char *extra;
+    guint       status;
+    const char *says;
+  } bad[] = {
+    { ",{\"name\":\"item\",\"part\":[{\"name\":\"key\",\"valueString\":\"revisit-99\"},"
+      "{\"name\":\"remove\",\"valueBoolean\":true}]}", 422, "revisit-99" },
+    { ",{\"name\":\"item\",\"part\":[{\"name\":\"remove\",\"valueBoolean\":true}]}", 400, "key" },
+    { ",{\"name\":\"target\",\"part\":[{\"name\":\"measurement\",\"valueCode\":"
+      "\"home_bp_systolic\"},{\"name\":\"high\",\"valueString\":\"130\"}]}", 400, "valueDecimal" },
+    { ",{\"name\":\"target\",\"part\":[{\"name\":\"measurement\",\"valueCode\":"
+      "\"home_bp_systolic\"},{\"name\":\"low\",\"valueDecimal\":100}]}", 422, "no low limit" },
+    { ",{\"name\":\"target\",\"part\":[{\"name\":\"measurement\",\"valueCode\":"
+      "\"fasting_glucose\"},{\"name\":\"high\",\"valueDecimal\":7}]}", 422, "fasting_glucose" },
+    { ",{\"name\":\"add\",\"part\":[{\"name\":\"key\",\"valueString\":\"added-1\"},"
+      "{\"name\":\"kind\",\"valueCode\":\"surgery\"},{\"name\":\"due\",\"valueDate\":"
+      "\"2099-01-01\"},{\"name\":\"text\",\"valueString\":\"x\"}]}", 422, "kind" },
+    { ",{\"name\":\"add\",\"part\":[{\"name\":\"key\",\"valueString\":\"revisit-1\"},"
+      "{\"name\":\"kind\",\"valueCode\":\"revisit\"},{\"name\":\"due\",\"valueDate\":"
+      "\"2099-01-01\"},{\"name\":\"text\",\"valueString\":\"again\"}]}", 422, "revisit-1" },
+    { early, 422, "before the plan is made" },
+  };
+  g_autoptr(WzTestResponse) failed = NULL;
+  g_autoptr(WzTestResponse) retried = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *identifier = g_strdup_printf ("urn:uuid:bad-edit-%u", i);
+      g_autoptr(WzTestResponse) response = apply_edited ("hypertension", patient, identifier,
+                                                         bad[i].extra);
+      const char *diagnostics = wz_test_assert_outcome (response, bad[i].status);
+
+      if (strstr (diagnostics, bad[i].says) == NULL)
+        g_error ("edit %u: “%s” does not mention “%s”", i, diagnostics, bad[i].says);
+    }
+  g_assert_cmpint (search_total (plans), ==, 0);
+  g_assert_cmpint (search_total (tasks), ==, 0);
+
+  exec_on_store ("CREATE TRIGGER test_refuse_checkin BEFORE INSERT ON resources"
+                 " WHEN NEW.type = 'Task' AND NEW.json LIKE '%/checkin-3\"%'"
+                 " BEGIN SELECT RAISE (ABORT, 'refused by the test'); END");
+  failed = apply_edited ("hypertension", patient, "urn:uuid:half-way", BP_TARGETS_130_80);
+  exec_on_store ("DROP TRIGGER test_refuse_checkin");
+  g_assert_nonnull (strstr (wz_test_assert_outcome (failed, 503), "refused by the test"));
+  g_assert_cmpint (search_total (plans), ==, 0);
+  g_assert_cmpint (search_total (tasks), ==, 0);
+
+  retried = apply_edited ("hypertension", patient, "urn:uuid:half-way", BP_TARGETS_130_80);
+  g_assert_cmpuint (retried->status, ==, 201);
+  g_assert_cmpint (search_total (plans), ==, 1);
+  g_assert_cmpint (search_total (tasks), ==, json_array_get_length (entries (retried)) - 1);
+}
+
+static WzTestResponse *
+set_targets (const char *plan_id,
+             const char *if_match,
+             const char *targets)
+{
+  g_autofree char *path = g_strdup_printf ("/fhir/CarePlan/%s/$set-targets", plan_id);
+  g_autoptr(GBytes) body = json_bytes ("{\"resourceType\":\"Parameters\",\"parameter\":[%s]}",
+                                       targets);
+
+  return wz_test_request (server, "POST", path, doctor, body, if_match ? "If-Match" : NULL,
+                          if_match, NULL);
+}
+
+/* A plan's targets changed later (If-Match its version): the CarePlan's Goals and its
+ * measurement Tasks take the new limits together, and the worklist judges readings by them. */
+static void
+test_set_targets (void)
+{
+  g_autofree char *patient = create_patient ("李", "长青", "1939-03-03", "female");
+  g_autoptr(WzTestResponse) plan = apply_edited ("hypertension", patient, "urn:uuid:targets-1", "");
+  g_autoptr(WzTestResponse) no_match = NULL;
+  g_autoptr(WzTestResponse) stale = NULL;
+  g_autoptr(WzTestResponse) impossible = NULL;
+  g_autoptr(WzTestResponse) changed = NULL;
+  g_autoptr(WzTestResponse) reread = NULL;
+  g_autofree char *alert = NULL;
+  g_autofree char *flag = NULL;
+  g_autofree char *path = NULL;
+  const char *plan_id;
+  JsonObject *careplan;
+  guint n_measurements = 0;
+
+  g_assert_cmpuint (plan->status, ==, 201);
+  plan_id = json_object_get_string_member (entry_resource (plan, 0), "id");
+  report_pressure (patient, 135, 85, "07:00");
+  worklist_pressure (patient, &alert, &flag);
+  g_assert_cmpstr (flag, ==, "none");
+  g_clear_pointer (&alert, g_free);
+  g_clear_pointer (&flag, g_free);
+
+  no_match = set_targets (plan_id, NULL, BP_TARGETS_130_80 + 1);
+  wz_test_assert_outcome (no_match, 428);
+  stale = set_targets (plan_id, "W/\"7\"", BP_TARGETS_130_80 + 1);
+  wz_test_assert_outcome (stale, 412);
+  impossible = set_targets (plan_id, "W/\"1\"",
+                            "{\"name\":\"target\",\"part\":[{\"name\":\"measurement\","
+                            "\"valueCode\":\"home_bp_systolic\"},{\"name\":\"low\","
+                            "\"valueDecimal\":100}]}");
+  wz_test_assert_outcome (impossible, 422);
+
+  changed = set_targets (plan_id, "W/\"1\"", BP_TARGETS_130_80 + 1);
+  g_assert_cmpuint (changed->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (changed->headers, "ETag"), ==, "W/\"2\"");
+  careplan = entry_resource (changed, 0);
+  g_assert_cmpstr (json_object_get_string_member (careplan, "id"), ==, plan_id);
+  g_assert_cmpfloat (goal_high (careplan, "home_bp_systolic"), ==, 130);
+  g_assert_cmpfloat (goal_high (careplan, "home_bp_diastolic"), ==, 80);
+  for (guint i = 1; i < json_array_get_length (entries (changed)); i++)
+    {
+      JsonObject *task = entry_resource (changed, i);
+      double high = target_limit (task, "high");
+
+      g_assert_true (high == 130 || high == 80);
+      n_measurements++;
+    }
+  g_assert_cmpuint (n_measurements, ==, 2);
+
+  path = g_strdup_printf ("/fhir/CarePlan/%s", plan_id);
+  reread = wz_test_request (server, "GET", path, doctor, NULL, NULL);
+  g_assert_cmpfloat (goal_high (object (reread), "home_bp_systolic"), ==, 130);
+
+  /* The reading already in is judged by the new target; a new one raises an alert. */
+  worklist_pressure (patient, &alert, &flag);
+  g_assert_cmpstr (flag, ==, "high");
+  g_clear_pointer (&alert, g_free);
+  g_clear_pointer (&flag, g_free);
+  report_pressure (patient, 134, 84, "19:00");
+  worklist_pressure (patient, &alert, &flag);
+  g_assert_cmpstr (alert, ==, "flagged");
+
+  /* The version moved on: the old tag is stale now. */
+  {
+    g_autoptr(WzTestResponse) again = set_targets (plan_id, "W/\"1\"", BP_TARGETS_130_80 + 1);
+
+    wz_test_assert_outcome (again, 412);
+  }
 }
 
 static JsonObject *
@@ -514,6 +921,9 @@ main (int   argc,
 
   g_test_add_func ("/followup/apply-template-idempotent", test_apply_template_idempotent);
   g_test_add_func ("/followup/apply-template-refused", test_apply_template_refused);
+  g_test_add_func ("/followup/apply-template-edited", test_apply_template_edited);
+  g_test_add_func ("/followup/apply-template-all-or-nothing", test_apply_template_all_or_nothing);
+  g_test_add_func ("/followup/set-targets", test_set_targets);
   g_test_add_func ("/followup/worklist", test_worklist);
   g_test_add_func ("/followup/vaccination-schedule", test_vaccination_schedule);
   g_test_add_func ("/followup/reaction-followup", test_reaction_followup);
