@@ -8,6 +8,16 @@
 
 #include "wz-application.h"
 
+/* Started from the build tree (./build/src/app/wenzhen): the catalogues are the ones compiled
+ * next to it, not whatever an earlier `meson install` left under the prefix. */
+static gboolean
+running_uninstalled (void)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+
+  return self != NULL && g_str_has_prefix (self, BUILD_ROOT G_DIR_SEPARATOR_S);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -18,7 +28,7 @@ main (int   argc,
   /* Tests and `meson devenv` point at the catalogues compiled in the build tree. */
   localedir = g_getenv ("WZ_LOCALEDIR");
   if (localedir == NULL || *localedir == '\0')
-    localedir = LOCALEDIR;
+    localedir = running_uninstalled () ? BUILD_LOCALEDIR : LOCALEDIR;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, localedir);
