@@ -8,19 +8,15 @@
 #include <json-glib/json-glib.h>
 
 #include "wz-audit.h"
+#include "wz-demo-fhir.h"
 #include "wz-demo-people.h"
 #include "wz-demo-record.h"
 #include "wz-auth.h"
 #include "wz-error.h"
-#include "wz-fhir.h"
 #include "wz-followup-demo.h"
-#include "wz-id.h"
 #include "wz-preconsult.h"
 #include "wz-sqlite-store.h"
 #include "wz-user-admin.h"
-
-#define AGENT "wenzhen-server demo-data"
-#define SNOMED "http://snomed.info/sct"
 
 typedef struct
 {
@@ -85,58 +81,7 @@ static const struct
   { 11, 0, "cancelled", "cancelled" },
 };
 
-typedef struct
-{
-  WzStore *store;
-  WzAudit *audit;
-} Demo;
-
-static void
-add_string (JsonBuilder *b,
-            const char  *name,
-            const char  *value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, value);
-}
-
-static void
-add_reference (JsonBuilder *b,
-               const char  *name,
-               const char  *reference,
-               const char  *display)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  add_string (b, "reference", reference);
-  if (display != NULL)
-    add_string (b, "display", display);
-  json_builder_end_object (b);
-}
-
-static void
-add_concept (JsonBuilder *b,
-             const char  *name,
-             const char  *system,
-             const char  *code,
-             const char  *text)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "coding");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "system", system);
-  add_string (b, "code", code);
-  if (text != NULL)
-    add_string (b, "display", text);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-  if (text != NULL)
-    add_string (b, "text", text);
-  json_builder_end_object (b);
-}
-
+/* NAME: [{"reference", "display"}], as a Patient names their own doctor. */
 static void
 add_reference_array (JsonBuilder *b,
                      const char  *name,
@@ -146,50 +91,10 @@ add_reference_array (JsonBuilder *b,
   json_builder_set_member_name (b, name);
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  add_string (b, "reference", reference);
-  add_string (b, "display", display);
+  wz_demo_fhir_add_string (b, "reference", reference);
+  wz_demo_fhir_add_string (b, "display", display);
   json_builder_end_object (b);
   json_builder_end_array (b);
-}
-
-static void
-add_identifier (JsonBuilder *b)
-{
-  g_autofree char *urn = wz_id_new_urn_uuid ();
-
-  json_builder_set_member_name (b, "identifier");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "system", "urn:ietf:rfc:3986");
-  add_string (b, "value", urn);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-}
-
-/* Stores what B built, after the same validation a client's resource gets. */
-static char *
-store (Demo         *demo,
-       JsonBuilder  *b,
-       GError      **error)
-{
-  g_autoptr(JsonNode) built = json_builder_get_root (b);
-  g_autofree char *text = json_to_string (built, FALSE);
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(WzStoredResource) stored = NULL;
-  g_autofree char *entity = NULL;
-
-  root = wz_fhir_parse_resource (text, -1, NULL, NULL, error);
-  if (root == NULL)
-    return NULL;
-
-  stored = wz_store_create (demo->store, json_node_get_object (root), NULL, NULL, error);
-  if (stored == NULL)
-    return NULL;
-
-  entity = g_strconcat (stored->type, "/", stored->id, NULL);
-  wz_audit_record (demo->audit, "C", "0", AGENT, entity, stored->patient, "local", NULL, NULL);
-
-  return g_steal_pointer (&entity);
 }
 
 static char *
@@ -202,7 +107,7 @@ child_birth_date (void)
 }
 
 static char *
-create_patient (Demo              *demo,
+create_patient (WzDemoSink        *demo,
                 const DemoPatient *p,
                 const char        *doctor,
                 const char        *doctor_name,
@@ -215,26 +120,24 @@ create_patient (Demo              *demo,
   g_autofree char *phone = g_strdup_printf ("+86 138 %04d %04d", g_random_int_range (0, 10000),
                                             g_random_int_range (0, 10000));
 
-  json_builder_begin_object (b);
-  add_string (b, "resourceType", "Patient");
-  add_identifier (b);
+  wz_demo_fhir_begin_resource (b, "Patient");
   json_builder_set_member_name (b, "active");
   json_builder_add_boolean_value (b, TRUE);
   json_builder_set_member_name (b, "name");
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  add_string (b, "use", "official");
-  add_string (b, "text", text);
-  add_string (b, "family", p->family);
+  wz_demo_fhir_add_string (b, "use", "official");
+  wz_demo_fhir_add_string (b, "text", text);
+  wz_demo_fhir_add_string (b, "family", p->family);
   json_builder_set_member_name (b, "given");
   json_builder_begin_array (b);
   json_builder_add_string_value (b, p->given);
   json_builder_end_array (b);
   json_builder_end_object (b);
   json_builder_begin_object (b);
-  add_string (b, "use", "usual");
-  add_string (b, "text", p->pinyin);
-  add_string (b, "family", pinyin[0]);
+  wz_demo_fhir_add_string (b, "use", "usual");
+  wz_demo_fhir_add_string (b, "text", p->pinyin);
+  wz_demo_fhir_add_string (b, "family", pinyin[0]);
   json_builder_set_member_name (b, "given");
   json_builder_begin_array (b);
   json_builder_add_string_value (b, pinyin[1]);
@@ -244,75 +147,29 @@ create_patient (Demo              *demo,
   json_builder_set_member_name (b, "telecom");
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  add_string (b, "system", "phone");
-  add_string (b, "value", phone);
-  add_string (b, "use", "mobile");
+  wz_demo_fhir_add_string (b, "system", "phone");
+  wz_demo_fhir_add_string (b, "value", phone);
+  wz_demo_fhir_add_string (b, "use", "mobile");
   json_builder_end_object (b);
   json_builder_end_array (b);
-  add_string (b, "gender", p->gender);
-  add_string (b, "birthDate", p->birth_date ? p->birth_date : child_birth);
+  wz_demo_fhir_add_string (b, "gender", p->gender);
+  wz_demo_fhir_add_string (b, "birthDate", p->birth_date ? p->birth_date : child_birth);
   /* The patient's own doctor, which puts them on that doctor's care team. */
-  json_builder_set_member_name (b, "generalPractitioner");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "reference", doctor);
-  add_string (b, "display", doctor_name);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
+  add_reference_array (b, "generalPractitioner", doctor, doctor_name);
 
+  /* A child under 6 is seen with a guardian, who is named on the record. */
   if (p->birth_date == NULL)
-    {
-      /* A child under 6 is seen with a guardian, who is named on the record. */
-      json_builder_set_member_name (b, "contact");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "relationship");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "coding");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      add_string (b, "system", "http://terminology.hl7.org/CodeSystem/v3-RoleCode");
-      add_string (b, "code", "GUARD");
-      add_string (b, "display", "guardian");
-      json_builder_end_object (b);
-      json_builder_begin_object (b);
-      add_string (b, "system", "http://terminology.hl7.org/CodeSystem/v3-RoleCode");
-      add_string (b, "code", "FTH");
-      add_string (b, "display", "father");
-      json_builder_end_object (b);
-      json_builder_end_array (b);
-      add_string (b, "text", "父亲 Father");
-      json_builder_end_object (b);
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_begin_object (b);
-      add_string (b, "text", "王建国");
-      add_string (b, "family", "王");
-      json_builder_set_member_name (b, "given");
-      json_builder_begin_array (b);
-      json_builder_add_string_value (b, "建国");
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      json_builder_set_member_name (b, "telecom");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      add_string (b, "system", "phone");
-      add_string (b, "value", "+86 139 0000 1234");
-      json_builder_end_object (b);
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      json_builder_end_array (b);
-    }
+    wz_demo_fhir_add_guardian (b, "FTH", "father", "父亲 Father", "王建国", "王", "建国",
+                               "+86 139 0000 1234");
   json_builder_end_object (b);
 
-  return store (demo, b, error);
+  return wz_demo_fhir_store (demo, b, error);
 }
 
 /* A patient beyond the hand-written ones (demo-data --patients N): a made-up person of any age,
  * under DOCTOR's care. */
 static char *
-create_generated_patient (Demo               *demo,
+create_generated_patient (WzDemoSink         *demo,
                           const WzDemoPerson *person,
                           const char         *doctor,
                           const char         *doctor_name,
@@ -321,7 +178,7 @@ create_generated_patient (Demo               *demo,
   g_autoptr(JsonBuilder) b = json_builder_new_immutable ();
 
   json_builder_begin_object (b);
-  add_string (b, "resourceType", "Patient");
+  wz_demo_fhir_add_string (b, "resourceType", "Patient");
   json_builder_set_member_name (b, "active");
   json_builder_add_boolean_value (b, TRUE);
   wz_demo_person_add_to_patient (person, TRUE, b);
@@ -332,37 +189,15 @@ create_generated_patient (Demo               *demo,
       g_autofree char *guardian = g_strconcat (person->family, person->foreign ? " " : "",
                                                "建国", NULL);
 
-      json_builder_set_member_name (b, "contact");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "relationship");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "coding");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      add_string (b, "system", "http://terminology.hl7.org/CodeSystem/v3-RoleCode");
-      add_string (b, "code", "GUARD");
-      add_string (b, "display", "guardian");
-      json_builder_end_object (b);
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_begin_object (b);
-      add_string (b, "text", guardian);
-      add_string (b, "family", person->family);
-      json_builder_end_object (b);
-      json_builder_end_object (b);
-      json_builder_end_array (b);
+      wz_demo_fhir_add_guardian (b, NULL, NULL, NULL, guardian, person->family, NULL, NULL);
     }
   json_builder_end_object (b);
 
-  return store (demo, b, error);
+  return wz_demo_fhir_store (demo, b, error);
 }
 
 static gboolean
-create_condition (Demo        *demo,
+create_condition (WzDemoSink  *demo,
                   const char  *patient,
                   const char  *doctor,
                   const char  *spec,
@@ -370,97 +205,56 @@ create_condition (Demo        *demo,
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_auto(GStrv) parts = g_strsplit (spec, "|", 2);
-  g_autofree char *stored = NULL;
 
-  json_builder_begin_object (b);
-  add_string (b, "resourceType", "Condition");
-  add_identifier (b);
-  add_concept (b, "clinicalStatus", "http://terminology.hl7.org/CodeSystem/condition-clinical",
-               "active", NULL);
-  add_concept (b, "verificationStatus",
-               "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", NULL);
-  json_builder_set_member_name (b, "category");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "coding");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "system", "http://terminology.hl7.org/CodeSystem/condition-category");
-  add_string (b, "code", "problem-list-item");
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
+  wz_demo_fhir_begin_condition (b, "problem-list-item");
   wz_demo_record_add_condition_code (b, parts[0], parts[1]);
-  add_reference (b, "subject", patient, NULL);
-  add_string (b, "recordedDate", "2023-06-01");
-  add_reference (b, "recorder", doctor, NULL);
+  wz_demo_fhir_add_reference (b, "subject", patient, NULL);
+  wz_demo_fhir_add_string (b, "recordedDate", "2023-06-01");
+  wz_demo_fhir_add_reference (b, "recorder", doctor, NULL);
   json_builder_end_object (b);
 
-  stored = store (demo, b, error);
-  return stored != NULL;
+  return wz_demo_fhir_store_ok (demo, b, error);
 }
 
 static gboolean
-create_allergy (Demo        *demo,
+create_allergy (WzDemoSink  *demo,
                 const char  *patient,
                 const char  *spec,
                 GError     **error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_auto(GStrv) parts = g_strsplit (spec, "|", 4);
-  g_autofree char *stored = NULL;
 
-  json_builder_begin_object (b);
-  add_string (b, "resourceType", "AllergyIntolerance");
-  add_identifier (b);
-  add_concept (b, "clinicalStatus",
-               "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", NULL);
-  add_concept (b, "verificationStatus",
-               "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
-               "confirmed", NULL);
-  add_string (b, "type", "allergy");
+  wz_demo_fhir_begin_resource (b, "AllergyIntolerance");
+  wz_demo_fhir_add_concept (b, "clinicalStatus",
+                            "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                            "active", NULL, NULL);
+  wz_demo_fhir_add_concept (b, "verificationStatus",
+                            "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                            "confirmed", NULL, NULL);
+  wz_demo_fhir_add_string (b, "type", "allergy");
   json_builder_set_member_name (b, "category");
   json_builder_begin_array (b);
   json_builder_add_string_value (b, g_str_has_prefix (parts[0], "7") ||
                                     g_str_has_prefix (parts[0], "3") ? "medication" : "food");
   json_builder_end_array (b);
-  add_string (b, "criticality", parts[2]);
-  add_concept (b, "code", SNOMED, parts[0], parts[1]);
-  add_reference (b, "patient", patient, NULL);
-  add_string (b, "recordedDate", "2022-11-15");
+  wz_demo_fhir_add_string (b, "criticality", parts[2]);
+  wz_demo_fhir_add_concept (b, "code", WZ_DEMO_SNOMED, parts[0], parts[1], parts[1]);
+  wz_demo_fhir_add_reference (b, "patient", patient, NULL);
+  wz_demo_fhir_add_string (b, "recordedDate", "2022-11-15");
   json_builder_set_member_name (b, "reaction");
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "manifestation");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  add_string (b, "text", parts[3]);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
+  wz_demo_fhir_add_list_of_one (b, "manifestation", "text", parts[3]);
   json_builder_end_object (b);
   json_builder_end_array (b);
   json_builder_end_object (b);
 
-  stored = store (demo, b, error);
-  return stored != NULL;
-}
-
-static char *
-today_at (int hour,
-          int minute)
-{
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autoptr(GDateTime) at = g_date_time_new_local (g_date_time_get_year (now),
-                                                   g_date_time_get_month (now),
-                                                   g_date_time_get_day_of_month (now),
-                                                   hour, minute, 0);
-
-  return g_date_time_format (at, "%Y-%m-%dT%H:%M:%S%:z");
+  return wz_demo_fhir_store_ok (demo, b, error);
 }
 
 static gboolean
-create_visit (Demo        *demo,
+create_visit (WzDemoSink  *demo,
               const char  *patient,
               const char  *patient_name,
               const char  *doctor,
@@ -470,78 +264,44 @@ create_visit (Demo        *demo,
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonBuilder) e = json_builder_new ();
-  g_autofree char *start = today_at (visits[slot].hour, visits[slot].minute);
-  g_autofree char *end = today_at (visits[slot].hour, visits[slot].minute + 20);
+  g_autofree char *start = wz_demo_fhir_days_ago_at (0, visits[slot].hour, visits[slot].minute);
+  g_autofree char *end = wz_demo_fhir_days_ago_at (0, visits[slot].hour,
+                                                   visits[slot].minute + 20);
   g_autofree char *appointment = NULL;
-  g_autofree char *encounter = NULL;
   const char *reasons[] = { "复诊 Follow-up visit", "咳嗽三天 Cough for three days",
                             "复诊开药 Repeat prescription", "头痛 Headache",
                             "血压复查 Blood pressure review", "皮疹 Rash" };
 
-  json_builder_begin_object (b);
-  add_string (b, "resourceType", "Appointment");
-  add_identifier (b);
-  add_string (b, "status", visits[slot].appointment_status);
-  add_concept (b, "appointmentType", "http://terminology.hl7.org/CodeSystem/v2-0276",
-               slot % 2 ? "FOLLOWUP" : "ROUTINE", NULL);
-  add_string (b, "description", reasons[slot % G_N_ELEMENTS (reasons)]);
-  add_string (b, "start", start);
-  add_string (b, "end", end);
+  wz_demo_fhir_begin_resource (b, "Appointment");
+  wz_demo_fhir_add_string (b, "status", visits[slot].appointment_status);
+  wz_demo_fhir_add_concept (b, "appointmentType", "http://terminology.hl7.org/CodeSystem/v2-0276",
+                            slot % 2 ? "FOLLOWUP" : "ROUTINE", NULL, NULL);
+  wz_demo_fhir_add_string (b, "description", reasons[slot % G_N_ELEMENTS (reasons)]);
+  wz_demo_fhir_add_string (b, "start", start);
+  wz_demo_fhir_add_string (b, "end", end);
   json_builder_set_member_name (b, "participant");
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  add_reference (b, "actor", patient, patient_name);
-  add_string (b, "status", "accepted");
+  wz_demo_fhir_add_reference (b, "actor", patient, patient_name);
+  wz_demo_fhir_add_string (b, "status", "accepted");
   json_builder_end_object (b);
   json_builder_begin_object (b);
-  add_reference (b, "actor", doctor, doctor_name);
-  add_string (b, "status", "accepted");
+  wz_demo_fhir_add_reference (b, "actor", doctor, doctor_name);
+  wz_demo_fhir_add_string (b, "status", "accepted");
   json_builder_end_object (b);
   json_builder_end_array (b);
   json_builder_end_object (b);
 
-  if ((appointment = store (demo, b, error)) == NULL)
+  if ((appointment = wz_demo_fhir_store (demo, b, error)) == NULL)
     return FALSE;
 
-  json_builder_begin_object (e);
-  add_string (e, "resourceType", "Encounter");
-  add_identifier (e);
-  add_string (e, "status", visits[slot].encounter_status);
-  json_builder_set_member_name (e, "class");
-  json_builder_begin_object (e);
-  add_string (e, "system", "http://terminology.hl7.org/CodeSystem/v3-ActCode");
-  add_string (e, "code", "VR");
-  add_string (e, "display", "virtual");
-  json_builder_end_object (e);
-  add_reference (e, "subject", patient, patient_name);
-  json_builder_set_member_name (e, "participant");
-  json_builder_begin_array (e);
-  json_builder_begin_object (e);
-  add_reference (e, "individual", doctor, doctor_name);
-  json_builder_end_object (e);
-  json_builder_end_array (e);
-  json_builder_set_member_name (e, "appointment");
-  json_builder_begin_array (e);
-  json_builder_begin_object (e);
-  add_string (e, "reference", appointment);
-  json_builder_end_object (e);
-  json_builder_end_array (e);
-  json_builder_set_member_name (e, "period");
-  json_builder_begin_object (e);
-  add_string (e, "start", start);
-  if (g_strcmp0 (visits[slot].encounter_status, "finished") == 0)
-    add_string (e, "end", end);
-  json_builder_end_object (e);
-  json_builder_set_member_name (e, "reasonCode");
-  json_builder_begin_array (e);
-  json_builder_begin_object (e);
-  add_string (e, "text", reasons[slot % G_N_ELEMENTS (reasons)]);
-  json_builder_end_object (e);
-  json_builder_end_array (e);
-  json_builder_end_object (e);
+  wz_demo_fhir_build_encounter (e, visits[slot].encounter_status, patient, patient_name, doctor,
+                                doctor_name, appointment, start,
+                                g_strcmp0 (visits[slot].encounter_status, "finished") == 0 ? end
+                                                                                            : NULL,
+                                reasons[slot % G_N_ELEMENTS (reasons)]);
 
-  encounter = store (demo, e, error);
-  return encounter != NULL;
+  return wz_demo_fhir_store_ok (demo, e, error);
 }
 
 static gboolean
@@ -588,7 +348,7 @@ wz_demo_data_create (const char  *data_dir,
   /* Seeded: the same --patients N gives the same people every time. */
   g_autoptr(GRand) rand = g_rand_new_with_seed (20240501);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  Demo demo;
+  WzDemoSink demo;
 
   if (!data_dir_is_empty (data_dir, error))
     return FALSE;
@@ -601,17 +361,17 @@ wz_demo_data_create (const char  *data_dir,
   demo.store = WZ_STORE (store_);
   demo.audit = audit;
 
-  if ((doctor_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "doctor", password, "doctor",
-                                      "李伟 Li Wei", WZ_AUTH_ADD_USER_DEMO_PASSWORD,
+  if ((doctor_id = wz_user_admin_add (demo.store, auth, audit, WZ_DEMO_AGENT, "doctor", password,
+                                      "doctor", "李伟 Li Wei", WZ_AUTH_ADD_USER_DEMO_PASSWORD,
                                       error)) == NULL ||
-      (pharmacist_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "pharmacist", password,
-                                          "pharmacist", "王芳 Wang Fang",
+      (pharmacist_id = wz_user_admin_add (demo.store, auth, audit, WZ_DEMO_AGENT, "pharmacist",
+                                          password, "pharmacist", "王芳 Wang Fang",
                                           WZ_AUTH_ADD_USER_DEMO_PASSWORD, error)) == NULL ||
-      (admin_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "admin", password, "admin",
-                                     "系统管理员 Administrator", WZ_AUTH_ADD_USER_DEMO_PASSWORD,
-                                     error)) == NULL ||
-      (other_doctor_id = wz_user_admin_add (demo.store, auth, audit, AGENT, "doctor2", password,
-                                            "doctor", OTHER_DOCTOR_NAME,
+      (admin_id = wz_user_admin_add (demo.store, auth, audit, WZ_DEMO_AGENT, "admin", password,
+                                     "admin", "系统管理员 Administrator",
+                                     WZ_AUTH_ADD_USER_DEMO_PASSWORD, error)) == NULL ||
+      (other_doctor_id = wz_user_admin_add (demo.store, auth, audit, WZ_DEMO_AGENT, "doctor2",
+                                            password, "doctor", OTHER_DOCTOR_NAME,
                                             WZ_AUTH_ADD_USER_DEMO_PASSWORD, error)) == NULL)
     return FALSE;
 

@@ -8,15 +8,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "wz-demo-fhir.h"
 #include "wz-demo-people.h"
-#include "wz-fhir.h"
-#include "wz-id.h"
+#include "wz-json.h"
 
-#define AGENT   "wenzhen-server demo-data"
 #define LOINC   "http://loinc.org"
 #define UCUM    "http://unitsofmeasure.org"
-#define ICD10   "http://hl7.org/fhir/sid/icd-10"
-#define SNOMED  "http://snomed.info/sct"
 
 /* Pictures drawn for the demo: an ECG strip (PNG) and a one-page laboratory report (PDF). */
 static const char ecg_png_base64[] =
@@ -232,9 +229,8 @@ static const struct
 
 typedef struct
 {
-  WzStore *store;
-  WzAudit *audit;
-  GRand   *rand;
+  WzDemoSink  sink;
+  GRand      *rand;
 } Rec;
 
 void
@@ -253,153 +249,79 @@ wz_demo_record_add_condition_code (JsonBuilder *b,
   json_builder_set_member_name (b, "coding");
   json_builder_begin_array (b);
   if (icd10 != NULL)
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "system");
-      json_builder_add_string_value (b, ICD10);
-      json_builder_set_member_name (b, "code");
-      json_builder_add_string_value (b, icd10);
-      json_builder_end_object (b);
-    }
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "system");
-  json_builder_add_string_value (b, SNOMED);
-  json_builder_set_member_name (b, "code");
-  json_builder_add_string_value (b, snomed);
-  if (text != NULL)
-    {
-      json_builder_set_member_name (b, "display");
-      json_builder_add_string_value (b, text);
-    }
-  json_builder_end_object (b);
+    wz_json_add_coding (b, WZ_DEMO_ICD10, icd10, NULL);
+  wz_json_add_coding (b, WZ_DEMO_SNOMED, snomed, text);
   json_builder_end_array (b);
   if (text != NULL)
-    {
-      json_builder_set_member_name (b, "text");
-      json_builder_add_string_value (b, text);
-    }
+    wz_demo_fhir_add_string (b, "text", text);
   json_builder_end_object (b);
 }
 
-static void
-member (JsonBuilder *b,
-        const char  *name,
-        const char  *value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, value);
-}
-
-static void
-reference (JsonBuilder *b,
-           const char  *name,
-           const char  *ref)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  member (b, "reference", ref);
-  json_builder_end_object (b);
-}
-
-static void
-coding_concept (JsonBuilder *b,
-                const char  *name,
-                const char  *system,
-                const char  *code,
-                const char  *display,
-                const char  *text)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "coding");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  member (b, "system", system);
-  member (b, "code", code);
-  if (display != NULL)
-    member (b, "display", display);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-  if (text != NULL)
-    member (b, "text", text);
-  json_builder_end_object (b);
-}
-
-static void
-identifier (JsonBuilder *b)
-{
-  g_autofree char *urn = wz_id_new_urn_uuid ();
-
-  json_builder_set_member_name (b, "identifier");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  member (b, "system", "urn:ietf:rfc:3986");
-  member (b, "value", urn);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-}
-
-/* A local date-time DAYS_AGO days back at HOUR:MINUTE, as FHIR dateTime. */
-static char *
-days_ago_at (int days_ago,
-             int hour,
-             int minute)
-{
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autoptr(GDateTime) day = g_date_time_add_days (now, -days_ago);
-  g_autoptr(GDateTime) at = g_date_time_new_local (g_date_time_get_year (day),
-                                                   g_date_time_get_month (day),
-                                                   g_date_time_get_day_of_month (day),
-                                                   hour, minute, 0);
-
-  return g_date_time_format (at, "%Y-%m-%dT%H:%M:%S%:z");
-}
-
-static char *
-store (Rec          *rec,
-       JsonBuilder  *b,
-       GError      **error)
-{
-  g_autoptr(JsonNode) built = json_builder_get_root (b);
-  g_autofree char *text = json_to_string (built, FALSE);
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(WzStoredResource) stored = NULL;
-  g_autofree char *entity = NULL;
-
-  root = wz_fhir_parse_resource (text, -1, NULL, NULL, error);
-  if (root == NULL)
-    return NULL;
-
-  stored = wz_store_create (rec->store, json_node_get_object (root), NULL, NULL, error);
-  if (stored == NULL)
-    return NULL;
-
-  entity = g_strconcat (stored->type, "/", stored->id, NULL);
-  wz_audit_record (rec->audit, "C", "0", AGENT, entity, stored->patient, "local", NULL, NULL);
-
-  return g_steal_pointer (&entity);
-}
-
-static gboolean
-store_ok (Rec          *rec,
-          JsonBuilder  *b,
-          GError      **error)
-{
-  g_autofree char *entity = store (rec, b, error);
-
-  return entity != NULL;
-}
-
-/* The stored bytes are not NUL-terminated. */
+/* The stored resource ENTITY ("Type/id") as a JSON object to change, without its meta; STORED
+ * keeps the version it was read at for store_update(). */
 static JsonNode *
-stored_json (WzStoredResource  *stored,
-             GError           **error)
+read_for_update (Rec               *rec,
+                 const char        *entity,
+                 WzStoredResource **stored,
+                 GError           **error)
 {
+  const char *slash = strchr (entity, '/');
+  g_autofree char *type = g_strndup (entity, slash - entity);
+  g_autofree char *text = NULL;
   gsize size;
-  const char *data = g_bytes_get_data (stored->json, &size);
-  g_autofree char *text = g_strndup (data, size);
+  const char *data;
+  JsonNode *root;
 
-  return json_from_string (text, error);
+  if ((*stored = wz_store_read (rec->sink.store, type, slash + 1, error)) == NULL)
+    return NULL;
+  /* The stored bytes are not NUL-terminated. */
+  data = g_bytes_get_data ((*stored)->json, &size);
+  text = g_strndup (data, size);
+  if ((root = json_from_string (text, error)) == NULL)
+    return NULL;
+  json_object_remove_member (json_node_get_object (root), "meta");
+  return root;
+}
+
+/* Writes OBJECT as the next version of STORED (read by read_for_update()) and audits it. */
+static gboolean
+store_update (Rec               *rec,
+              WzStoredResource  *stored,
+              const char        *entity,
+              JsonObject        *object,
+              GError           **error)
+{
+  g_autoptr(WzStoredResource) updated = wz_store_update (rec->sink.store, object, stored->id,
+                                                         stored->version_id, error);
+
+  if (updated == NULL)
+    return FALSE;
+  wz_audit_record (rec->sink.audit, "U", "0", WZ_DEMO_AGENT, entity, updated->patient, "local",
+                   NULL, NULL);
+  return TRUE;
+}
+
+/* "content": [{"attachment": …}] of a DocumentReference; LANGUAGE may be NULL. */
+static void
+add_attachment (JsonBuilder *b,
+                const char  *content_type,
+                const char  *language,
+                const char  *base64,
+                const char  *title)
+{
+  json_builder_set_member_name (b, "content");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "attachment");
+  json_builder_begin_object (b);
+  wz_demo_fhir_add_string (b, "contentType", content_type);
+  if (language != NULL)
+    wz_demo_fhir_add_string (b, "language", language);
+  wz_demo_fhir_add_string (b, "data", base64);
+  wz_demo_fhir_add_string (b, "title", title);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -415,9 +337,9 @@ quantity (JsonBuilder *b,
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "value");
   json_builder_add_double_value (b, round (value * 10) / 10);
-  member (b, "unit", unit);
-  member (b, "system", UCUM);
-  member (b, "code", ucum);
+  wz_demo_fhir_add_string (b, "unit", unit);
+  wz_demo_fhir_add_string (b, "system", UCUM);
+  wz_demo_fhir_add_string (b, "code", ucum);
   json_builder_end_object (b);
 }
 
@@ -427,26 +349,13 @@ observation_start (JsonBuilder *b,
                    const char  *when,
                    const char  *category)
 {
-  json_builder_begin_object (b);
-  member (b, "resourceType", "Observation");
-  identifier (b);
-  member (b, "status", "final");
-  json_builder_set_member_name (b, "category");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "coding");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  member (b, "system", "http://terminology.hl7.org/CodeSystem/observation-category");
-  member (b, "code", category);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-  reference (b, "subject", patient);
-  member (b, "effectiveDateTime", when);
+  wz_demo_fhir_begin_resource (b, "Observation");
+  wz_demo_fhir_add_string (b, "status", "final");
+  wz_demo_fhir_add_category (b, "http://terminology.hl7.org/CodeSystem/observation-category",
+                             category);
+  wz_demo_fhir_add_reference (b, "subject", patient, NULL);
+  wz_demo_fhir_add_string (b, "effectiveDateTime", when);
 }
-
 static gboolean
 add_simple (Rec          *rec,
             const char   *patient,
@@ -463,11 +372,11 @@ add_simple (Rec          *rec,
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   observation_start (b, patient, when, category);
-  coding_concept (b, "code", LOINC, code, display, text);
+  wz_demo_fhir_add_concept (b, "code", LOINC, code, display, text);
   quantity (b, value, unit, ucum);
   json_builder_end_object (b);
 
-  return store_ok (rec, b, error);
+  return wz_demo_fhir_store_ok (&rec->sink, b, error);
 }
 
 static gboolean
@@ -481,21 +390,21 @@ add_blood_pressure (Rec          *rec,
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   observation_start (b, patient, when, "vital-signs");
-  coding_concept (b, "code", LOINC, "85354-9", "Blood pressure panel", "血压 Blood pressure");
+  wz_demo_fhir_add_concept (b, "code", LOINC, "85354-9", "Blood pressure panel", "血压 Blood pressure");
   json_builder_set_member_name (b, "component");
   json_builder_begin_array (b);
   json_builder_begin_object (b);
-  coding_concept (b, "code", LOINC, "8480-6", "Systolic blood pressure", NULL);
+  wz_demo_fhir_add_concept (b, "code", LOINC, "8480-6", "Systolic blood pressure", NULL);
   quantity (b, round (sbp), "mmHg", "mm[Hg]");
   json_builder_end_object (b);
   json_builder_begin_object (b);
-  coding_concept (b, "code", LOINC, "8462-4", "Diastolic blood pressure", NULL);
+  wz_demo_fhir_add_concept (b, "code", LOINC, "8462-4", "Diastolic blood pressure", NULL);
   quantity (b, round (dbp), "mmHg", "mm[Hg]");
   json_builder_end_object (b);
   json_builder_end_array (b);
   json_builder_end_object (b);
 
-  return store_ok (rec, b, error);
+  return wz_demo_fhir_store_ok (&rec->sink, b, error);
 }
 
 /* A value on the way from FROM to TO at step I of N, with a little day-to-day noise. */
@@ -527,7 +436,7 @@ add_vitals (Rec          *rec,
   for (guint i = 0; i < plan->count; i++)
     {
       int days_ago = (int) ((plan->count - 1 - i) * plan->every_days) + 1;
-      g_autofree char *when = days_ago_at (days_ago, 8, 40);
+      g_autofree char *when = wz_demo_fhir_days_ago_at (days_ago, 8, 40);
 
       if (!isnan (plan->sbp[0])
           && !add_blood_pressure (rec, patient, when, along (rec, plan->sbp, i, plan->count, 6),
@@ -574,147 +483,61 @@ add_earlier_visit (Rec                *rec,
   g_autoptr(JsonBuilder) e = json_builder_new ();
   g_autoptr(JsonBuilder) c = json_builder_new ();
   g_autoptr(JsonBuilder) d = json_builder_new ();
-  g_autofree char *start = days_ago_at (visit->days_ago, 9, 10);
-  g_autofree char *end = days_ago_at (visit->days_ago, 9, 32);
+  g_autofree char *start = wz_demo_fhir_days_ago_at (visit->days_ago, 9, 10);
+  g_autofree char *end = wz_demo_fhir_days_ago_at (visit->days_ago, 9, 32);
   g_autofree char *encounter = NULL;
   g_autofree char *condition = NULL;
   g_autofree char *encoded = g_base64_encode ((const guchar *) visit->note, strlen (visit->note));
-  g_autoptr(JsonBuilder) update = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *diagnoses;
+  JsonObject *diagnosis;
+  JsonObject *ref;
 
   /* The visit first (without its diagnosis, which needs the Condition's id). */
-  json_builder_begin_object (e);
-  member (e, "resourceType", "Encounter");
-  identifier (e);
-  member (e, "status", "finished");
-  json_builder_set_member_name (e, "class");
-  json_builder_begin_object (e);
-  member (e, "system", "http://terminology.hl7.org/CodeSystem/v3-ActCode");
-  member (e, "code", "VR");
-  member (e, "display", "virtual");
-  json_builder_end_object (e);
-  reference (e, "subject", patient);
-  json_builder_set_member_name (e, "participant");
-  json_builder_begin_array (e);
-  json_builder_begin_object (e);
-  reference (e, "individual", doctor);
-  json_builder_end_object (e);
-  json_builder_end_array (e);
-  json_builder_set_member_name (e, "period");
-  json_builder_begin_object (e);
-  member (e, "start", start);
-  member (e, "end", end);
-  json_builder_end_object (e);
-  json_builder_set_member_name (e, "reasonCode");
-  json_builder_begin_array (e);
-  json_builder_begin_object (e);
-  member (e, "text", visit->reason);
-  json_builder_end_object (e);
-  json_builder_end_array (e);
-  json_builder_end_object (e);
-  if ((encounter = store (rec, e, error)) == NULL)
+  wz_demo_fhir_build_encounter (e, "finished", patient, NULL, doctor, NULL, NULL, start, end,
+                                visit->reason);
+  if ((encounter = wz_demo_fhir_store (&rec->sink, e, error)) == NULL)
     return FALSE;
 
-  json_builder_begin_object (c);
-  member (c, "resourceType", "Condition");
-  identifier (c);
-  coding_concept (c, "clinicalStatus", "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                  "active", NULL, NULL);
-  coding_concept (c, "verificationStatus",
-                  "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", NULL,
-                  NULL);
-  json_builder_set_member_name (c, "category");
-  json_builder_begin_array (c);
-  json_builder_begin_object (c);
-  json_builder_set_member_name (c, "coding");
-  json_builder_begin_array (c);
-  json_builder_begin_object (c);
-  member (c, "system", "http://terminology.hl7.org/CodeSystem/condition-category");
-  member (c, "code", "encounter-diagnosis");
+  wz_demo_fhir_begin_condition (c, "encounter-diagnosis");
+  wz_demo_fhir_add_concept (c, "code", WZ_DEMO_ICD10, visit->icd10, NULL, visit->diagnosis);
+  wz_demo_fhir_add_reference (c, "subject", patient, NULL);
+  wz_demo_fhir_add_reference (c, "encounter", encounter, NULL);
+  wz_demo_fhir_add_string (c, "recordedDate", end);
+  wz_demo_fhir_add_reference (c, "recorder", doctor, NULL);
   json_builder_end_object (c);
-  json_builder_end_array (c);
-  json_builder_end_object (c);
-  json_builder_end_array (c);
-  coding_concept (c, "code", ICD10, visit->icd10, NULL, visit->diagnosis);
-  reference (c, "subject", patient);
-  reference (c, "encounter", encounter);
-  member (c, "recordedDate", end);
-  reference (c, "recorder", doctor);
-  json_builder_end_object (c);
-  if ((condition = store (rec, c, error)) == NULL)
+  if ((condition = wz_demo_fhir_store (&rec->sink, c, error)) == NULL)
     return FALSE;
 
-  json_builder_begin_object (d);
-  member (d, "resourceType", "DocumentReference");
-  identifier (d);
-  member (d, "status", "current");
-  member (d, "docStatus", "final");
-  coding_concept (d, "type", LOINC, "11488-4", "Consult note", NULL);
-  reference (d, "subject", patient);
-  member (d, "date", end);
-  json_builder_set_member_name (d, "author");
-  json_builder_begin_array (d);
-  json_builder_begin_object (d);
-  member (d, "reference", doctor);
-  json_builder_end_object (d);
-  json_builder_end_array (d);
-  json_builder_set_member_name (d, "content");
-  json_builder_begin_array (d);
-  json_builder_begin_object (d);
-  json_builder_set_member_name (d, "attachment");
-  json_builder_begin_object (d);
-  member (d, "contentType", "text/markdown");
-  member (d, "language", "zh-CN");
-  member (d, "data", encoded);
-  member (d, "title", "Visit note");
-  json_builder_end_object (d);
-  json_builder_end_object (d);
-  json_builder_end_array (d);
+  wz_demo_fhir_begin_resource (d, "DocumentReference");
+  wz_demo_fhir_add_string (d, "status", "current");
+  wz_demo_fhir_add_string (d, "docStatus", "final");
+  wz_demo_fhir_add_concept (d, "type", LOINC, "11488-4", "Consult note", NULL);
+  wz_demo_fhir_add_reference (d, "subject", patient, NULL);
+  wz_demo_fhir_add_string (d, "date", end);
+  wz_demo_fhir_add_list_of_one (d, "author", "reference", doctor);
+  add_attachment (d, "text/markdown", "zh-CN", encoded, "Visit note");
   json_builder_set_member_name (d, "context");
   json_builder_begin_object (d);
-  json_builder_set_member_name (d, "encounter");
-  json_builder_begin_array (d);
-  json_builder_begin_object (d);
-  member (d, "reference", encounter);
-  json_builder_end_object (d);
-  json_builder_end_array (d);
+  wz_demo_fhir_add_list_of_one (d, "encounter", "reference", encounter);
   json_builder_end_object (d);
   json_builder_end_object (d);
-  if (!store_ok (rec, d, error))
+  if (!wz_demo_fhir_store_ok (&rec->sink, d, error))
     return FALSE;
 
   /* Now the visit names its diagnosis, as a finished visit does. */
-  {
-    g_autoptr(WzStoredResource) stored = wz_store_read (rec->store, "Encounter",
-                                                        encounter + strlen ("Encounter/"), error);
-    g_autoptr(JsonNode) root = NULL;
-    g_autoptr(WzStoredResource) updated = NULL;
-    JsonObject *object;
-    JsonArray *diagnoses;
-    JsonObject *diagnosis;
-    JsonObject *ref;
-
-    if (stored == NULL)
-      return FALSE;
-    root = stored_json (stored, error);
-    if (root == NULL)
-      return FALSE;
-    object = json_node_get_object (root);
-    json_object_remove_member (object, "meta");
-    diagnoses = json_array_new ();
-    diagnosis = json_object_new ();
-    ref = json_object_new ();
-    json_object_set_string_member (ref, "reference", condition);
-    json_object_set_object_member (diagnosis, "condition", ref);
-    json_object_set_int_member (diagnosis, "rank", 1);
-    json_array_add_object_element (diagnoses, diagnosis);
-    json_object_set_array_member (object, "diagnosis", diagnoses);
-    updated = wz_store_update (rec->store, object, stored->id, stored->version_id, error);
-    if (updated == NULL)
-      return FALSE;
-    wz_audit_record (rec->audit, "U", "0", AGENT, encounter, updated->patient, "local", NULL, NULL);
-  }
-
-  return TRUE;
+  if ((root = read_for_update (rec, encounter, &stored, error)) == NULL)
+    return FALSE;
+  diagnoses = json_array_new ();
+  diagnosis = json_object_new ();
+  ref = json_object_new ();
+  json_object_set_string_member (ref, "reference", condition);
+  json_object_set_object_member (diagnosis, "condition", ref);
+  json_object_set_int_member (diagnosis, "rank", 1);
+  json_array_add_object_element (diagnoses, diagnosis);
+  json_object_set_array_member (json_node_get_object (root), "diagnosis", diagnoses);
+  return store_update (rec, stored, encounter, json_node_get_object (root), error);
 }
 
 static gboolean
@@ -727,33 +550,26 @@ add_medication (Rec          *rec,
                 GError      **error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *since = days_ago_at (since_days, 9, 0);
-  g_autofree char *asserted = days_ago_at (1, 9, 0);
+  g_autofree char *since = wz_demo_fhir_days_ago_at (since_days, 9, 0);
+  g_autofree char *asserted = wz_demo_fhir_days_ago_at (1, 9, 0);
 
-  json_builder_begin_object (b);
-  member (b, "resourceType", "MedicationStatement");
-  identifier (b);
-  member (b, "status", "active");
+  wz_demo_fhir_begin_resource (b, "MedicationStatement");
+  wz_demo_fhir_add_string (b, "status", "active");
   json_builder_set_member_name (b, "medicationCodeableConcept");
   json_builder_begin_object (b);
-  member (b, "text", medicine);
+  wz_demo_fhir_add_string (b, "text", medicine);
   json_builder_end_object (b);
-  reference (b, "subject", patient);
+  wz_demo_fhir_add_reference (b, "subject", patient, NULL);
   json_builder_set_member_name (b, "effectivePeriod");
   json_builder_begin_object (b);
-  member (b, "start", since);
+  wz_demo_fhir_add_string (b, "start", since);
   json_builder_end_object (b);
-  member (b, "dateAsserted", asserted);
-  reference (b, "informationSource", doctor);
-  json_builder_set_member_name (b, "dosage");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  member (b, "text", dosage);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
+  wz_demo_fhir_add_string (b, "dateAsserted", asserted);
+  wz_demo_fhir_add_reference (b, "informationSource", doctor, NULL);
+  wz_demo_fhir_add_list_of_one (b, "dosage", "text", dosage);
   json_builder_end_object (b);
 
-  return store_ok (rec, b, error);
+  return wz_demo_fhir_store_ok (&rec->sink, b, error);
 }
 
 static gboolean
@@ -768,30 +584,18 @@ add_document (Rec          *rec,
               GError      **error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *date = days_ago_at (days_ago, 15, 20);
+  g_autofree char *date = wz_demo_fhir_days_ago_at (days_ago, 15, 20);
 
-  json_builder_begin_object (b);
-  member (b, "resourceType", "DocumentReference");
-  identifier (b);
-  member (b, "status", "current");
-  coding_concept (b, "type", LOINC, loinc, NULL, type_text);
-  reference (b, "subject", patient);
-  member (b, "date", date);
-  member (b, "description", title);
-  json_builder_set_member_name (b, "content");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "attachment");
-  json_builder_begin_object (b);
-  member (b, "contentType", content_type);
-  member (b, "data", base64);
-  member (b, "title", title);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
+  wz_demo_fhir_begin_resource (b, "DocumentReference");
+  wz_demo_fhir_add_string (b, "status", "current");
+  wz_demo_fhir_add_concept (b, "type", LOINC, loinc, NULL, type_text);
+  wz_demo_fhir_add_reference (b, "subject", patient, NULL);
+  wz_demo_fhir_add_string (b, "date", date);
+  wz_demo_fhir_add_string (b, "description", title);
+  add_attachment (b, content_type, NULL, base64, title);
   json_builder_end_object (b);
 
-  return store_ok (rec, b, error);
+  return wz_demo_fhir_store_ok (&rec->sink, b, error);
 }
 
 static gboolean
@@ -800,10 +604,8 @@ add_id_card (Rec          *rec,
              guint         index,
              GError      **error)
 {
-  g_autoptr(WzStoredResource) stored = wz_store_read (rec->store, "Patient",
-                                                      patient + strlen ("Patient/"), error);
-  g_autoptr(WzStoredResource) updated = NULL;
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(WzStoredResource) stored = NULL;
+  g_autoptr(JsonNode) root = read_for_update (rec, patient, &stored, error);
   g_autofree char *number = NULL;
   JsonObject *object;
   JsonArray *identifiers;
@@ -813,9 +615,6 @@ add_id_card (Rec          *rec,
   JsonObject *coding;
   const char *birth;
 
-  if (stored == NULL)
-    return FALSE;
-  root = stored_json (stored, error);
   if (root == NULL)
     return FALSE;
 
@@ -827,7 +626,6 @@ add_id_card (Rec          *rec,
                                                                                       ""),
                                            "male") == 0,
                                 50 + index * 7);
-  json_object_remove_member (object, "meta");
 
   identifiers = json_object_get_array_member (object, "identifier");
   card = json_object_new ();
@@ -845,12 +643,7 @@ add_id_card (Rec          *rec,
   json_object_set_string_member (card, "value", number);
   json_array_add_object_element (identifiers, card);
 
-  updated = wz_store_update (rec->store, object, stored->id, stored->version_id, error);
-  if (updated == NULL)
-    return FALSE;
-  wz_audit_record (rec->audit, "U", "0", AGENT, patient, patient, "local", NULL, NULL);
-
-  return TRUE;
+  return store_update (rec, stored, patient, object, error);
 }
 
 gboolean
@@ -861,7 +654,7 @@ wz_demo_record_add (WzStore     *store_,
                     guint        index,
                     GError     **error)
 {
-  Rec rec = { store_, audit, NULL };
+  Rec rec = { { store_, audit }, NULL };
   gboolean ok = TRUE;
 
   g_return_val_if_fail (patient != NULL && g_str_has_prefix (patient, "Patient/"), FALSE);
