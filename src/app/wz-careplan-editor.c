@@ -7,9 +7,11 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wz-careplan-template.h"
+#include "wz-draft-store.h"
 #include "wz-fhir-json.h"
 #include "wz-followup-format.h"
 #include "wz-id.h"
@@ -23,10 +25,11 @@
 
 /* The Follow-up tab's care plans: the patient's plans with their Tasks' state (stop a plan with
  * a reason), and a new plan generated from a template on this computer (the same code and data
- * file the server uses), which the doctor edits before saving. Saving asks the server to apply
- * the template ($apply-template, idempotent by the plan's identifier), then sends the doctor's
- * changes to the Tasks it made: new dates and targets (PUT with If-Match), removed items
- * (cancelled) and added items (created, once, by their identifier). */
+ * file the server uses), which the doctor edits before saving. Saving is one request: the
+ * template with the doctor's changes ($apply-template with moved, removed and added items and
+ * changed targets), which the server stores whole or not at all, and which is idempotent by the
+ * plan's identifier, so saving again after a lost answer makes no second plan. Until then the
+ * changes are kept in a local draft. */
 
 typedef enum
 {
@@ -70,6 +73,7 @@ struct _WzCareplanEditor
   GtkLabel            *error_label;
   GtkSpinner          *save_spinner;
   GtkButton           *save_button;
+  GtkLabel            *draft_label;
 
   WzApiClient         *client;
   GCancellable        *cancellable;      /* the shown patient's reads and writes */
@@ -90,8 +94,13 @@ struct _WzCareplanEditor
   gboolean             saving;
   gboolean             ignore_template;
 
-  /* Saving: the server's answer and the changes still to send. */
-  GQueue               pending;          /* Pending */
+  /* The local draft: one write or removal at a time. */
+  gboolean             draft_busy;
+  gboolean             draft_dirty;      /* changed again while it was being written */
+  char                *draft_discard;    /* Patient/ID whose draft goes once the write is done */
+  gboolean             restoring;
+
+  /* Saving: what the request carried and the server's answer. */
   char                *saved_plan;
   guint                n_edited, n_removed, n_added_saved, n_tasks;
 };
@@ -99,7 +108,8 @@ struct _WzCareplanEditor
 G_DEFINE_FINAL_TYPE (WzCareplanEditor, wz_careplan_editor, GTK_TYPE_WIDGET)
 
 static void rebuild_preview (WzCareplanEditor *self);
-static void send_next (WzCareplanEditor *self);
+static void draft_changed (WzCareplanEditor *self);
+static void read_draft (WzCareplanEditor *self);
 
 /* ---- Small JSON helpers ------------------------------------------------------------------- */
 
@@ -386,6 +396,7 @@ on_item_removed (GtkButton *button,
   ref->item->removed = TRUE;
   gtk_widget_set_visible (ref->item->row, FALSE);
   wz_test_report ("careplan-item-removed id=%s", ref->item->identifier);
+  draft_changed (ref->self);
   report_preview (ref->self);
 }
 
@@ -410,6 +421,7 @@ on_item_day_selected (GtkCalendar *calendar,
       gtk_menu_button_popdown (GTK_MENU_BUTTON (button));
     }
   wz_test_report ("careplan-item-date id=%s due=%s", ref->item->identifier, buf);
+  draft_changed (ref->self);
 }
 
 static void
@@ -421,6 +433,7 @@ on_target_changed (GtkSpinButton *spin,
   target_set_number (json_node_get_object (ref->item->task), name,
                      gtk_spin_button_get_value (spin));
   ref->item->edited = TRUE;
+  draft_changed (ref->self);
 }
 
 static void
@@ -433,6 +446,7 @@ on_description_changed (GtkEditable *editable,
   json_object_set_string_member (task, "description", text);
   json_object_set_string_member (wz_json_object (task, "code"), "text", text);
   ref->item->edited = TRUE;
+  draft_changed (ref->self);
 }
 
 static GtkWidget *
@@ -894,6 +908,7 @@ add_item (WzCareplanEditor *self,
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (self->groups[group]), row);
   gtk_widget_grab_focus (row);
   wz_test_report ("careplan-item-added id=%s kind=%s", item->identifier, kinds[group]);
+  draft_changed (self);
   report_preview (self);
 }
 
@@ -906,6 +921,7 @@ on_template_selected (WzCareplanEditor *self)
   g_clear_pointer (&self->identifier, g_free);
   self->anchor = WZ_DAY_NONE;
   rebuild_preview (self);
+  draft_changed (self);
 }
 
 static void
@@ -917,6 +933,7 @@ on_anchor_selected (WzCareplanEditor *self)
                                   g_date_time_get_day_of_month (picked));
   gtk_menu_button_popdown (self->anchor_button);
   rebuild_preview (self);
+  draft_changed (self);
 }
 
 /* ---- The patient's plans ------------------------------------------------------------------ */
@@ -1201,6 +1218,8 @@ on_conditions_read (GObject      *object,
   g_clear_pointer (&self->identifier, g_free);
   self->anchor = WZ_DAY_NONE;
   rebuild_preview (self);
+  /* What the doctor typed into this patient's new plan before the app stopped. */
+  read_draft (self);
 }
 
 void
@@ -1220,8 +1239,8 @@ wz_careplan_editor_show (WzCareplanEditor *self,
   g_clear_pointer (&self->patient_ref, g_free);
   g_clear_pointer (&self->identifier, g_free);
   g_clear_pointer (&self->items, g_ptr_array_unref);
-  g_queue_clear_full (&self->pending, (GDestroyNotify) json_node_unref);
   g_ptr_array_set_size (self->conditions, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->draft_label), FALSE);
   self->conditions_known = FALSE;
   self->anchor = WZ_DAY_NONE;
   self->saving = FALSE;
@@ -1491,6 +1510,499 @@ stop_plan (WzCareplanEditor *self,
   wz_test_report ("careplan-stop-dialog");
 }
 
+/* ---- The plan as the doctor edited it ----------------------------------------------------- */
+
+/* ITEM's key in the plan: its Task identifier after "<plan identifier>/". */
+static const char *
+item_key (WzCareplanEditor *self,
+          Item             *item)
+{
+  gsize n = self->identifier ? strlen (self->identifier) : 0;
+
+  if (n > 0 && strncmp (item->identifier, self->identifier, n) == 0 && item->identifier[n] == '/')
+    return item->identifier + n + 1;
+  return item->identifier;
+}
+
+static const char *
+task_measurement (JsonObject *task)
+{
+  return wz_concept_code (wz_json_object (task, "code"), WZ_FOLLOWUP_MEASUREMENT_SYSTEM);
+}
+
+static void
+add_value (JsonBuilder *builder,
+           const char  *name,
+           const char  *kind,
+           const char  *value)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, name);
+  json_builder_set_member_name (builder, kind);
+  json_builder_add_string_value (builder, value);
+  json_builder_end_object (builder);
+}
+
+static void
+add_number_part (JsonBuilder *builder,
+                 const char  *name,
+                 double       value)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, name);
+  json_builder_set_member_name (builder, "valueDecimal");
+  json_builder_add_double_value (builder, value);
+  json_builder_end_object (builder);
+}
+
+static void
+begin_parts (JsonBuilder *builder,
+             const char  *name)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, name);
+  json_builder_set_member_name (builder, "part");
+  json_builder_begin_array (builder);
+}
+
+static void
+end_parts (JsonBuilder *builder)
+{
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+}
+
+/* The $apply-template body for the plan on screen: the template and the doctor's edits (items
+ * moved or removed, items added, targets changed), so the server makes exactly this plan in one
+ * request. Counts what it carries in *OUT_EDITED, *OUT_REMOVED and *OUT_ADDED. */
+static JsonNode *
+plan_parameters (WzCareplanEditor *self,
+                 guint            *out_edited,
+                 guint            *out_removed,
+                 guint            *out_added)
+{
+  WzCareplanTemplate *template = current_template (self);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  char day[16];
+
+  *out_edited = *out_removed = *out_added = 0;
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "resourceType");
+  json_builder_add_string_value (builder, "Parameters");
+  json_builder_set_member_name (builder, "parameter");
+  json_builder_begin_array (builder);
+  add_value (builder, "template", "valueString", wz_careplan_template_get_id (template));
+  add_value (builder, "patient", "valueString", self->patient_ref);
+  add_value (builder, "identifier", "valueString", self->identifier);
+  add_value (builder, "start", "valueDate", wz_day_format_buf (self->anchor, day));
+  add_value (builder, "language", "valueCode", wz_followup_lang ());
+  /* The same conditions as the preview, so the server picks the same target variants. */
+  for (guint i = 0; i < self->conditions->len; i++)
+    add_value (builder, "condition", "valueString", g_ptr_array_index (self->conditions, i));
+
+  for (guint i = 0; self->items != NULL && i < self->items->len; i++)
+    {
+      Item *item = g_ptr_array_index (self->items, i);
+      JsonObject *task = json_node_get_object (item->task);
+
+      if (item->added && !item->removed)
+        {
+          begin_parts (builder, "add");
+          add_value (builder, "key", "valueString", item_key (self, item));
+          add_value (builder, "kind", "valueCode", task_kind (task));
+          add_value (builder, "due", "valueDate", task_due (task));
+          add_value (builder, "text", "valueString", wz_json_string (task, "description") ?: "");
+          end_parts (builder);
+          (*out_added)++;
+        }
+      else if (item->added)
+        continue;
+      else if (item->removed)
+        {
+          begin_parts (builder, "item");
+          add_value (builder, "key", "valueString", item_key (self, item));
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, "remove");
+          json_builder_set_member_name (builder, "valueBoolean");
+          json_builder_add_boolean_value (builder, TRUE);
+          json_builder_end_object (builder);
+          end_parts (builder);
+          (*out_removed)++;
+        }
+      else if (item->edited && item->group == GROUP_MEASUREMENTS)
+        {
+          double value;
+
+          begin_parts (builder, "target");
+          add_value (builder, "measurement", "valueCode", task_measurement (task));
+          if (target_number (task, "low", &value))
+            add_number_part (builder, "low", value);
+          if (target_number (task, "high", &value))
+            add_number_part (builder, "high", value);
+          end_parts (builder);
+          (*out_edited)++;
+        }
+      else if (item->edited)
+        {
+          begin_parts (builder, "item");
+          add_value (builder, "key", "valueString", item_key (self, item));
+          add_value (builder, "due", "valueDate", task_due (task));
+          end_parts (builder);
+          (*out_edited)++;
+        }
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+/* ---- The local draft ---------------------------------------------------------------------- */
+
+/* What the doctor changed in the new plan is kept on this computer after every change, so a
+ * crash or a killed app loses nothing: the draft is the request Save would send. It comes back
+ * when the patient's Follow-up tab opens again and is dropped once the plan is saved. */
+
+static char *
+draft_path (const char *patient_ref)
+{
+  g_autofree char *name = g_strconcat ("careplan-", patient_ref + strlen ("Patient/"), NULL);
+
+  return wz_draft_store_path (name);
+}
+
+typedef struct
+{
+  char   *path;
+  char   *patient;
+  GBytes *data;     /* NULL: remove the draft */
+} DraftJob;
+
+static void
+draft_job_free (DraftJob *job)
+{
+  g_free (job->path);
+  g_free (job->patient);
+  g_clear_pointer (&job->data, g_bytes_unref);
+  g_free (job);
+}
+
+static void
+run_draft_job (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  DraftJob *job = task_data;
+  g_autoptr(GError) error = NULL;
+  gboolean done;
+
+  if (job->data != NULL)
+    done = wz_draft_store_write (job->path, g_bytes_get_data (job->data, NULL),
+                                 g_bytes_get_size (job->data), &error);
+  else
+    done = wz_draft_store_remove (job->path, &error);
+  if (!done)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void start_draft_job (WzCareplanEditor *self, const char *patient_ref, gboolean remove);
+
+static void
+on_draft_job_done (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(WzCareplanEditor) self = user_data;
+  g_autoptr(GError) error = NULL;
+  DraftJob *job = g_task_get_task_data (G_TASK (result));
+
+  self->draft_busy = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("Care-plan draft %s not %s: %s", job->path, job->data ? "written" : "removed",
+               error->message);
+  else
+    wz_test_report ("careplan-draft-%s patient=%s", job->data ? "local" : "discarded",
+                    job->patient);
+
+  /* A plan saved while its draft was being written: the draft goes now. */
+  if (self->draft_discard != NULL)
+    {
+      g_autofree char *patient = g_steal_pointer (&self->draft_discard);
+
+      self->draft_dirty = FALSE;
+      start_draft_job (self, patient, TRUE);
+    }
+  else if (self->draft_dirty && g_strcmp0 (job->patient, self->patient_ref) == 0)
+    start_draft_job (self, self->patient_ref, FALSE);
+}
+
+/* Writes the draft of PATIENT_REF's new plan (the one on screen), or REMOVEs it; one job at a
+ * time, the last change written last. */
+static void
+start_draft_job (WzCareplanEditor *self,
+                 const char       *patient_ref,
+                 gboolean          remove)
+{
+  g_autoptr(GTask) task = NULL;
+  DraftJob *job;
+
+  if (self->draft_busy)
+    {
+      if (remove)
+        {
+          g_free (self->draft_discard);
+          self->draft_discard = g_strdup (patient_ref);
+        }
+      else
+        self->draft_dirty = TRUE;
+      return;
+    }
+  job = g_new0 (DraftJob, 1);
+  job->path = draft_path (patient_ref);
+  job->patient = g_strdup (patient_ref);
+  if (!remove)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      guint edited, removed, added;
+      char *text;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "patient");
+      json_builder_add_string_value (builder, patient_ref);
+      json_builder_set_member_name (builder, "edited_us");
+      json_builder_add_int_value (builder, wz_time_now_us ());
+      json_builder_set_member_name (builder, "parameters");
+      json_builder_add_value (builder, plan_parameters (self, &edited, &removed, &added));
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      text = json_to_string (root, FALSE);
+      job->data = g_bytes_new_take (text, strlen (text));
+    }
+  self->draft_busy = TRUE;
+  self->draft_dirty = FALSE;
+  /* Not cancellable: a draft once started is finished even if the doctor moves on. */
+  task = g_task_new (NULL, NULL, on_draft_job_done, g_object_ref (self));
+  g_task_set_source_tag (task, start_draft_job);
+  g_task_set_task_data (task, job, (GDestroyNotify) draft_job_free);
+  g_task_run_in_thread (task, run_draft_job);
+}
+
+/* The doctor changed the new plan. */
+static void
+draft_changed (WzCareplanEditor *self)
+{
+  if (self->restoring || self->patient_ref == NULL || self->items == NULL ||
+      self->identifier == NULL || current_template (self) == NULL)
+    return;
+  start_draft_job (self, self->patient_ref, FALSE);
+}
+
+static Item *
+item_with_key (WzCareplanEditor *self,
+               const char       *key)
+{
+  for (guint i = 0; self->items != NULL && i < self->items->len; i++)
+    {
+      Item *item = g_ptr_array_index (self->items, i);
+
+      if (g_strcmp0 (item_key (self, item), key) == 0)
+        return item;
+    }
+  return NULL;
+}
+
+static const char *
+part_value (JsonObject *parameter,
+            const char *name)
+{
+  JsonArray *parts = wz_json_array (parameter, "part");
+
+  for (guint i = 0; parts != NULL && i < json_array_get_length (parts); i++)
+    {
+      JsonObject *part = wz_json_array_object (parts, i);
+
+      if (g_strcmp0 (wz_json_string (part, "name"), name) == 0)
+        return wz_json_string (part, "valueString") ?: wz_json_string (part, "valueCode")
+               ?: wz_json_string (part, "valueDate");
+    }
+  return NULL;
+}
+
+static JsonObject *
+part_object (JsonObject *parameter,
+             const char *name)
+{
+  JsonArray *parts = wz_json_array (parameter, "part");
+
+  for (guint i = 0; parts != NULL && i < json_array_get_length (parts); i++)
+    if (g_strcmp0 (wz_json_string (wz_json_array_object (parts, i), "name"), name) == 0)
+      return wz_json_array_object (parts, i);
+  return NULL;
+}
+
+/* Puts the doctor's unsaved plan of DRAFT back on screen. */
+static void
+restore_draft (WzCareplanEditor *self,
+               JsonObject       *draft)
+{
+  JsonArray *list = wz_json_array (wz_json_object (draft, "parameters"), "parameter");
+  const char *template_id = NULL, *identifier = NULL, *start = NULL;
+  guint template_index = G_MAXUINT, n_removed = 0, n_edited = 0, n_added = 0;
+
+  if (list == NULL || g_strcmp0 (wz_json_string (draft, "patient"), self->patient_ref) != 0)
+    return;
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *parameter = wz_json_array_object (list, i);
+      const char *name = wz_json_string (parameter, "name");
+
+      if (g_strcmp0 (name, "template") == 0)
+        template_id = wz_json_string (parameter, "valueString");
+      else if (g_strcmp0 (name, "identifier") == 0)
+        identifier = wz_json_string (parameter, "valueString");
+      else if (g_strcmp0 (name, "start") == 0)
+        start = wz_json_string (parameter, "valueDate");
+    }
+  for (guint i = 0; self->templates != NULL && i < self->templates->len; i++)
+    if (g_strcmp0 (wz_careplan_template_get_id (g_ptr_array_index (self->templates, i)),
+                   template_id) == 0)
+      template_index = i;
+  if (template_index == G_MAXUINT || identifier == NULL)
+    return;
+
+  self->restoring = TRUE;
+  self->ignore_template = TRUE;
+  adw_combo_row_set_selected (self->template_row, template_index);
+  self->ignore_template = FALSE;
+  g_free (self->identifier);
+  self->identifier = g_strdup (identifier);
+  if (start == NULL || !wz_day_parse (start, &self->anchor))
+    self->anchor = WZ_DAY_NONE;
+  rebuild_preview (self);
+
+  for (guint i = 0; self->items != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonObject *parameter = wz_json_array_object (list, i);
+      const char *name = wz_json_string (parameter, "name");
+      const char *due = part_value (parameter, "due");
+      WzDay day = WZ_DAY_NONE;
+
+      if (due != NULL)
+        wz_day_parse (due, &day);
+      if (g_strcmp0 (name, "item") == 0)
+        {
+          Item *item = item_with_key (self, part_value (parameter, "key"));
+
+          if (item == NULL)
+            continue;
+          if (part_object (parameter, "remove") != NULL)
+            {
+              item->removed = TRUE;
+              n_removed++;
+            }
+          else if (day != WZ_DAY_NONE)
+            {
+              task_set_due (json_node_get_object (item->task), day);
+              item->edited = TRUE;
+              n_edited++;
+            }
+        }
+      else if (g_strcmp0 (name, "target") == 0)
+        {
+          const char *measurement = part_value (parameter, "measurement");
+
+          for (guint k = 0; k < self->items->len; k++)
+            {
+              Item *item = g_ptr_array_index (self->items, k);
+              JsonObject *task = json_node_get_object (item->task);
+              JsonObject *low = part_object (parameter, "low");
+              JsonObject *high = part_object (parameter, "high");
+
+              if (g_strcmp0 (task_measurement (task), measurement) != 0)
+                continue;
+              if (low != NULL)
+                target_set_number (task, "low", json_object_get_double_member (low, "valueDecimal"));
+              if (high != NULL)
+                target_set_number (task, "high", json_object_get_double_member (high, "valueDecimal"));
+              item->edited = TRUE;
+              n_edited++;
+            }
+        }
+      else if (g_strcmp0 (name, "add") == 0)
+        {
+          const char *key = part_value (parameter, "key");
+          const char *text = part_value (parameter, "text");
+          ItemGroup group = group_of_kind (part_value (parameter, "kind"));
+          g_autofree char *identifier_value = g_strconcat (self->identifier, "/", key, NULL);
+          Item *item;
+          JsonObject *task;
+          guint number;
+
+          if (key == NULL || day == WZ_DAY_NONE || group == GROUP_MEASUREMENTS)
+            continue;
+          add_item (self, group);
+          item = g_ptr_array_index (self->items, self->items->len - 1);
+          task = json_node_get_object (item->task);
+          g_free (item->identifier);
+          item->identifier = g_steal_pointer (&identifier_value);
+          json_object_set_string_member (wz_json_array_object (wz_json_array (task, "identifier"), 0),
+                                         "value", item->identifier);
+          json_object_set_string_member (task, "description", text ? text : "");
+          json_object_set_string_member (wz_json_object (task, "code"), "text", text ? text : "");
+          task_set_due (task, day);
+          if (g_str_has_prefix (key, "added-") && (number = atoi (key + 6)) > self->n_added)
+            self->n_added = number;
+          n_added++;
+        }
+    }
+  /* The rows again, now showing the restored dates, targets and texts. */
+  rebuild_items (self);
+  self->restoring = FALSE;
+  gtk_widget_set_visible (GTK_WIDGET (self->draft_label), TRUE);
+  wz_test_report ("careplan-draft-restored patient=%s template=%s removed=%u edited=%u added=%u",
+                  self->patient_ref, template_id, n_removed, n_edited, n_added);
+  set_saving (self, self->saving);
+  report_preview (self);
+}
+
+static void
+read_draft_in_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  g_task_return_pointer (task, wz_draft_store_read (task_data), (GDestroyNotify) json_node_unref);
+}
+
+static void
+on_draft_read (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(WzCareplanEditor) self = user_data;
+  g_autoptr(JsonNode) node = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (node != NULL && !g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    restore_draft (self, json_node_get_object (node));
+}
+
+static void
+read_draft (WzCareplanEditor *self)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, self->cancellable, on_draft_read, g_object_ref (self));
+
+  g_task_set_source_tag (task, read_draft);
+  g_task_set_task_data (task, draft_path (self->patient_ref), g_free);
+  g_task_run_in_thread (task, read_draft_in_thread);
+}
+
 /* ---- Saving ------------------------------------------------------------------------------- */
 
 static void
@@ -1499,6 +2011,9 @@ save_done (WzCareplanEditor *self)
   wz_test_report ("careplan-saved plan=%s tasks=%u edited=%u removed=%u added=%u",
                   self->saved_plan ? self->saved_plan : "-", self->n_tasks, self->n_edited,
                   self->n_removed, self->n_added_saved);
+  /* The plan is on the server: its draft is done with. */
+  start_draft_job (self, self->patient_ref, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->draft_label), FALSE);
   g_clear_pointer (&self->identifier, g_free);
   set_saving (self, FALSE);
   {
@@ -1523,97 +2038,9 @@ save_failed (WzCareplanEditor *self,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   /* Translators: %s is the server's explanation */
-  message = g_strdup_printf (_("The plan was not saved completely: %s Saving again continues where it stopped."),
+  message = g_strdup_printf (_("The plan was not saved: %s Nothing of it was stored, and your changes are kept on this computer."),
                              error->message);
   show_error (self, message);
-}
-
-static void
-on_change_sent (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(WzCareplanEditor) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = wz_api_client_send_json_finish (WZ_API_CLIENT (object), result, &error);
-
-  if (node == NULL)
-    {
-      save_failed (self, error);
-      return;
-    }
-  send_next (self);
-}
-
-typedef struct
-{
-  WzCareplanEditor *self;
-  JsonNode         *task;
-} AddedCheck;
-
-static void
-on_added_checked (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  AddedCheck *check = user_data;
-  g_autoptr(WzCareplanEditor) self = check->self;
-  g_autoptr(JsonNode) task = check->task;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = wz_api_client_get_json_finish (WZ_API_CLIENT (object), result, &error);
-  g_autoptr(GPtrArray) found = node ? wz_bundle_resources (node, "Task") : NULL;
-
-  g_free (check);
-  if (node == NULL)
-    {
-      save_failed (self, error);
-      return;
-    }
-  /* Made by an earlier attempt: nothing to send again. */
-  if (found != NULL && found->len > 0)
-    {
-      send_next (self);
-      return;
-    }
-  wz_api_client_send_json_async (self->client, "POST", "/fhir/Task", task, NULL,
-                                 self->cancellable, on_change_sent, g_object_ref (self));
-}
-
-/* Sends the next change: a Task with an id is updated (If-Match its meta.versionId), one
- * without is created unless its identifier already exists. */
-static void
-send_next (WzCareplanEditor *self)
-{
-  g_autoptr(JsonNode) node = g_queue_pop_head (&self->pending);
-  JsonObject *task;
-
-  if (node == NULL)
-    {
-      save_done (self);
-      return;
-    }
-  task = json_node_get_object (node);
-  if (json_object_has_member (task, "id"))
-    {
-      g_autofree char *path = g_strdup_printf ("/fhir/Task/%s", wz_json_string (task, "id"));
-      g_autofree char *version = g_strdup (wz_resource_version (task));
-
-      json_object_remove_member (task, "meta");
-      wz_api_client_send_json_async (self->client, "PUT", path, node, version,
-                                     self->cancellable, on_change_sent, g_object_ref (self));
-    }
-  else
-    {
-      g_autofree char *value = g_uri_escape_string (task_identifier (task), NULL, FALSE);
-      g_autofree char *system = g_uri_escape_string (WZ_FOLLOWUP_TASK_ID_SYSTEM, NULL, FALSE);
-      g_autofree char *path = g_strdup_printf ("/fhir/Task?identifier=%s%%7C%s", system, value);
-      AddedCheck *check = g_new0 (AddedCheck, 1);
-
-      check->self = g_object_ref (self);
-      check->task = g_steal_pointer (&node);
-      wz_api_client_get_json_async (self->client, path, self->cancellable, on_added_checked,
-                                    check);
-    }
 }
 
 static void
@@ -1624,7 +2051,6 @@ on_applied (GObject      *object,
   g_autoptr(WzCareplanEditor) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = wz_api_client_send_json_finish (WZ_API_CLIENT (object), result, &error);
-  g_autoptr(GHashTable) made = g_hash_table_new (g_str_hash, g_str_equal);
   JsonArray *entries;
   JsonObject *plan = NULL;
 
@@ -1634,14 +2060,15 @@ on_applied (GObject      *object,
       return;
     }
   entries = wz_json_array (json_node_get_object (node), "entry");
+  self->n_tasks = 0;
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
     {
       JsonObject *resource = wz_json_object (wz_json_array_object (entries, i), "resource");
 
       if (g_strcmp0 (wz_json_string (resource, "resourceType"), "CarePlan") == 0)
         plan = resource;
-      else if (task_identifier (resource) != NULL)
-        g_hash_table_insert (made, (gpointer) task_identifier (resource), resource);
+      else if (g_strcmp0 (wz_json_string (resource, "resourceType"), "Task") == 0)
+        self->n_tasks++;
     }
   if (plan == NULL)
     {
@@ -1652,60 +2079,7 @@ on_applied (GObject      *object,
     }
   g_free (self->saved_plan);
   self->saved_plan = wz_resource_reference (plan);
-  self->n_tasks = g_hash_table_size (made);
-  self->n_edited = self->n_removed = self->n_added_saved = 0;
-
-  g_queue_clear_full (&self->pending, (GDestroyNotify) json_node_unref);
-  for (guint i = 0; i < self->items->len; i++)
-    {
-      Item *item = g_ptr_array_index (self->items, i);
-      JsonObject *stored = g_hash_table_lookup (made, item->identifier);
-      JsonNode *change;
-      JsonObject *task;
-
-      if (stored == NULL && item->removed)
-        continue;
-      if (stored != NULL && !item->removed && !item->edited)
-        continue;
-
-      change = json_node_copy (item->task);
-      task = json_node_get_object (change);
-      if (stored != NULL)
-        {
-          JsonArray *based_on = wz_json_array (stored, "basedOn");
-
-          json_object_set_string_member (task, "id", wz_json_string (stored, "id"));
-          json_object_set_object_member (task, "meta", wz_json_object_copy (wz_json_object (stored, "meta")));
-          if (based_on != NULL)
-            json_object_set_array_member (task, "basedOn", json_array_ref (based_on));
-          json_object_set_string_member (task, "authoredOn", wz_json_string (stored, "authoredOn"));
-        }
-      else
-        {
-          JsonArray *based_on = json_array_new ();
-          JsonObject *plan_ref = json_object_new ();
-
-          json_object_set_string_member (plan_ref, "reference", self->saved_plan);
-          json_array_add_object_element (based_on, plan_ref);
-          json_object_set_array_member (task, "basedOn", based_on);
-        }
-      if (item->removed)
-        {
-          JsonObject *reason = json_object_new ();
-
-          json_object_set_string_member (task, "status", "cancelled");
-          /* Translators: why a Task of a new care plan is cancelled at once */
-          json_object_set_string_member (reason, "text", _("Removed by the doctor when the plan was made"));
-          json_object_set_object_member (task, "statusReason", reason);
-          self->n_removed++;
-        }
-      else if (stored != NULL)
-        self->n_edited++;
-      else
-        self->n_added_saved++;
-      g_queue_push_tail (&self->pending, change);
-    }
-  send_next (self);
+  save_done (self);
 }
 
 static void
@@ -1715,11 +2089,7 @@ action_save (GtkWidget  *widget,
 {
   WzCareplanEditor *self = WZ_CAREPLAN_EDITOR (widget);
   WzCareplanTemplate *template = current_template (self);
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) body = NULL;
-  char anchor[16];
-  const char *names[] = { "template", "patient", "identifier", "start", "language" };
-  const char *values[5];
 
   if (template == NULL || self->items == NULL || self->saving || self->patient_ref == NULL)
     return;
@@ -1728,47 +2098,17 @@ action_save (GtkWidget  *widget,
       Item *item = g_ptr_array_index (self->items, i);
       const char *text = wz_json_string (json_node_get_object (item->task), "description");
 
-      if (item->added && !item->removed && (text == NULL || *g_strstrip (g_strdup (text)) == '\0'))
+      g_autofree char *stripped = text ? g_strstrip (g_strdup (text)) : NULL;
+
+      if (item->added && !item->removed && (stripped == NULL || *stripped == '\0'))
         {
           show_error (self, _("An item you added has no text. Say what the patient should do, or remove it."));
           return;
         }
     }
 
-  values[0] = wz_careplan_template_get_id (template);
-  values[1] = self->patient_ref;
-  values[2] = self->identifier;
-  values[3] = wz_day_format_buf (self->anchor, anchor);
-  values[4] = wz_followup_lang ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "resourceType");
-  json_builder_add_string_value (builder, "Parameters");
-  json_builder_set_member_name (builder, "parameter");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, names[i]);
-      json_builder_set_member_name (builder, i == 3 ? "valueDate" : "valueString");
-      json_builder_add_string_value (builder, values[i]);
-      json_builder_end_object (builder);
-    }
-  /* The same conditions as the preview, so the server picks the same target variants. */
-  for (guint i = 0; i < self->conditions->len; i++)
-    {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, "condition");
-      json_builder_set_member_name (builder, "valueString");
-      json_builder_add_string_value (builder, g_ptr_array_index (self->conditions, i));
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  body = json_builder_get_root (builder);
-
+  /* One request: the server makes the whole plan as edited, or nothing of it. */
+  body = plan_parameters (self, &self->n_edited, &self->n_removed, &self->n_added_saved);
   show_error (self, NULL);
   set_saving (self, TRUE);
   wz_api_client_send_json_async (self->client, "POST", "/fhir/CarePlan/$apply-template", body,
@@ -1792,7 +2132,6 @@ wz_careplan_editor_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_queue_clear_full (&self->pending, (GDestroyNotify) json_node_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), WZ_TYPE_CAREPLAN_EDITOR);
   g_clear_object (&self->client);
   g_clear_pointer (&self->patient, json_object_unref);
@@ -1814,6 +2153,7 @@ wz_careplan_editor_finalize (GObject *object)
   g_free (self->patient_ref);
   g_free (self->identifier);
   g_free (self->saved_plan);
+  g_free (self->draft_discard);
 
   G_OBJECT_CLASS (wz_careplan_editor_parent_class)->finalize (object);
 }
@@ -1841,6 +2181,7 @@ wz_careplan_editor_class_init (WzCareplanEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WzCareplanEditor, error_label);
   gtk_widget_class_bind_template_child (widget_class, WzCareplanEditor, save_spinner);
   gtk_widget_class_bind_template_child (widget_class, WzCareplanEditor, save_button);
+  gtk_widget_class_bind_template_child (widget_class, WzCareplanEditor, draft_label);
   gtk_widget_class_bind_template_callback (widget_class, on_anchor_selected);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -1854,7 +2195,6 @@ wz_careplan_editor_init (WzCareplanEditor *self)
 
   self->conditions = g_ptr_array_new_with_free_func (g_free);
   self->rows = g_ptr_array_new ();
-  g_queue_init (&self->pending);
   load_templates (self);
   g_signal_connect_swapped (self->template_row, "notify::selected",
                             G_CALLBACK (on_template_selected), self);

@@ -2030,11 +2030,13 @@ find_item (GPtrArray  *items,
 }
 
 /* The doctor's edits to the items of the plan (KEPT, of which ITEMS owns the Items and which
- * loses the removed ones). Dates must not be before the plan is made. */
+ * loses the removed ones). Dates must not be before the plan is made; an item moved or added
+ * past the plan's *END takes the end with it. */
 static gboolean
 apply_edits (const WzCareplanRequest *request,
              GPtrArray               *items,
              GPtrArray               *kept,
+             WzDay                   *end,
              GError                 **error)
 {
   char day[16];
@@ -2096,6 +2098,7 @@ apply_edits (const WzCareplanRequest *request,
       item->start = wz_day_add_days (item->start, (gint) edit->due - (gint) item->due);
       item->end = wz_day_add_days (item->end, (gint) edit->due - (gint) item->due);
       item->due = edit->due;
+      *end = MAX (*end, item->end);
     }
 
   for (guint i = 0; i < request->n_added_items; i++)
@@ -2141,6 +2144,7 @@ apply_edits (const WzCareplanRequest *request,
         item->title.en = g_strdup (text);
       item->for_patient = strcmp (kind, "revisit") != 0;
       g_ptr_array_add (kept, item);
+      *end = MAX (*end, item->end);
     }
   return TRUE;
 }
@@ -2210,14 +2214,11 @@ wz_careplan_template_instantiate (WzCareplanTemplate      *self,
       if (item->end >= request->created)
         g_ptr_array_add (kept, item);
     }
-  if (!apply_edits (request, items, kept, error))
+  if (!apply_edits (request, items, kept, &end, error))
     {
       free_targets (items);
       return NULL;
     }
-  /* A revisit moved or added past the plan's end takes the end with it. */
-  for (guint i = 0; i < kept->len; i++)
-    end = MAX (end, ((Item *) g_ptr_array_index (kept, i))->end);
   g_ptr_array_sort (kept, compare_items);
 
   instance = g_new0 (WzCareplanInstance, 1);
