@@ -195,6 +195,16 @@ wz_queue_key_free (WzQueueKey *key)
   g_free (key);
 }
 
+gboolean
+wz_queue_key_equal (const WzQueueKey *a,
+                    const WzQueueKey *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+
+  return a->size == b->size && memcmp (a, b, G_STRUCT_OFFSET (WzQueueKey, text) + a->size) == 0;
+}
+
 /* The folded name: what the key was built from, for debugging and tests. */
 const char *
 wz_queue_key_get_text (const WzQueueKey *key)
@@ -309,6 +319,174 @@ wz_queue_query_matches (const WzQueueQuery *query,
     return TRUE;
 
   return FALSE;
+}
+
+const char *
+wz_queue_query_get_text (const WzQueueQuery *query)
+{
+  return query != NULL ? query->folded : "";
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Key store */
+
+/* A block holds many keys; a key larger than a block gets a block of its own. */
+#define STORE_BLOCK_SIZE (256 * 1024)
+#define ROW_NONE G_MAXUINT32
+
+typedef struct
+{
+  gsize used;
+  gsize size;
+  char  data[];
+} StoreBlock;
+
+/* Each key is preceded by the row it belongs to, ROW_NONE once it is removed. */
+typedef struct
+{
+  guint32    row;
+  WzQueueKey key;
+} StoreEntry;
+
+struct _WzQueueKeyStore
+{
+  GPtrArray *blocks;
+  gsize      live;
+  gsize      dead;
+};
+
+static gsize
+entry_size (const WzQueueKey *key)
+{
+  gsize size = G_STRUCT_OFFSET (StoreEntry, key) + sizeof (WzQueueKey) + key->size;
+
+  return (size + 3) & ~(gsize) 3;
+}
+
+WzQueueKeyStore *
+wz_queue_key_store_new (void)
+{
+  WzQueueKeyStore *store = g_new0 (WzQueueKeyStore, 1);
+
+  store->blocks = g_ptr_array_new_with_free_func (g_free);
+
+  return store;
+}
+
+void
+wz_queue_key_store_free (WzQueueKeyStore *store)
+{
+  if (store == NULL)
+    return;
+
+  g_ptr_array_unref (store->blocks);
+  g_free (store);
+}
+
+/**
+ * wz_queue_key_store_add:
+ * @row: what wz_queue_key_store_match() marks when the key matches
+ * @key: the key to copy in
+ *
+ * Returns: (transfer none): the copy, valid until it is removed or the store is freed
+ */
+const WzQueueKey *
+wz_queue_key_store_add (WzQueueKeyStore  *store,
+                        guint             row,
+                        const WzQueueKey *key)
+{
+  gsize size;
+  StoreBlock *block;
+  StoreEntry *entry;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+  g_return_val_if_fail (row < ROW_NONE, NULL);
+
+  size = entry_size (key);
+  block = store->blocks->len > 0 ? g_ptr_array_index (store->blocks, store->blocks->len - 1) : NULL;
+  if (block == NULL || block->size - block->used < size)
+    {
+      gsize block_size = MAX (STORE_BLOCK_SIZE, size);
+
+      block = g_malloc (sizeof (StoreBlock) + block_size);
+      block->used = 0;
+      block->size = block_size;
+      g_ptr_array_add (store->blocks, block);
+    }
+
+  entry = (StoreEntry *) (block->data + block->used);
+  entry->row = row;
+  memcpy (&entry->key, key, sizeof (WzQueueKey) + key->size);
+  block->used += size;
+  store->live += size;
+
+  return &entry->key;
+}
+
+void
+wz_queue_key_store_remove (WzQueueKeyStore  *store,
+                           const WzQueueKey *key)
+{
+  StoreEntry *entry;
+
+  g_return_if_fail (store != NULL);
+
+  if (key == NULL)
+    return;
+
+  entry = (StoreEntry *) ((char *) key - G_STRUCT_OFFSET (StoreEntry, key));
+  g_return_if_fail (entry->row != ROW_NONE);
+
+  entry->row = ROW_NONE;
+  store->live -= entry_size (key);
+  store->dead += entry_size (key);
+}
+
+/* Bytes held by keys in the store, and by keys removed from it (the owner copies the live ones
+ * into a new store when too much is dead). */
+gsize
+wz_queue_key_store_get_live (WzQueueKeyStore *store)
+{
+  return store->live;
+}
+
+gsize
+wz_queue_key_store_get_dead (WzQueueKeyStore *store)
+{
+  return store->dead;
+}
+
+/**
+ * wz_queue_key_store_match:
+ * @query: a search that is not empty
+ * @matches: (array length=n_rows): set to 1 at the row of each key the query matches
+ *
+ * Rows are not cleared first; rows at or past @n_rows are skipped.
+ */
+void
+wz_queue_key_store_match (WzQueueKeyStore    *store,
+                          const WzQueueQuery *query,
+                          guint8             *matches,
+                          guint               n_rows)
+{
+  g_return_if_fail (store != NULL);
+  g_return_if_fail (query != NULL);
+
+  for (guint b = 0; b < store->blocks->len; b++)
+    {
+      const StoreBlock *block = g_ptr_array_index (store->blocks, b);
+      gsize offset = 0;
+
+      while (offset < block->used)
+        {
+          const StoreEntry *entry = (const StoreEntry *) (block->data + offset);
+
+          if (entry->row < n_rows && wz_queue_query_matches (query, &entry->key))
+            matches[entry->row] = 1;
+          offset += entry_size (&entry->key);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -437,9 +615,9 @@ wz_queue_filter_get_search (WzQueueFilter *self)
 /* Typing one more character can only narrow the results, deleting one only widen them, as long
  * as the kinds of comparison stay the same; telling the list model so lets it look only at the
  * rows that can change. */
-static GtkFilterChange
-search_change (const WzQueueQuery *old_query,
-               const WzQueueQuery *new_query)
+GtkFilterChange
+wz_queue_query_compare (const WzQueueQuery *old_query,
+                        const WzQueueQuery *new_query)
 {
   guint old_modes, new_modes;
 
@@ -500,7 +678,7 @@ wz_queue_filter_set_search (WzQueueFilter *self,
       return;
     }
 
-  change = search_change (self->query, query);
+  change = wz_queue_query_compare (self->query, query);
   g_clear_pointer (&self->query, wz_queue_query_free);
   self->query = g_steal_pointer (&query);
 
@@ -514,6 +692,15 @@ wz_queue_filter_get_status (WzQueueFilter *self)
   g_return_val_if_fail (WZ_IS_QUEUE_FILTER (self), WZ_QUEUE_STATUS_ALL);
 
   return self->status;
+}
+
+/* The search as prepared, or %NULL when it is empty. */
+const WzQueueQuery *
+wz_queue_filter_get_query (WzQueueFilter *self)
+{
+  g_return_val_if_fail (WZ_IS_QUEUE_FILTER (self), NULL);
+
+  return self->query;
 }
 
 void

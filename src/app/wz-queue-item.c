@@ -31,10 +31,12 @@ struct _WzQueueItem
   const char    *reason;
   gint64         arrived_us;
   guint          version;
-  guint          urgency;
-  WzQueueStatus  status;
-  gboolean       urgency_from_triage;
-  gboolean       awaiting_pharmacist;
+  guint          row;
+  guint8         urgency;
+  guint8         status;               /* WzQueueStatus */
+  guint8         urgency_from_triage;
+  guint8         awaiting_pharmacist;
+  guint8         key_borrowed;         /* key is in the model's key store, not the item's */
 
   char          *patient_id;
   char          *name;
@@ -221,7 +223,8 @@ wz_queue_item_finalize (GObject *object)
   g_free (self->patient_id);
   g_free (self->name);
   g_free (self->allergies);
-  g_clear_pointer (&self->key, wz_queue_key_free);
+  if (!self->key_borrowed)
+    g_clear_pointer (&self->key, wz_queue_key_free);
 
   G_OBJECT_CLASS (wz_queue_item_parent_class)->finalize (object);
 }
@@ -301,6 +304,7 @@ wz_queue_item_init (WzQueueItem *self)
 {
   self->status = WZ_QUEUE_STATUS_NONE;
   self->allergy_count = -1;
+  self->row = G_MAXUINT;
 }
 
 WzQueueItem *
@@ -662,8 +666,16 @@ wz_queue_item_set_patient (WzQueueItem          *self,
       changed = TRUE;
     }
 
-  g_clear_pointer (&self->key, wz_queue_key_free);
-  self->key = wz_queue_key_copy (patient->key);
+  /* A new identifier or phone number changes what finds the patient, not what the row shows;
+   * the model has to hear of it all the same, so that searches see it. */
+  if (!wz_queue_key_equal (self->key, patient->key))
+    {
+      if (!self->key_borrowed)
+        wz_queue_key_free (self->key);
+      self->key = wz_queue_key_copy (patient->key);
+      self->key_borrowed = FALSE;
+      changed = TRUE;
+    }
 
   g_object_thaw_notify (G_OBJECT (self));
 
@@ -868,6 +880,51 @@ wz_queue_item_get_key (WzQueueItem *self)
   return self->key;
 }
 
+
+guint
+wz_queue_item_get_row (WzQueueItem *self)
+{
+  return self->row;
+}
+
+void
+wz_queue_item_set_row (WzQueueItem *self,
+                       guint        row)
+{
+  self->row = row;
+}
+
+/* The model keeps the key in its store; the item gives up its own copy. */
+void
+wz_queue_item_borrow_key (WzQueueItem      *self,
+                          const WzQueueKey *key)
+{
+  g_return_if_fail (WZ_IS_QUEUE_ITEM (self));
+
+  if (!self->key_borrowed)
+    wz_queue_key_free (self->key);
+  self->key = (WzQueueKey *) key;
+  self->key_borrowed = key != NULL;
+}
+
+/* Leaving the model: the item takes a copy of its own. */
+void
+wz_queue_item_own_key (WzQueueItem *self)
+{
+  g_return_if_fail (WZ_IS_QUEUE_ITEM (self));
+
+  if (!self->key_borrowed)
+    return;
+
+  self->key = wz_queue_key_copy (self->key);
+  self->key_borrowed = FALSE;
+}
+
+gboolean
+wz_queue_item_key_is_borrowed (WzQueueItem *self)
+{
+  return self->key_borrowed;
+}
 
 /**
  * wz_queue_item_format_waiting:

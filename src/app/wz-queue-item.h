@@ -95,4 +95,14 @@ WzQueueItem   *wz_queue_item_new_for_values      (const char    *encounter_id,
                                                   guint          urgency,
                                                   gint64         arrived_us);
 
+/* For WzQueueModel and WzQueueView: the item's row in its model (G_MAXUINT when in none), and
+ * its key kept in the model's key store instead of the item's own copy while it is there. */
+guint          wz_queue_item_get_row             (WzQueueItem      *self);
+void           wz_queue_item_set_row             (WzQueueItem      *self,
+                                                  guint             row);
+void           wz_queue_item_borrow_key          (WzQueueItem      *self,
+                                                  const WzQueueKey *key);
+void           wz_queue_item_own_key             (WzQueueItem      *self);
+gboolean       wz_queue_item_key_is_borrowed     (WzQueueItem      *self);
+
 G_END_DECLS

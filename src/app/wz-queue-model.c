@@ -11,6 +11,7 @@
 # include <malloc.h>
 #endif
 
+#include "wz-queue-filter.h"
 #include "wz-test-report.h"
 #include "wz-time.h"
 
@@ -32,6 +33,12 @@ struct _WzQueueModel
   gint64        day_end_us;
 
   GPtrArray    *items;
+  /* Each item in items has a row number that stays while it is in the model (positions move
+   * when others leave), so views can keep per-row state in plain arrays. Its search key lives
+   * in the key store under that row: one sequential pass per keystroke, no allocation each. */
+  GPtrArray    *rows;             /* row → item in items, or NULL for a free row */
+  GArray       *free_rows;        /* guint */
+  WzQueueKeyStore *keys;
   GHashTable   *by_encounter;     /* encounter id → item in items */
   GHashTable   *by_patient;       /* patient id → GPtrArray of its items in items */
   GHashTable   *waiting_patient;  /* encounter id → item, not shown until its patient is read */
@@ -331,6 +338,147 @@ wz_queue_model_get_count (WzQueueModel  *self,
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Rows and keys */
+
+/* The item's own key moves into the store. */
+static void
+store_key (WzQueueModel *self,
+           WzQueueItem  *item)
+{
+  const WzQueueKey *key = wz_queue_item_get_key (item);
+
+  if (key == NULL || wz_queue_item_key_is_borrowed (item))
+    return;
+
+  wz_queue_item_borrow_key (item, wz_queue_key_store_add (self->keys, wz_queue_item_get_row (item), key));
+}
+
+/* Keys of rows that left or changed are dead weight in the store; once they outweigh the live
+ * ones (a long day of live updates), the live keys move to a new store. */
+static void
+compact_keys (WzQueueModel *self)
+{
+  g_autoptr(WzQueueKeyStore) old = NULL;
+
+  if (wz_queue_key_store_get_dead (self->keys) < 1024 * 1024
+      || wz_queue_key_store_get_dead (self->keys) < wz_queue_key_store_get_live (self->keys))
+    return;
+
+  old = g_steal_pointer (&self->keys);
+  self->keys = wz_queue_key_store_new ();
+  for (guint row = 0; row < self->rows->len; row++)
+    {
+      WzQueueItem *item = g_ptr_array_index (self->rows, row);
+
+      if (item != NULL && wz_queue_item_key_is_borrowed (item))
+        wz_queue_item_borrow_key (item, wz_queue_key_store_add (self->keys, row,
+                                                                wz_queue_item_get_key (item)));
+    }
+}
+
+static void
+attach_row (WzQueueModel *self,
+            WzQueueItem  *item)
+{
+  guint row;
+
+  if (self->free_rows->len > 0)
+    {
+      row = g_array_index (self->free_rows, guint, self->free_rows->len - 1);
+      g_array_set_size (self->free_rows, self->free_rows->len - 1);
+      g_ptr_array_index (self->rows, row) = item;
+    }
+  else
+    {
+      row = self->rows->len;
+      g_ptr_array_add (self->rows, item);
+    }
+
+  wz_queue_item_set_row (item, row);
+  store_key (self, item);
+}
+
+static void
+detach_row (WzQueueModel *self,
+            WzQueueItem  *item)
+{
+  guint row = wz_queue_item_get_row (item);
+
+  if (row == G_MAXUINT)
+    return;
+
+  /* The item may live on (a row on screen, the call page): it keeps a key of its own. */
+  if (wz_queue_item_key_is_borrowed (item))
+    {
+      const WzQueueKey *key = wz_queue_item_get_key (item);
+
+      wz_queue_item_own_key (item);
+      wz_queue_key_store_remove (self->keys, key);
+    }
+
+  g_ptr_array_index (self->rows, row) = NULL;
+  g_array_append_val (self->free_rows, row);
+  wz_queue_item_set_row (item, G_MAXUINT);
+}
+
+/* wz_queue_item_set_patient() for items that may be in the model, whose key is in the store. */
+static gboolean
+set_patient (WzQueueModel         *self,
+             WzQueueItem          *item,
+             const WzQueuePatient *patient)
+{
+  const WzQueueKey *old_key = wz_queue_item_get_key (item);
+  gboolean borrowed = wz_queue_item_key_is_borrowed (item);
+  gboolean changed = wz_queue_item_set_patient (item, patient);
+
+  if (borrowed && wz_queue_item_get_key (item) != old_key)
+    {
+      wz_queue_key_store_remove (self->keys, old_key);
+      store_key (self, item);
+      compact_keys (self);
+    }
+
+  return changed;
+}
+
+/* For WzQueueView. */
+guint
+wz_queue_model_get_n_rows (WzQueueModel *self)
+{
+  return self->rows->len;
+}
+
+WzQueueItem *
+wz_queue_model_get_row_item (WzQueueModel *self,
+                             guint         row)
+{
+  return row < self->rows->len ? g_ptr_array_index (self->rows, row) : NULL;
+}
+
+WzQueueItem *
+wz_queue_model_peek_item (WzQueueModel *self,
+                          guint         position)
+{
+  return position < self->items->len ? g_ptr_array_index (self->items, position) : NULL;
+}
+
+/**
+ * wz_queue_model_match_rows:
+ * @query: a search that is not empty
+ * @matches: (array length=n_rows): set to 1 at each row whose patient the search finds
+ */
+void
+wz_queue_model_match_rows (WzQueueModel       *self,
+                           const WzQueueQuery *query,
+                           guint8             *matches,
+                           guint               n_rows)
+{
+  g_return_if_fail (WZ_IS_QUEUE_MODEL (self));
+
+  wz_queue_key_store_match (self->keys, query, matches, n_rows);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Changing the list */
 
 static guint
@@ -412,6 +560,8 @@ remove_item (WzQueueModel *self,
   count_status (self, wz_queue_item_get_status (item), -1);
   unindex_patient (self, item);
   g_hash_table_remove (self->by_encounter, wz_queue_item_get_encounter_id (item));
+  detach_row (self, item);
+  compact_keys (self);
   g_ptr_array_remove_index (self->items, position);
   g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
   notify_counts (self);
@@ -454,6 +604,7 @@ append_items (WzQueueModel *self,
       WzQueueItem *item = items->pdata[i];
 
       g_ptr_array_add (self->items, g_object_ref (item));
+      attach_row (self, item);
       g_hash_table_insert (self->by_encounter, (gpointer) wz_queue_item_get_encounter_id (item), item);
       index_patient (self, item);
       count_status (self, wz_queue_item_get_status (item), +1);
@@ -556,7 +707,7 @@ apply_encounters (WzQueueModel *self,
           index_patient (self, item);
 
           patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
-          if (patient != NULL && wz_queue_item_set_patient (item, patient))
+          if (patient != NULL && set_patient (self, item, patient))
             changed = TRUE;
           if (changed)
             item_changed (self, item, old_status);
@@ -570,7 +721,7 @@ apply_encounters (WzQueueModel *self,
 
       if (patient != NULL)
         {
-          wz_queue_item_set_patient (item, patient);
+          set_patient (self, item, patient);
           if (pending != NULL)
             g_hash_table_remove (self->waiting_patient, id);
           g_ptr_array_add (added, item);
@@ -618,7 +769,7 @@ apply_patients (WzQueueModel *self,
 
       if (patient == NULL)
         continue;
-      wz_queue_item_set_patient (item, patient);
+      set_patient (self, item, patient);
       g_ptr_array_add (added, g_object_ref (item));
       g_hash_table_iter_remove (&iter);
     }
@@ -628,7 +779,7 @@ apply_patients (WzQueueModel *self,
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
       for (GSList *l = g_hash_table_lookup (self->by_patient, key); l != NULL; l = l->next)
-        if (wz_queue_item_set_patient (l->data, value))
+        if (set_patient (self, l->data, value))
           {
             guint position = position_of (self, l->data);
 
@@ -1649,6 +1800,12 @@ clear_items (WzQueueModel *self)
   g_hash_table_remove_all (self->allergy_queue);
   g_hash_table_remove_all (self->allergy_read);
   g_hash_table_remove_all (self->retry);
+  for (guint i = 0; i < n; i++)
+    detach_row (self, g_ptr_array_index (self->items, i));
+  g_ptr_array_set_size (self->rows, 0);
+  g_array_set_size (self->free_rows, 0);
+  g_clear_pointer (&self->keys, wz_queue_key_store_free);
+  self->keys = wz_queue_key_store_new ();
   g_ptr_array_set_size (self->items, 0);
   memset (self->counts, 0, sizeof self->counts);
   self->watermark_us = 0;
@@ -1769,7 +1926,12 @@ wz_queue_model_finalize (GObject *object)
 {
   WzQueueModel *self = WZ_QUEUE_MODEL (object);
 
+  for (guint i = 0; i < self->items->len; i++)
+    detach_row (self, g_ptr_array_index (self->items, i));
   g_clear_pointer (&self->items, g_ptr_array_unref);
+  g_clear_pointer (&self->rows, g_ptr_array_unref);
+  g_clear_pointer (&self->free_rows, g_array_unref);
+  g_clear_pointer (&self->keys, wz_queue_key_store_free);
   g_clear_pointer (&self->by_encounter, g_hash_table_unref);
   g_clear_pointer (&self->by_patient, g_hash_table_unref);
   g_clear_pointer (&self->waiting_patient, g_hash_table_unref);
@@ -1873,6 +2035,9 @@ static void
 wz_queue_model_init (WzQueueModel *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
+  self->rows = g_ptr_array_new ();
+  self->free_rows = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->keys = wz_queue_key_store_new ();
   self->by_encounter = g_hash_table_new (g_str_hash, g_str_equal);
   self->by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                             (GDestroyNotify) g_slist_free);

