@@ -7,10 +7,13 @@
 #include "wz-queue-filter.h"
 #include "wz-queue-item.h"
 #include "wz-queue-model.h"
+#include "wz-queue-view.h"
 
 /* The worklist without a display: search keys and the pinyin matcher, the filter inside a
- * GtkFilterListModel as the app uses it (including the narrowing hints while typing), the sort
- * orders, and the model applying Bundles and live updates with exact items-changed positions. */
+ * GtkFilterListModel (including the narrowing hints while typing), the sort orders, the model
+ * applying Bundles and live updates with exact items-changed positions, and the WzQueueView the
+ * app lists (sorted and filtered, while typing, while visits change, with a copy kept current
+ * from its items-changed alone). */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Matcher */
@@ -123,6 +126,16 @@ make_store (guint n)
     }
 
   return store;
+}
+
+static int
+compare_items_indirect (gconstpointer a,
+                        gconstpointer b,
+                        gpointer      user_data)
+{
+  GCompareDataFunc compare = user_data;
+
+  return compare (*(WzQueueItem *const *) a, *(WzQueueItem *const *) b, NULL);
 }
 
 /* What the filter must show, counted the slow way. */
@@ -429,6 +442,305 @@ test_model_live_addition (void)
   g_assert_cmpuint (wz_queue_model_get_count (model, WZ_QUEUE_STATUS_WAITING), ==, 2);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* View */
+
+/* A list kept current only from the view's items-changed, as a list view keeps its rows: it
+ * must always equal the view, or the announced positions were wrong. */
+typedef struct
+{
+  GPtrArray *items;
+  guint      calls;
+} Mirror;
+
+static void
+on_view_items_changed (GListModel *model,
+                       guint       position,
+                       guint       removed,
+                       guint       added,
+                       Mirror     *mirror)
+{
+  g_assert_cmpuint (position + removed, <=, mirror->items->len);
+  g_ptr_array_remove_range (mirror->items, position, removed);
+  for (guint i = 0; i < added; i++)
+    g_ptr_array_insert (mirror->items, (int) (position + i), g_list_model_get_item (model, position + i));
+  g_assert_cmpuint (mirror->items->len, ==, g_list_model_get_n_items (model));
+  mirror->calls++;
+}
+
+static void
+mirror_init (Mirror     *mirror,
+             GListModel *view)
+{
+  mirror->items = g_ptr_array_new_with_free_func (g_object_unref);
+  mirror->calls = 0;
+  for (guint i = 0; i < g_list_model_get_n_items (view); i++)
+    g_ptr_array_add (mirror->items, g_list_model_get_item (view, i));
+  g_signal_connect (view, "items-changed", G_CALLBACK (on_view_items_changed), mirror);
+}
+
+static void
+mirror_clear (Mirror     *mirror,
+              GListModel *view)
+{
+  g_signal_handlers_disconnect_by_data (view, mirror);
+  g_clear_pointer (&mirror->items, g_ptr_array_unref);
+}
+
+/* What the view must show, worked out the slow way: every visit of the model that the search
+ * and the status let through, in the sort order. */
+static void
+assert_view_shows (WzQueueView   *view,
+                   Mirror        *mirror,
+                   const char    *text,
+                   WzQueueStatus  status,
+                   GCompareDataFunc compare)
+{
+  GListModel *model = G_LIST_MODEL (wz_queue_view_get_model (view));
+  g_autoptr(WzQueueQuery) query = wz_queue_query_new (text);
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(WzQueueItem) item = g_list_model_get_item (model, i);
+
+      if ((status == WZ_QUEUE_STATUS_ALL || wz_queue_item_get_status (item) == status)
+          && wz_queue_query_matches (query, wz_queue_item_get_key (item)))
+        g_ptr_array_add (expected, g_object_ref (item));
+    }
+  g_ptr_array_sort_with_data (expected, compare_items_indirect, compare);
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, expected->len);
+  g_assert_cmpuint (mirror->items->len, ==, expected->len);
+  for (guint i = 0; i < expected->len; i++)
+    {
+      g_autoptr(WzQueueItem) shown = g_list_model_get_item (G_LIST_MODEL (view), i);
+
+      g_assert_true (shown == expected->pdata[i]);
+      g_assert_true (mirror->items->pdata[i] == expected->pdata[i]);
+      g_assert_cmpuint (wz_queue_view_find (view, shown), ==, i);
+    }
+}
+
+static void
+test_view_typing (void)
+{
+  g_autoptr(WzQueueModel) model = wz_queue_model_new (NULL);
+  g_autoptr(GListStore) store = make_store (3000);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GtkCustomSorter) sorter = gtk_custom_sorter_new (wz_queue_item_compare_urgency, NULL, NULL);
+  g_autoptr(WzQueueFilter) filter = wz_queue_filter_new ();
+  g_autoptr(WzQueueView) view = NULL;
+  Mirror mirror;
+  /* Narrowing, widening back to searches typed before, searches of another kind, the empty
+   * box, and searches that find nobody. */
+  const char *typed[] = { "z", "zh", "zha", "zhan", "zhang", "zhangw", "zhang", "zhan", "zh", "z",
+                          "", "zw", "zwx", "zw", "z", "", "1", "11", "110", "1101", "110", "11",
+                          "", "13", "139", "1391", "139", "", "伟", "张伟", "张", "", "lxy", "lx",
+                          "qqq", "", "zh", "" };
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (store)); i++)
+    g_ptr_array_add (items, g_list_model_get_item (G_LIST_MODEL (store), i));
+  wz_queue_model_add_items (model, items);
+
+  view = wz_queue_view_new (model, filter, GTK_SORTER (sorter));
+  mirror_init (&mirror, G_LIST_MODEL (view));
+  assert_view_shows (view, &mirror, "", WZ_QUEUE_STATUS_ALL, wz_queue_item_compare_urgency);
+
+  for (guint i = 0; i < G_N_ELEMENTS (typed); i++)
+    {
+      wz_queue_filter_set_search (filter, typed[i]);
+      assert_view_shows (view, &mirror, typed[i], WZ_QUEUE_STATUS_ALL, wz_queue_item_compare_urgency);
+    }
+
+  /* Status and search together, each status with its own count. */
+  wz_queue_filter_set_search (filter, "zh");
+  for (WzQueueStatus status = 0; status <= WZ_QUEUE_STATUS_ALL; status++)
+    {
+      wz_queue_filter_set_status (filter, status);
+      assert_view_shows (view, &mirror, "zh", status, wz_queue_item_compare_urgency);
+    }
+  wz_queue_filter_set_search (filter, NULL);
+  for (WzQueueStatus status = 0; status < WZ_QUEUE_N_STATUSES; status++)
+    {
+      wz_queue_filter_set_status (filter, status);
+      assert_view_shows (view, &mirror, "", status, wz_queue_item_compare_urgency);
+      g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==,
+                        wz_queue_model_get_count (model, status));
+      g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), >, 0);
+    }
+
+  /* The other order, with a search and a status in place. */
+  wz_queue_filter_set_status (filter, WZ_QUEUE_STATUS_WAITING);
+  wz_queue_filter_set_search (filter, "w");
+  gtk_custom_sorter_set_sort_func (sorter, wz_queue_item_compare_arrival, NULL, NULL);
+  assert_view_shows (view, &mirror, "w", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_arrival);
+  wz_queue_filter_set_status (filter, WZ_QUEUE_STATUS_ALL);
+  wz_queue_filter_set_search (filter, "");
+  assert_view_shows (view, &mirror, "", WZ_QUEUE_STATUS_ALL, wz_queue_item_compare_arrival);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, 3000);
+
+  mirror_clear (&mirror, G_LIST_MODEL (view));
+}
+
+static void
+test_view_live (void)
+{
+  g_autoptr(WzQueueModel) model = wz_queue_model_new (NULL);
+  g_autoptr(GDateTime) day = g_date_time_new_utc (2030, 1, 1, 10, 0, 0);
+  g_autoptr(GtkCustomSorter) sorter = gtk_custom_sorter_new (wz_queue_item_compare_urgency, NULL, NULL);
+  g_autoptr(WzQueueFilter) filter = wz_queue_filter_new ();
+  g_autoptr(WzQueueView) view = NULL;
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonNode) load = NULL;
+  g_autoptr(GString) text = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
+  static const char *const family[] = { "张", "王", "赵", "周" };
+  static const char *const given[] = { "伟", "芳", "华", "平", "磊" };
+  static const char *const status[] = { "arrived", "in-progress", "finished", "triaged" };
+  static const char *const priority[] = { NULL, "EM", "UR", "R", "EL" };
+  Mirror mirror;
+  guint shown_before;
+
+  wz_queue_model_set_context (model, DOCTOR, day);
+
+  /* Forty visits of today: several 张 (zhang) and 周 (zhou) waiting and not. */
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("e%02u", i);
+      g_autofree char *patient = g_strdup_printf ("p%02u", i);
+      g_autofree char *start = g_strdup_printf ("2030-01-01T%02u:%02u:00Z", 6 + i / 12, (i * 5) % 60);
+
+      g_ptr_array_add (entries, encounter_json (id, 1, status[i % 4], patient, DOCTOR, start,
+                                                priority[i % 5]));
+      g_ptr_array_add (entries, patient_json (patient, family[i % 4], given[i % 5]));
+    }
+  for (guint i = 0; i < entries->len; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? "," : "", (char *) entries->pdata[i]);
+  g_string_append (text, "]}");
+  load = json_from_string (text->str, NULL);
+
+  view = wz_queue_view_new (model, filter, GTK_SORTER (sorter));
+  mirror_init (&mirror, G_LIST_MODEL (view));
+  wz_queue_model_apply_bundle (model, load, FALSE);
+  assert_view_shows (view, &mirror, "", WZ_QUEUE_STATUS_ALL, wz_queue_item_compare_urgency);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, 40);
+
+  /* Searching for the waiting zh… patients, typed letter by letter. */
+  wz_queue_filter_set_status (filter, WZ_QUEUE_STATUS_WAITING);
+  wz_queue_filter_set_search (filter, "z");
+  assert_view_shows (view, &mirror, "z", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+  wz_queue_filter_set_search (filter, "zh");
+  assert_view_shows (view, &mirror, "zh", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+  shown_before = g_list_model_get_n_items (G_LIST_MODEL (view));
+  g_assert_cmpuint (shown_before, >, 2);
+
+  /* A new waiting 张 arrives (the first of the day, urgent): shown, in its place among the urgent. */
+  {
+    g_autofree char *e = encounter_json ("n1", 1, "arrived", "q1", DOCTOR, "2030-01-01T05:00:00Z", "UR");
+    g_autofree char *p = patient_json ("q1", "张", "新");
+    g_autoptr(JsonNode) push = bundle (e, p, NULL);
+    g_autoptr(WzQueueItem) item = NULL;
+
+    mirror.calls = 0;
+    wz_queue_model_apply_bundle (model, push, TRUE);
+    assert_view_shows (view, &mirror, "zh", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, shown_before + 1);
+    g_assert_cmpuint (mirror.calls, ==, 1);
+    item = g_object_ref (wz_queue_model_find (model, "n1", NULL));
+    g_assert_cmpuint (wz_queue_view_find (view, item), !=, GTK_INVALID_LIST_POSITION);
+  }
+
+  /* A new 王 (wang) arrives: not found by “zh”, so nothing shown changes. */
+  {
+    g_autofree char *e = encounter_json ("n2", 1, "arrived", "q2", DOCTOR, "2030-01-01T09:58:00Z", "EM");
+    g_autofree char *p = patient_json ("q2", "王", "新");
+    g_autoptr(JsonNode) push = bundle (e, p, NULL);
+
+    mirror.calls = 0;
+    wz_queue_model_apply_bundle (model, push, TRUE);
+    assert_view_shows (view, &mirror, "zh", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+    g_assert_cmpuint (mirror.calls, ==, 0);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 42);
+  }
+
+  /* The new 张’s urgency goes up to emergency: the first to come of them, the row moves to the top. */
+  {
+    g_autofree char *e = encounter_json ("n1", 2, "arrived", "q1", DOCTOR, "2030-01-01T05:00:00Z", "EM");
+    g_autoptr(JsonNode) push = bundle (e, NULL);
+    g_autoptr(WzQueueItem) first = NULL;
+
+    wz_queue_model_apply_bundle (model, push, TRUE);
+    assert_view_shows (view, &mirror, "zh", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+    first = g_list_model_get_item (G_LIST_MODEL (view), 0);
+    g_assert_cmpstr (wz_queue_item_get_encounter_id (first), ==, "n1");
+  }
+
+  /* A waiting 张 starts the consultation: no longer waiting, gone from the rows shown, and the
+   * counts per status follow. */
+  {
+    g_autoptr(WzQueueItem) first = g_list_model_get_item (G_LIST_MODEL (view), 0);
+    g_autofree char *e = encounter_json ("n1", 3, "in-progress", "q1", DOCTOR, "2030-01-01T05:00:00Z", "EM");
+    g_autoptr(JsonNode) push = bundle (e, NULL);
+    guint waiting = wz_queue_model_get_count (model, WZ_QUEUE_STATUS_WAITING);
+
+    wz_queue_model_apply_bundle (model, push, TRUE);
+    assert_view_shows (view, &mirror, "zh", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+    g_assert_cmpuint (wz_queue_view_find (view, first), ==, GTK_INVALID_LIST_POSITION);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, shown_before);
+    g_assert_cmpuint (wz_queue_model_get_count (model, WZ_QUEUE_STATUS_WAITING), ==, waiting - 1);
+  }
+
+  /* A waiting 周 (zhou) is renamed 王: the search no longer finds them. */
+  {
+    g_autoptr(WzQueueItem) zhou = NULL;
+    g_autofree char *p = NULL;
+    g_autoptr(JsonNode) push = NULL;
+
+    for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (view)) && zhou == NULL; i++)
+      {
+        g_autoptr(WzQueueItem) item = g_list_model_get_item (G_LIST_MODEL (view), i);
+
+        if (g_str_has_prefix (wz_queue_item_get_name (item), "周"))
+          zhou = g_steal_pointer (&item);
+      }
+    g_assert_nonnull (zhou);
+    p = patient_json (wz_queue_item_get_patient_id (zhou), "王", "改");
+    push = bundle (p, NULL);
+    wz_queue_model_apply_bundle (model, push, TRUE);
+    g_assert_cmpstr (wz_queue_item_get_name (zhou), ==, "王改");
+    assert_view_shows (view, &mirror, "zh", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+    g_assert_cmpuint (wz_queue_view_find (view, zhou), ==, GTK_INVALID_LIST_POSITION);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, shown_before - 1);
+  }
+
+  /* A waiting 张 is cancelled: the row leaves. */
+  {
+    g_autoptr(WzQueueItem) last = g_list_model_get_item (G_LIST_MODEL (view),
+                                                         g_list_model_get_n_items (G_LIST_MODEL (view)) - 1);
+    g_autofree char *e = encounter_json (wz_queue_item_get_encounter_id (last), 5, "cancelled",
+                                         wz_queue_item_get_patient_id (last), DOCTOR,
+                                         "2030-01-01T06:00:00Z", NULL);
+    g_autoptr(JsonNode) push = bundle (e, NULL);
+
+    wz_queue_model_apply_bundle (model, push, TRUE);
+    g_assert_null (wz_queue_model_find (model, wz_queue_item_get_encounter_id (last), NULL));
+    assert_view_shows (view, &mirror, "zh", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, shown_before - 2);
+    /* It keeps its own search key once out of the worklist. */
+    g_assert_true (matches (wz_queue_item_get_key (last), "zh"));
+  }
+
+  /* Deleting back to an earlier search after all this shows today's rows, not remembered ones. */
+  wz_queue_filter_set_search (filter, "z");
+  assert_view_shows (view, &mirror, "z", WZ_QUEUE_STATUS_WAITING, wz_queue_item_compare_urgency);
+  wz_queue_filter_set_status (filter, WZ_QUEUE_STATUS_ALL);
+  wz_queue_filter_set_search (filter, "");
+  assert_view_shows (view, &mirror, "", WZ_QUEUE_STATUS_ALL, wz_queue_item_compare_urgency);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (view)), ==, 40 + 2 - 1);
+
+  mirror_clear (&mirror, G_LIST_MODEL (view));
+}
+
 static void
 test_waiting_label (void)
 {
@@ -457,6 +769,8 @@ main (int   argc,
   g_test_add_func ("/queue/sort/orders", test_sort_orders);
   g_test_add_func ("/queue/model/bundle-and-updates", test_model_bundle_and_updates);
   g_test_add_func ("/queue/model/live-addition", test_model_live_addition);
+  g_test_add_func ("/queue/view/typing", test_view_typing);
+  g_test_add_func ("/queue/view/live", test_view_live);
   g_test_add_func ("/queue/item/waiting-label", test_waiting_label);
 
   return g_test_run ();
