@@ -250,6 +250,16 @@ request_today (Request    *req,
   return TRUE;
 }
 
+/* Writes MEMBER: VALUE into the object BUILDER is building. */
+static void
+add_string_member (JsonBuilder *builder,
+                   const char  *member,
+                   const char  *value)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_add_string_value (builder, value);
+}
+
 /* ---- Reading the store --------------------------------------------------------------------- */
 
 /* Stored JSON is not NUL-terminated. */
@@ -1863,16 +1873,50 @@ own_patient (Request *req)
   return g_strconcat ("Patient/", req->session->patient_id, NULL);
 }
 
-static gboolean
-require_patient (Request    *req,
-                 const char *action,
-                 const char *entity)
+/* Every /followup/me request starts here: the signed-in patient's own reference ("Patient/ID"),
+ * or NULL with a 403 answered and audited as ACTION on ENTITY for anyone else. */
+static char *
+own_request (Request    *req,
+             const char *action,
+             const char *entity)
 {
   if (g_strcmp0 (req->session->role, "patient") == 0 && req->session->patient_id != NULL)
-    return TRUE;
+    return own_patient (req);
   fail_with (req, WZ_ERROR_FORBIDDEN, action, entity,
              "These are the patient's own pages: open them with the visit link");
-  return FALSE;
+  return NULL;
+}
+
+/* A patient's read of their own page ENTITY: their reference, record, time zone (returned, its
+ * name in *OUT_ZONE) and today. NULL with the problem answered and audited otherwise. */
+static GTimeZone *
+own_read (Request     *req,
+          const char  *entity,
+          char       **out_patient_ref,
+          JsonNode   **out_patient,
+          const char **out_zone,
+          WzDay       *out_today)
+{
+  g_autoptr(GError) error = NULL;
+  GTimeZone *tz;
+
+  if ((*out_patient_ref = own_request (req, "R", entity)) == NULL)
+    return NULL;
+  if ((tz = read_patient_day (req, req->session->patient_id, out_patient, out_zone, out_today,
+                              &error)) == NULL)
+    fail (req, error, "R", entity, *out_patient_ref);
+  return tz;
+}
+
+/* Answers a patient's read of ENTITY with the object BUILDER holds, audited. */
+static void
+own_read_done (Request     *req,
+               JsonBuilder *builder,
+               const char  *entity,
+               const char  *patient_ref)
+{
+  respond_built (req->msg, builder);
+  audit_and_send (req, "R", entity, patient_ref);
 }
 
 static const char *
@@ -1963,6 +2007,22 @@ read_identified_body (Request             *req,
   return g_steal_pointer (&body);
 }
 
+/* A patient's identified POST that creates ENTITY: their reference in *OUT_PATIENT_REF and the
+ * body (see read_identified_body()), or NULL with the problem answered. */
+static JsonNode *
+own_post (Request             *req,
+          const char * const  *allowed,
+          const char          *entity,
+          char               **out_patient_ref,
+          JsonObject         **out_object,
+          const char         **out_identifier)
+{
+  if ((*out_patient_ref = own_request (req, "C", entity)) == NULL)
+    return NULL;
+  return read_identified_body (req, allowed, "C", entity, *out_patient_ref, out_object,
+                               out_identifier);
+}
+
 /* Answers a patient's identified POST: 201 when CREATED, else 200 (the identifier had been used
  * and ENTITY is what the first attempt wrote, so the access is a read). */
 static void
@@ -2009,12 +2069,9 @@ add_quantity_component (JsonBuilder *builder,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "value");
   json_builder_add_double_value (builder, value);
-  json_builder_set_member_name (builder, "unit");
-  json_builder_add_string_value (builder, unit);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, WZ_FOLLOWUP_UCUM_SYSTEM);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, unit);
+  add_string_member (builder, "unit", unit);
+  add_string_member (builder, "system", WZ_FOLLOWUP_UCUM_SYSTEM);
+  add_string_member (builder, "code", unit);
   json_builder_end_object (builder);
   json_builder_end_object (builder);
 }
@@ -2030,11 +2087,9 @@ begin_observation (JsonBuilder *builder,
   g_autofree char *encounter = g_strconcat ("Encounter/", req->session->encounter_id, NULL);
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "resourceType");
-  json_builder_add_string_value (builder, "Observation");
+  add_string_member (builder, "resourceType", "Observation");
   wz_json_add_identifier (builder, "urn:ietf:rfc:3986", identifier);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, "final");
+  add_string_member (builder, "status", "final");
   json_builder_set_member_name (builder, "category");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
@@ -2045,25 +2100,15 @@ begin_observation (JsonBuilder *builder,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "subject");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, patient);
-  json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "encounter");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, encounter);
-  json_builder_end_object (builder);
+  wz_json_add_reference (builder, "subject", patient);
+  wz_json_add_reference (builder, "encounter", encounter);
   json_builder_set_member_name (builder, "performer");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, patient);
+  add_string_member (builder, "reference", patient);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "effectiveDateTime");
-  json_builder_add_string_value (builder, effective);
+  add_string_member (builder, "effectiveDateTime", effective);
 }
 
 static void
@@ -2085,8 +2130,7 @@ set_code (JsonBuilder *builder,
       wz_json_add_coding (builder, WZ_FOLLOWUP_MEASUREMENT_SYSTEM, measurement, NULL);
     }
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "text");
-  json_builder_add_string_value (builder, text);
+  add_string_member (builder, "text", text);
   json_builder_end_object (builder);
 }
 
@@ -2115,10 +2159,8 @@ alerts_for_patient (GPtrArray  *written,
                              g_bytes_get_size (stored->json),
                              WZ_FOLLOWUP_ALERT_SYSTEM "\",\"code\":\"urgent\"") != NULL;
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "level");
-      json_builder_add_string_value (builder, urgent ? "urgent" : "out-of-range");
-      json_builder_set_member_name (builder, "text");
-      json_builder_add_string_value (builder, wz_text_get (&text, lang));
+      add_string_member (builder, "level", urgent ? "urgent" : "out-of-range");
+      add_string_member (builder, "text", wz_text_get (&text, lang));
       json_builder_end_object (builder);
       wz_text_clear (&text);
     }
@@ -2152,11 +2194,8 @@ handle_reading (Request *req)
   gboolean created = FALSE;
   gint64 when;
 
-  if (!require_patient (req, "C", "Observation"))
-    return;
-  patient = own_patient (req);
-  if ((body = read_identified_body (req, allowed, "C", "Observation", patient, &object,
-                                    &identifier)) == NULL)
+  if ((body = own_post (req, allowed, "Observation", &patient, &object,
+                        &identifier)) == NULL)
     return;
   kind = member_string (object, "kind");
   effective = member_string (object, "effective");
@@ -2223,12 +2262,9 @@ handle_reading (Request *req)
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "value");
       json_builder_add_double_value (builder, value);
-      json_builder_set_member_name (builder, "unit");
-      json_builder_add_string_value (builder, "mmol/L");
-      json_builder_set_member_name (builder, "system");
-      json_builder_add_string_value (builder, WZ_FOLLOWUP_UCUM_SYSTEM);
-      json_builder_set_member_name (builder, "code");
-      json_builder_add_string_value (builder, "mmol/L");
+      add_string_member (builder, "unit", "mmol/L");
+      add_string_member (builder, "system", WZ_FOLLOWUP_UCUM_SYSTEM);
+      add_string_member (builder, "code", "mmol/L");
       json_builder_end_object (builder);
     }
   else if (g_strcmp0 (kind, "weight") == 0)
@@ -2246,12 +2282,9 @@ handle_reading (Request *req)
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "value");
       json_builder_add_double_value (builder, value);
-      json_builder_set_member_name (builder, "unit");
-      json_builder_add_string_value (builder, "kg");
-      json_builder_set_member_name (builder, "system");
-      json_builder_add_string_value (builder, WZ_FOLLOWUP_UCUM_SYSTEM);
-      json_builder_set_member_name (builder, "code");
-      json_builder_add_string_value (builder, "kg");
+      add_string_member (builder, "unit", "kg");
+      add_string_member (builder, "system", WZ_FOLLOWUP_UCUM_SYSTEM);
+      add_string_member (builder, "code", "kg");
       json_builder_end_object (builder);
     }
   else
@@ -2306,8 +2339,7 @@ handle_reading (Request *req)
     g_autofree char *ref = g_strconcat ("Observation/", stored->id, NULL);
 
     json_builder_begin_object (answer);
-    json_builder_set_member_name (answer, "observation");
-    json_builder_add_string_value (answer, ref);
+    add_string_member (answer, "observation", ref);
     json_builder_set_member_name (answer, "alerts");
     json_builder_add_value (answer, alerts_for_patient (written, request_lang (req)));
     json_builder_end_object (answer);
@@ -2435,15 +2467,8 @@ handle_reminders (Request *req)
   WzDay today;
   char horizon[16];
 
-  if (!require_patient (req, "R", "followup/me/reminders"))
+  if ((tz = own_read (req, "followup/me/reminders", &patient_ref, &patient, &zone, &today)) == NULL)
     return;
-  patient_ref = own_patient (req);
-  if ((tz = read_patient_day (req, req->session->patient_id, &patient,
-                              &zone, &today, &error)) == NULL)
-    {
-      fail (req, error, "R", "followup/me/reminders", patient_ref);
-      return;
-    }
   text = g_strdup_printf ("patient=%s&status=" WZ_FOLLOWUP_ACTIONABLE ",in-progress&due-date=le%s"
                           "&_sort=due-date", patient_ref,
                           wz_day_format_buf (wz_day_add_days (today, 7), horizon));
@@ -2454,8 +2479,7 @@ handle_reminders (Request *req)
     }
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "patient");
-  json_builder_add_string_value (builder, patient_ref);
+  add_string_member (builder, "patient", patient_ref);
   add_day_member (builder, "date", today);
   json_builder_set_member_name (builder, "reminders");
   json_builder_begin_array (builder);
@@ -2500,10 +2524,8 @@ handle_reminders (Request *req)
         continue;
 
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "task");
-      json_builder_add_string_value (builder, task_ref);
-      json_builder_set_member_name (builder, "kind");
-      json_builder_add_string_value (builder, kind);
+      add_string_member (builder, "task", task_ref);
+      add_string_member (builder, "kind", kind);
       add_text_member (builder, "title", wz_json_get_object (task, "code"), "text", lang);
       add_text_member (builder, "description", task, "description", lang);
       add_day_member (builder, "due", due);
@@ -2515,8 +2537,7 @@ handle_reminders (Request *req)
                                                                                          today)));
       if (measurement != NULL)
         {
-          json_builder_set_member_name (builder, "measurement");
-          json_builder_add_string_value (builder, measurement);
+          add_string_member (builder, "measurement", measurement);
         }
       if (wz_json_get_object (task, "encounter") != NULL)
         {
@@ -2576,8 +2597,7 @@ handle_reminders (Request *req)
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  respond_built (req->msg, builder);
-  audit_and_send (req, "R", "followup/me/reminders", patient_ref);
+  own_read_done (req, builder, "followup/me/reminders", patient_ref);
 }
 
 /* ---- Vaccination record ---------------------------------------------------------------------- */
@@ -2645,15 +2665,8 @@ handle_vaccinations (Request *req)
   const char *zone;
   WzDay today;
 
-  if (!require_patient (req, "R", "followup/me/vaccinations"))
+  if ((tz = own_read (req, "followup/me/vaccinations", &patient_ref, &patient, &zone, &today)) == NULL)
     return;
-  patient_ref = own_patient (req);
-  if ((tz = read_patient_day (req, req->session->patient_id, &patient,
-                              &zone, &today, &error)) == NULL)
-    {
-      fail (req, error, "R", "followup/me/vaccinations", patient_ref);
-      return;
-    }
   forecast = vaccination_forecast (req, json_node_get_object (patient), tz, today, &immunizations,
                                    &error);
   if (forecast == NULL && error != NULL)
@@ -2701,16 +2714,11 @@ handle_vaccinations (Request *req)
         }
       ref = g_strconcat ("Immunization/", wz_json_get_string (dose, "id"), NULL);
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "immunization");
-      json_builder_add_string_value (builder, ref);
-      json_builder_set_member_name (builder, "vaccine");
-      json_builder_add_string_value (builder, vaccine ? vaccine : "");
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, name ? name : "");
-      json_builder_set_member_name (builder, "date");
-      json_builder_add_string_value (builder, wz_json_get_string (dose, "occurrenceDateTime") ?: "");
-      json_builder_set_member_name (builder, "lotNumber");
-      json_builder_add_string_value (builder, wz_json_get_string (dose, "lotNumber") ?: "");
+      add_string_member (builder, "immunization", ref);
+      add_string_member (builder, "vaccine", vaccine ? vaccine : "");
+      add_string_member (builder, "name", name ? name : "");
+      add_string_member (builder, "date", wz_json_get_string (dose, "occurrenceDateTime") ?: "");
+      add_string_member (builder, "lotNumber", wz_json_get_string (dose, "lotNumber") ?: "");
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -2720,8 +2728,7 @@ handle_vaccinations (Request *req)
   else
     json_builder_add_null_value (builder);
   json_builder_end_object (builder);
-  respond_built (req->msg, builder);
-  audit_and_send (req, "R", "followup/me/vaccinations", patient_ref);
+  own_read_done (req, builder, "followup/me/vaccinations", patient_ref);
 }
 
 /* ---- POST /followup/me/checkin ---------------------------------------------------------------
@@ -2748,11 +2755,8 @@ handle_checkin (Request *req)
   const char *identifier, *task_ref;
   gboolean created = FALSE;
 
-  if (!require_patient (req, "C", "Observation"))
-    return;
-  patient_ref = own_patient (req);
-  if ((body = read_identified_body (req, allowed, "C", "Observation", patient_ref, &object,
-                                    &identifier)) == NULL)
+  if ((body = own_post (req, allowed, "Observation", &patient_ref, &object,
+                        &identifier)) == NULL)
     return;
   task_ref = member_string (object, "task");
   answers = wz_json_get_object (object, "answers");
@@ -2874,10 +2878,8 @@ handle_checkin (Request *req)
     g_autoptr(JsonBuilder) answer = json_builder_new ();
 
     json_builder_begin_object (answer);
-    json_builder_set_member_name (answer, "task");
-    json_builder_add_string_value (answer, task_ref);
-    json_builder_set_member_name (answer, "status");
-    json_builder_add_string_value (answer, "completed");
+    add_string_member (answer, "task", task_ref);
+    add_string_member (answer, "status", "completed");
     json_builder_end_object (answer);
     respond_written (req, answer, created, task_ref, patient_ref);
   }
@@ -3083,14 +3085,10 @@ approved_prescriptions (Request     *req,
                                                                 "reference"), names);
 
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "medicationRequest");
-      json_builder_add_string_value (builder, ref);
-      json_builder_set_member_name (builder, "medication");
-      json_builder_add_string_value (builder, name ? name : "");
-      json_builder_set_member_name (builder, "dosage");
-      json_builder_add_string_value (builder, wz_json_get_string (dosage, "text") ?: "");
-      json_builder_set_member_name (builder, "instruction");
-      json_builder_add_string_value (builder, wz_json_get_string (dosage, "patientInstruction") ?: "");
+      add_string_member (builder, "medicationRequest", ref);
+      add_string_member (builder, "medication", name ? name : "");
+      add_string_member (builder, "dosage", wz_json_get_string (dosage, "text") ?: "");
+      add_string_member (builder, "instruction", wz_json_get_string (dosage, "patientInstruction") ?: "");
       json_builder_set_member_name (builder, "dose");
       if (line != NULL && !isnan (line->dose))
         {
@@ -3111,14 +3109,10 @@ approved_prescriptions (Request     *req,
         json_builder_add_int_value (builder, (gint64) line->duration_days);
       else
         json_builder_add_null_value (builder);
-      json_builder_set_member_name (builder, "doctor");
-      json_builder_add_string_value (builder, doctor ? doctor : "");
-      json_builder_set_member_name (builder, "pharmacist");
-      json_builder_add_string_value (builder, pharmacist ? pharmacist : "");
-      json_builder_set_member_name (builder, "prescribed");
-      json_builder_add_string_value (builder, wz_json_get_string (request, "authoredOn") ?: "");
-      json_builder_set_member_name (builder, "approved");
-      json_builder_add_string_value (builder, approved_at ? approved_at : "");
+      add_string_member (builder, "doctor", doctor ? doctor : "");
+      add_string_member (builder, "pharmacist", pharmacist ? pharmacist : "");
+      add_string_member (builder, "prescribed", wz_json_get_string (request, "authoredOn") ?: "");
+      add_string_member (builder, "approved", approved_at ? approved_at : "");
       if (wz_refill_plan_compute (request, day_of (approved_at, tz) ?: day_of (wz_json_get_string (request, "authoredOn"), tz) ?: today,
                                   drug_strength (self, request), &plan, &refill_error))
         {
@@ -3155,12 +3149,10 @@ handle_prescriptions (Request *req)
   const char *zone;
   WzDay today;
 
-  if (!require_patient (req, "R", "followup/me/prescriptions"))
+  if ((tz = own_read (req, "followup/me/prescriptions", &patient_ref, &patient, &zone,
+                      &today)) == NULL)
     return;
-  patient_ref = own_patient (req);
-  if ((tz = read_patient_day (req, req->session->patient_id, &patient,
-                              &zone, &today, &error)) == NULL ||
-      (list = approved_prescriptions (req, tz, today, &error)) == NULL)
+  if ((list = approved_prescriptions (req, tz, today, &error)) == NULL)
     {
       fail (req, error, "R", "followup/me/prescriptions", patient_ref);
       return;
@@ -3169,8 +3161,7 @@ handle_prescriptions (Request *req)
   json_builder_set_member_name (builder, "prescriptions");
   json_builder_add_value (builder, g_steal_pointer (&list));
   json_builder_end_object (builder);
-  respond_built (req->msg, builder);
-  audit_and_send (req, "R", "followup/me/prescriptions", patient_ref);
+  own_read_done (req, builder, "followup/me/prescriptions", patient_ref);
 }
 
 /* POST /followup/me/renewal {"identifier","medicationRequest":"MedicationRequest/ID"[,"note"]}
@@ -3198,11 +3189,8 @@ handle_renewal (Request *req)
   const char *identifier, *ref, *note, *doctor, *name;
   gboolean created = FALSE;
 
-  if (!require_patient (req, "C", "Task"))
-    return;
-  patient_ref = own_patient (req);
-  if ((body = read_identified_body (req, allowed, "C", "Task", patient_ref, &object,
-                                    &identifier)) == NULL)
+  if ((body = own_post (req, allowed, "Task", &patient_ref, &object,
+                        &identifier)) == NULL)
     return;
   ref = member_string (object, "medicationRequest");
   note = member_string (object, "note");
@@ -3236,43 +3224,30 @@ handle_renewal (Request *req)
   description = g_strconcat ("续方申请 Renewal request: ", name, NULL);
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "resourceType");
-  json_builder_add_string_value (builder, "Task");
+  add_string_member (builder, "resourceType", "Task");
   wz_json_add_identifier (builder, "urn:ietf:rfc:3986", identifier);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, "requested");
-  json_builder_set_member_name (builder, "intent");
-  json_builder_add_string_value (builder, "proposal");
+  add_string_member (builder, "status", "requested");
+  add_string_member (builder, "intent", "proposal");
   json_builder_set_member_name (builder, "code");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
   json_builder_begin_array (builder);
   wz_json_add_coding (builder, WZ_FOLLOWUP_TASK_SYSTEM, "renewal-request", NULL);
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "text");
-  json_builder_add_string_value (builder, "续方申请 Renewal request");
+  add_string_member (builder, "text", "续方申请 Renewal request");
   json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "description");
-  json_builder_add_string_value (builder, description);
+  add_string_member (builder, "description", description);
   json_builder_set_member_name (builder, "focus");
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, ref);
-  json_builder_set_member_name (builder, "display");
-  json_builder_add_string_value (builder, name);
+  add_string_member (builder, "reference", ref);
+  add_string_member (builder, "display", name);
   json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "for");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, patient_ref);
-  json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "authoredOn");
-  json_builder_add_string_value (builder, now);
+  wz_json_add_reference (builder, "for", patient_ref);
+  add_string_member (builder, "authoredOn", now);
   json_builder_set_member_name (builder, "extension");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "url");
-  json_builder_add_string_value (builder, WZ_FOLLOWUP_DUE_EXTENSION);
+  add_string_member (builder, "url", WZ_FOLLOWUP_DUE_EXTENSION);
   json_builder_set_member_name (builder, "valueDate");
   {
     g_autoptr(GTimeZone) tz = wz_followup_time_zone (default_zone (self));
@@ -3283,26 +3258,17 @@ handle_renewal (Request *req)
   }
   json_builder_end_object (builder);
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "requester");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, patient_ref);
-  json_builder_end_object (builder);
+  wz_json_add_reference (builder, "requester", patient_ref);
   if (doctor != NULL)
     {
-      json_builder_set_member_name (builder, "owner");
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "reference");
-      json_builder_add_string_value (builder, doctor);
-      json_builder_end_object (builder);
+      wz_json_add_reference (builder, "owner", doctor);
     }
   if (note != NULL && *note != '\0')
     {
       json_builder_set_member_name (builder, "note");
       json_builder_begin_array (builder);
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "text");
-      json_builder_add_string_value (builder, note);
+      add_string_member (builder, "text", note);
       json_builder_end_object (builder);
       json_builder_end_array (builder);
     }
@@ -3336,10 +3302,8 @@ handle_renewal (Request *req)
     g_autofree char *encounter_ref = g_strconcat ("Encounter/", encounter->id, NULL);
 
     json_builder_begin_object (answer);
-    json_builder_set_member_name (answer, "task");
-    json_builder_add_string_value (answer, task_ref);
-    json_builder_set_member_name (answer, "encounter");
-    json_builder_add_string_value (answer, encounter_ref);
+    add_string_member (answer, "task", task_ref);
+    add_string_member (answer, "encounter", encounter_ref);
     json_builder_end_object (answer);
     respond_written (req, answer, created, task_ref, patient_ref);
   }
@@ -3370,11 +3334,8 @@ handle_reaction (Request *req)
   const char *identifier, *immunization_ref, *date, *what;
   gboolean created = FALSE, serious;
 
-  if (!require_patient (req, "C", "AdverseEvent"))
-    return;
-  patient_ref = own_patient (req);
-  if ((body = read_identified_body (req, allowed, "C", "AdverseEvent", patient_ref, &object,
-                                    &identifier)) == NULL)
+  if ((body = own_post (req, allowed, "AdverseEvent", &patient_ref, &object,
+                        &identifier)) == NULL)
     return;
   immunization_ref = member_string (object, "immunization");
   date = member_string (object, "date");
@@ -3404,17 +3365,13 @@ handle_reaction (Request *req)
 
   encounter = g_strconcat ("Encounter/", req->session->encounter_id, NULL);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "resourceType");
-  json_builder_add_string_value (builder, "AdverseEvent");
+  add_string_member (builder, "resourceType", "AdverseEvent");
   json_builder_set_member_name (builder, "identifier");
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "system");
-  json_builder_add_string_value (builder, "urn:ietf:rfc:3986");
-  json_builder_set_member_name (builder, "value");
-  json_builder_add_string_value (builder, identifier);
+  add_string_member (builder, "system", "urn:ietf:rfc:3986");
+  add_string_member (builder, "value", identifier);
   json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "actuality");
-  json_builder_add_string_value (builder, "actual");
+  add_string_member (builder, "actuality", "actual");
   json_builder_set_member_name (builder, "category");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
@@ -3423,32 +3380,17 @@ handle_reaction (Request *req)
   wz_json_add_coding (builder, "http://terminology.hl7.org/CodeSystem/adverse-event-category",
                       "product-use-error", NULL);
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "text");
-  json_builder_add_string_value (builder, "疫苗接种后反应 Reaction after vaccination");
+  add_string_member (builder, "text", "疫苗接种后反应 Reaction after vaccination");
   json_builder_end_object (builder);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "event");
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "text");
-  json_builder_add_string_value (builder, what);
+  add_string_member (builder, "text", what);
   json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "subject");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, patient_ref);
-  json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "encounter");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, encounter);
-  json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "date");
-  json_builder_add_string_value (builder, date ? date : "");
-  json_builder_set_member_name (builder, "recorder");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, patient_ref);
-  json_builder_end_object (builder);
+  wz_json_add_reference (builder, "subject", patient_ref);
+  wz_json_add_reference (builder, "encounter", encounter);
+  add_string_member (builder, "date", date ? date : "");
+  wz_json_add_reference (builder, "recorder", patient_ref);
   json_builder_set_member_name (builder, "seriousness");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "coding");
@@ -3460,11 +3402,7 @@ handle_reaction (Request *req)
   json_builder_set_member_name (builder, "suspectEntity");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "instance");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "reference");
-  json_builder_add_string_value (builder, immunization_ref);
-  json_builder_end_object (builder);
+  wz_json_add_reference (builder, "instance", immunization_ref);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
@@ -3505,8 +3443,7 @@ handle_reaction (Request *req)
     g_autoptr(JsonBuilder) answer = json_builder_new ();
 
     json_builder_begin_object (answer);
-    json_builder_set_member_name (answer, "adverseEvent");
-    json_builder_add_string_value (answer, ref);
+    add_string_member (answer, "adverseEvent", ref);
     json_builder_set_member_name (answer, "serious");
     json_builder_add_boolean_value (answer, serious);
     json_builder_end_object (answer);
@@ -3531,9 +3468,8 @@ handle_confirm (Request *req)
   JsonObject *object;
   const char *task_ref;
 
-  if (!require_patient (req, "C", "Encounter"))
+  if ((patient_ref = own_request (req, "C", "Encounter")) == NULL)
     return;
-  patient_ref = own_patient (req);
   if ((body = parse_body (req, &error)) == NULL ||
       !check_members (object = json_node_get_object (body), allowed, &error))
     {
@@ -3572,8 +3508,7 @@ handle_confirm (Request *req)
     g_autofree char *encounter_ref = g_strconcat ("Encounter/", encounter->id, NULL);
 
     json_builder_begin_object (answer);
-    json_builder_set_member_name (answer, "encounter");
-    json_builder_add_string_value (answer, encounter_ref);
+    add_string_member (answer, "encounter", encounter_ref);
     json_builder_end_object (answer);
     respond_built (req->msg, answer);
     audit_and_send (req, "C", encounter_ref, patient_ref);
@@ -3605,9 +3540,8 @@ handle_me_screening (Request *req)
   WzDay birth = WZ_DAY_NONE, today;
   gboolean created = FALSE;
 
-  if (!require_patient (req, "C", "QuestionnaireResponse"))
+  if ((patient_ref = own_request (req, "C", "QuestionnaireResponse")) == NULL)
     return;
-  patient_ref = own_patient (req);
   encounter = g_strconcat ("Encounter/", req->session->encounter_id, NULL);
   if (self->schedule == NULL)
     {
