@@ -11,6 +11,7 @@
 #include "wz-adverse-event.h"
 #include "wz-audited-response.h"
 #include "wz-bundle.h"
+#include "wz-careplan-params.h"
 #include "wz-careplan-template.h"
 #include "wz-error.h"
 #include "wz-fhir.h"
@@ -780,327 +781,6 @@ stored_mentions (WzStoredResource *stored,
   return g_strstr_len (data, length, uri) != NULL;
 }
 
-/* The body of $apply-template, a Parameters resource:
- *
- *   template         valueString     template id (data/clinical/followup-templates.json)   1..1
- *   patient          valueReference  Patient/ID                                            1..1
- *   identifier       valueString or valueIdentifier.value: the plan's business identifier,
- *                    a urn:uuid the client makes once per plan; sending the same request again
- *                    (after a lost answer) finds the plan made the first time (200)   1..1
- *   start            valueDate       the template's anchor (operation day, LMP; default today
- *                    or the birth date)                                                0..1
- *   end              valueDate       the plan's last day                                   0..1
- *   condition        valueString     ICD-10 code for the target variants (default: the
- *                    patient's active Conditions)                                          0..*
- *   includeOptional  valueBoolean    include the template's optional revisits              0..1
- *   language         valueCode       zh | en, the plan's main language                     0..1
- *   item             the doctor's change to a generated item                               0..*
- *     part key       valueString     the item's key: its Task identifier after "<identifier>/"
- *     part due       valueDate       new due date (the on-time window moves with it)       0..1
- *     part remove    valueBoolean    true: the item is left out of the plan                0..1
- *   add              an item the doctor adds                                               0..*
- *     part key       valueString     its own key, [a-z0-9-], e.g. added-1
- *     part kind      valueCode       revisit | adherence-checkin | education
- *     part due       valueDate
- *     part text      valueString     what is to be done (1-1,000 characters)
- *   target           new limits of a measurement's target                                  0..*
- *     part measurement valueCode     the template's measurement id, e.g. home_bp_systolic
- *     part low       valueDecimal    0..1 (only a limit the target has)
- *     part high      valueDecimal    0..1
- *
- * The CarePlan (with a contained Goal per measurement target: Goal.target.detailRange) and its
- * Tasks are stored in one store transaction: all of them or, on any failure, none. Malformed
- * parameters answer 400, edits that do not fit the plan (an unknown key, a date before today,
- * a low limit above the high) 422, both with an OperationOutcome and nothing stored. */
-typedef struct
-{
-  const char           *template_id;
-  const char           *patient;
-  const char           *start;
-  const char           *identifier;
-  const char           *end;
-  GPtrArray            *conditions;
-  gboolean              include_optional;
-  const char           *language;
-  GArray               *item_edits;    /* WzCareplanItemEdit */
-  GArray               *added_items;   /* WzCareplanAddedItem */
-  GArray               *target_edits;  /* WzCareplanTargetEdit */
-} ApplyParams;
-
-static const char *
-param_string (JsonObject *parameter,
-              const char *const *kinds)
-{
-  for (guint i = 0; kinds[i] != NULL; i++)
-    {
-      JsonNode *node = json_object_get_member (parameter, kinds[i]);
-
-      if (node == NULL)
-        continue;
-      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-        return json_node_get_string (node);
-      if (JSON_NODE_HOLDS_OBJECT (node))
-        {
-          JsonObject *object = json_node_get_object (node);
-          const char *inner = json_object_get_string_member_with_default (object, "reference",
-                                                                          NULL);
-
-          return inner ? inner : json_object_get_string_member_with_default (object, "value",
-                                                                             NULL);
-        }
-    }
-  return NULL;
-}
-
-static const char *const string_kinds[] = { "valueString", "valueCode", "valueDate", "valueUri",
-                                            "valueReference", "valueIdentifier", NULL };
-
-/* The named parameters of a Parameters body (or the parts of one): the array, checked to hold
- * objects with a name. */
-static JsonArray *
-parameter_list (JsonObject  *holder,
-                const char  *member,
-                const char  *what,
-                GError     **error)
-{
-  JsonArray *list = wz_json_get_array (holder, member);
-
-  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
-    {
-      JsonNode *node = json_array_get_element (list, i);
-
-      if (!JSON_NODE_HOLDS_OBJECT (node) ||
-          wz_json_get_string (json_node_get_object (node), "name") == NULL)
-        {
-          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s[%u] has no name", what, i);
-          return NULL;
-        }
-    }
-  if (list == NULL)
-    g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s needs a %s array", what, member);
-  return list;
-}
-
-static gboolean
-param_boolean (JsonObject  *parameter,
-               const char  *name,
-               gboolean    *out,
-               GError     **error)
-{
-  JsonNode *value = json_object_get_member (parameter, "valueBoolean");
-
-  if (value == NULL || !JSON_NODE_HOLDS_VALUE (value) ||
-      json_node_get_value_type (value) != G_TYPE_BOOLEAN)
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueBoolean", name);
-      return FALSE;
-    }
-  *out = json_node_get_boolean (value);
-  return TRUE;
-}
-
-static gboolean
-param_day (JsonObject  *parameter,
-           const char  *name,
-           WzDay       *out,
-           GError     **error)
-{
-  const char *text = wz_json_get_string (parameter, "valueDate");
-
-  if (text == NULL || !wz_day_parse (text, out))
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueDate YYYY-MM-DD", name);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-param_decimal (JsonObject  *parameter,
-               const char  *name,
-               double      *out,
-               GError     **error)
-{
-  if (!wz_json_number (json_object_get_member (parameter, "valueDecimal"), out))
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueDecimal", name);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* One "target" parameter: its parts measurement, low and high. */
-static gboolean
-read_target_part (JsonObject            *parameter,
-                  WzCareplanTargetEdit  *edit,
-                  GError               **error)
-{
-  JsonArray *parts = parameter_list (parameter, "part", "target", error);
-
-  for (guint p = 0; parts != NULL && p < json_array_get_length (parts); p++)
-    {
-      JsonObject *part = json_array_get_object_element (parts, p);
-      const char *name = wz_json_get_string (part, "name");
-
-      if (strcmp (name, "measurement") == 0)
-        edit->measurement = param_string (part, string_kinds);
-      else if (strcmp (name, "low") == 0)
-        {
-          if (!param_decimal (part, "target.low", &edit->low, error))
-            return FALSE;
-          edit->has_low = TRUE;
-        }
-      else if (strcmp (name, "high") == 0)
-        {
-          if (!param_decimal (part, "target.high", &edit->high, error))
-            return FALSE;
-          edit->has_high = TRUE;
-        }
-      else
-        {
-          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "target has no part “%s” (measurement, "
-                       "low, high)", name);
-          return FALSE;
-        }
-    }
-  if (parts != NULL && edit->measurement == NULL)
-    g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID, "target needs its measurement");
-  return parts != NULL && edit->measurement != NULL;
-}
-
-/* One "item" (ADDED FALSE) or "add" (ADDED TRUE) parameter. */
-static gboolean
-read_item_part (JsonObject   *parameter,
-                gboolean      added,
-                ApplyParams  *params,
-                GError      **error)
-{
-  const char *what = added ? "add" : "item";
-  JsonArray *parts = parameter_list (parameter, "part", what, error);
-  WzCareplanItemEdit edit = { NULL, WZ_DAY_NONE, FALSE };
-  WzCareplanAddedItem item = { NULL, NULL, WZ_DAY_NONE, NULL };
-
-  if (parts == NULL)
-    return FALSE;
-  for (guint p = 0; p < json_array_get_length (parts); p++)
-    {
-      JsonObject *part = json_array_get_object_element (parts, p);
-      const char *name = wz_json_get_string (part, "name");
-      gboolean ok = TRUE;
-
-      if (strcmp (name, "key") == 0)
-        edit.key = item.key = param_string (part, string_kinds);
-      else if (strcmp (name, "due") == 0)
-        ok = param_day (part, "due", added ? &item.due : &edit.due, error);
-      else if (!added && strcmp (name, "remove") == 0)
-        ok = param_boolean (part, "remove", &edit.remove, error);
-      else if (added && strcmp (name, "kind") == 0)
-        item.kind = param_string (part, string_kinds);
-      else if (added && strcmp (name, "text") == 0)
-        item.text = param_string (part, string_kinds);
-      else
-        {
-          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s has no part “%s” (%s)", what, name,
-                       added ? "key, kind, due, text" : "key, due, remove");
-          return FALSE;
-        }
-      if (!ok)
-        return FALSE;
-    }
-  if (edit.key == NULL || (added && (item.kind == NULL || item.text == NULL ||
-                                     item.due == WZ_DAY_NONE)))
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s needs %s", what,
-                   added ? "key, kind, due and text" : "its key");
-      return FALSE;
-    }
-  if (added)
-    g_array_append_val (params->added_items, item);
-  else
-    g_array_append_val (params->item_edits, edit);
-  return TRUE;
-}
-
-static gboolean
-read_apply_params (JsonObject   *body,
-                   ApplyParams  *params,
-                   GError      **error)
-{
-  JsonArray *list;
-
-  if (g_strcmp0 (json_object_get_string_member_with_default (body, "resourceType", ""),
-                 "Parameters") != 0 ||
-      (list = parameter_list (body, "parameter", "Parameters", NULL)) == NULL)
-    {
-      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID,
-                           "The body must be a Parameters resource with a parameter array of "
-                           "named parameters");
-      return FALSE;
-    }
-  for (guint i = 0; i < json_array_get_length (list); i++)
-    {
-      JsonObject *parameter = json_array_get_object_element (list, i);
-      const char *name = wz_json_get_string (parameter, "name");
-      const char *text = param_string (parameter, string_kinds);
-
-      if (strcmp (name, "template") == 0)
-        params->template_id = text;
-      else if (strcmp (name, "patient") == 0)
-        params->patient = text;
-      else if (strcmp (name, "start") == 0)
-        params->start = text;
-      else if (strcmp (name, "identifier") == 0)
-        params->identifier = text;
-      else if (strcmp (name, "end") == 0)
-        params->end = text;
-      else if (strcmp (name, "language") == 0)
-        params->language = text;
-      else if (strcmp (name, "condition") == 0 && text != NULL)
-        g_ptr_array_add (params->conditions, (gpointer) text);
-      else if (strcmp (name, "includeOptional") == 0)
-        {
-          if (!param_boolean (parameter, name, &params->include_optional, error))
-            return FALSE;
-          continue;
-        }
-      else if (strcmp (name, "item") == 0 || strcmp (name, "add") == 0)
-        {
-          if (!read_item_part (parameter, name[0] == 'a', params, error))
-            return FALSE;
-          continue;
-        }
-      else if (strcmp (name, "target") == 0)
-        {
-          WzCareplanTargetEdit edit = { NULL, };
-
-          if (!read_target_part (parameter, &edit, error))
-            return FALSE;
-          g_array_append_val (params->target_edits, edit);
-          continue;
-        }
-      else
-        {
-          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "parameter “%s” is not one of template, "
-                       "patient, start, identifier, end, condition, includeOptional, language, "
-                       "item, add, target", name);
-          return FALSE;
-        }
-      if (text == NULL)
-        {
-          g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "parameter “%s” has no value", name);
-          return FALSE;
-        }
-    }
-
-  if (params->template_id == NULL || params->patient == NULL || params->identifier == NULL)
-    {
-      g_set_error_literal (error, WZ_ERROR, WZ_ERROR_INVALID,
-                           "template, patient and identifier are required");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* ICD-10 codes of the patient's active Conditions, for the target variants. */
 static gboolean
 patient_conditions (WzFollowupRoutes  *self,
@@ -1150,7 +830,7 @@ handle_apply_template (Request *req)
   WzFollowupRoutes *self = req->self;
   g_autoptr(JsonNode) body = NULL;
   g_autoptr(JsonNode) patient = NULL;
-  g_autoptr(GPtrArray) conditions = g_ptr_array_new ();
+  GPtrArray *conditions;
   g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GTimeZone) tz = NULL;
   g_autoptr(GError) error = NULL;
@@ -1158,10 +838,7 @@ handle_apply_template (Request *req)
   g_autofree char *patient_ref = NULL;
   g_autofree char *authored = wz_time_format_instant (wz_time_now_us ());
   g_autofree char *created_text = NULL;
-  g_autoptr(GArray) item_edits = g_array_new (FALSE, TRUE, sizeof (WzCareplanItemEdit));
-  g_autoptr(GArray) added_items = g_array_new (FALSE, TRUE, sizeof (WzCareplanAddedItem));
-  g_autoptr(GArray) target_edits = g_array_new (FALSE, TRUE, sizeof (WzCareplanTargetEdit));
-  ApplyParams params = { NULL, };
+  g_auto(WzCareplanParams) params = { NULL, };
   WzCareplanRequest request = { NULL, };
   WzCareplanTemplate *template;
   Made made = { g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free),
@@ -1171,10 +848,8 @@ handle_apply_template (Request *req)
   WzStoredResource *plan;
   WzDay created;
 
-  params.conditions = conditions;
-  params.item_edits = item_edits;
-  params.added_items = added_items;
-  params.target_edits = target_edits;
+  wz_careplan_params_init (&params);
+  conditions = params.conditions;
   if (!is_doctor (req->session))
     {
       fail_with (req, WZ_ERROR_FORBIDDEN, "C", "CarePlan", "Only a doctor makes a care plan");
@@ -1186,7 +861,7 @@ handle_apply_template (Request *req)
       goto out;
     }
   if ((body = parse_body (req, &error)) == NULL ||
-      !read_apply_params (json_node_get_object (body), &params, &error))
+      !wz_careplan_params_read (json_node_get_object (body), &params, &error))
     {
       fail (req, error, "C", "CarePlan", NULL);
       goto out;
@@ -1220,12 +895,12 @@ handle_apply_template (Request *req)
   request.authored_on = authored;
   request.lang = wz_lang_normalize (params.language ? params.language : request_lang (req));
   request.age_years = birth_text ? wz_age_years (birth_text, created_text, NULL) : -1;
-  request.item_edits = (const WzCareplanItemEdit *) item_edits->data;
-  request.n_item_edits = item_edits->len;
-  request.added_items = (const WzCareplanAddedItem *) added_items->data;
-  request.n_added_items = added_items->len;
-  request.target_edits = (const WzCareplanTargetEdit *) target_edits->data;
-  request.n_target_edits = target_edits->len;
+  request.item_edits = (const WzCareplanItemEdit *) params.item_edits->data;
+  request.n_item_edits = params.item_edits->len;
+  request.added_items = (const WzCareplanAddedItem *) params.added_items->data;
+  request.n_added_items = params.added_items->len;
+  request.target_edits = (const WzCareplanTargetEdit *) params.target_edits->data;
+  request.n_target_edits = params.target_edits->len;
 
   if (params.start != NULL)
     {
@@ -1408,7 +1083,6 @@ handle_set_targets (Request    *req,
                 g_array_new (FALSE, FALSE, sizeof (gboolean)) };
   const char *lang = NULL;
   gboolean changed, yes = TRUE;
-  JsonArray *list;
   gint64 expected = 0;
 
   if (!is_doctor (req->session))
@@ -1427,38 +1101,9 @@ handle_set_targets (Request    *req,
       fail (req, error, "U", plan_ref, NULL);
       goto out;
     }
-  if (g_strcmp0 (wz_json_get_string (json_node_get_object (body), "resourceType"),
-                 "Parameters") != 0 ||
-      (list = parameter_list (json_node_get_object (body), "parameter", "Parameters",
-                              &error)) == NULL)
+  if (!wz_careplan_params_read_targets (json_node_get_object (body), edits, &lang, &error))
     {
-      g_clear_error (&error);
-      fail_with (req, WZ_ERROR_INVALID, "U", plan_ref,
-                 "The body must be a Parameters resource with target parameters");
-      goto out;
-    }
-  for (guint i = 0; i < json_array_get_length (list); i++)
-    {
-      JsonObject *parameter = json_array_get_object_element (list, i);
-      const char *name = wz_json_get_string (parameter, "name");
-      WzCareplanTargetEdit edit = { NULL, };
-
-      if (strcmp (name, "language") == 0 && (lang = param_string (parameter, string_kinds)) != NULL)
-        continue;
-      if (strcmp (name, "target") != 0)
-        g_set_error (&error, WZ_ERROR, WZ_ERROR_INVALID, "parameter “%s” is not one of target, "
-                     "language", name);
-      else if (read_target_part (parameter, &edit, &error))
-        g_array_append_val (edits, edit);
-      if (error != NULL)
-        {
-          fail (req, error, "U", plan_ref, NULL);
-          goto out;
-        }
-    }
-  if (edits->len == 0)
-    {
-      fail_with (req, WZ_ERROR_INVALID, "U", plan_ref, "Name at least one target to change");
+      fail (req, error, "U", plan_ref, NULL);
       goto out;
     }
 
