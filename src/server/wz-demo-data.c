@@ -66,20 +66,43 @@ static const DemoPatient other_patients[] = {
 
 #define OTHER_DOCTOR_NAME "张敏 Zhang Min"
 
-/* Today's visits: time, Appointment status, Encounter status (NULL: no encounter yet). */
+/* Today's visits: minutes from the moment the demo is made, Appointment status, Encounter
+ * status. Relative, so whoever opens the demo sees a clinic that is running now (patients waiting
+ * minutes, not since the morning), whatever the hour. */
 static const struct
 {
-  int         hour, minute;
+  int         minutes_from_now;
   const char *appointment_status;
   const char *encounter_status;
 } visits[] = {
-  { 8, 30, "fulfilled", "finished" },
-  { 9, 0, "arrived", "in-progress" },
-  { 9, 30, "arrived", "arrived" },
-  { 10, 0, "booked", "planned" },
-  { 10, 30, "booked", "planned" },
-  { 11, 0, "cancelled", "cancelled" },
+  { -100, "fulfilled", "finished" },
+  { -45, "arrived", "in-progress" },
+  { -25, "arrived", "arrived" },
+  { -12, "booked", "planned" },
+  { -5, "booked", "planned" },
+  { 40, "cancelled", "cancelled" },
 };
+
+/* SLOT's time today, on a 5-minute boundary; kept inside today and in slot order just after
+ * midnight or just before it, so every visit still belongs to today's queue. */
+static char *
+visit_time (guint slot,
+            int   extra_minutes)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) midnight = g_date_time_new_local (g_date_time_get_year (now),
+                                                         g_date_time_get_month (now),
+                                                         g_date_time_get_day_of_month (now),
+                                                         0, 0, 0);
+  gint64 minute = g_date_time_difference (now, midnight) / G_TIME_SPAN_MINUTE;
+  g_autoptr(GDateTime) at = NULL;
+
+  minute = (minute + visits[slot].minutes_from_now) / 5 * 5;
+  minute = CLAMP (minute, (gint64) slot * 5, 23 * 60 + 20 + (gint64) slot * 5);
+  at = g_date_time_add_minutes (midnight, (int) minute + extra_minutes);
+
+  return g_date_time_format (at, "%Y-%m-%dT%H:%M:%S%:z");
+}
 
 /* NAME: [{"reference", "display"}], as a Patient names their own doctor. */
 static void
@@ -264,9 +287,8 @@ create_visit (WzDemoSink  *demo,
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonBuilder) e = json_builder_new ();
-  g_autofree char *start = wz_demo_fhir_days_ago_at (0, visits[slot].hour, visits[slot].minute);
-  g_autofree char *end = wz_demo_fhir_days_ago_at (0, visits[slot].hour,
-                                                   visits[slot].minute + 20);
+  g_autofree char *start = visit_time (slot, 0);
+  g_autofree char *end = visit_time (slot, 20);
   g_autofree char *appointment = NULL;
   const char *reasons[] = { "复诊 Follow-up visit", "咳嗽三天 Cough for three days",
                             "复诊开药 Repeat prescription", "头痛 Headache",
