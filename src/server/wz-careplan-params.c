@@ -68,22 +68,37 @@ parameter_list (JsonObject  *holder,
   return list;
 }
 
+/* The value[x] member KIND of PARAMETER when it holds a JSON value of TYPE; else NULL and an
+ * error naming the parameter NAME. */
+static JsonNode *
+param_value (JsonObject  *parameter,
+             const char  *name,
+             const char  *kind,
+             GType        type,
+             const char  *format,
+             GError     **error)
+{
+  JsonNode *value = json_object_get_member (parameter, kind);
+
+  if (value != NULL && JSON_NODE_HOLDS_VALUE (value) &&
+      (json_node_get_value_type (value) == type ||
+       (type == G_TYPE_DOUBLE && json_node_get_value_type (value) == G_TYPE_INT64)))
+    return value;
+  g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes %s%s", name, kind, format);
+  return NULL;
+}
+
 static gboolean
 param_boolean (JsonObject  *parameter,
                const char  *name,
                gboolean    *out,
                GError     **error)
 {
-  JsonNode *value = json_object_get_member (parameter, "valueBoolean");
+  JsonNode *value = param_value (parameter, name, "valueBoolean", G_TYPE_BOOLEAN, "", error);
 
-  if (value == NULL || !JSON_NODE_HOLDS_VALUE (value) ||
-      json_node_get_value_type (value) != G_TYPE_BOOLEAN)
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueBoolean", name);
-      return FALSE;
-    }
-  *out = json_node_get_boolean (value);
-  return TRUE;
+  if (value != NULL)
+    *out = json_node_get_boolean (value);
+  return value != NULL;
 }
 
 static gboolean
@@ -92,14 +107,14 @@ param_day (JsonObject  *parameter,
            WzDay       *out,
            GError     **error)
 {
-  const char *text = wz_json_get_string (parameter, "valueDate");
+  JsonNode *value = param_value (parameter, name, "valueDate", G_TYPE_STRING, " YYYY-MM-DD", error);
 
-  if (text == NULL || !wz_day_parse (text, out))
+  if (value != NULL && !wz_day_parse (json_node_get_string (value), out))
     {
       g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueDate YYYY-MM-DD", name);
       return FALSE;
     }
-  return TRUE;
+  return value != NULL;
 }
 
 static gboolean
@@ -108,12 +123,11 @@ param_decimal (JsonObject  *parameter,
                double      *out,
                GError     **error)
 {
-  if (!wz_json_number (json_object_get_member (parameter, "valueDecimal"), out))
-    {
-      g_set_error (error, WZ_ERROR, WZ_ERROR_INVALID, "%s takes valueDecimal", name);
-      return FALSE;
-    }
-  return TRUE;
+  JsonNode *value = param_value (parameter, name, "valueDecimal", G_TYPE_DOUBLE, "", error);
+
+  if (value != NULL)
+    *out = json_node_get_double (value);
+  return value != NULL;
 }
 
 /* One "target" parameter: its parts measurement, low and high. */
