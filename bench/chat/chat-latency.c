@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* Helper of bench/chat-latency: chat end-to-end latency on loopback, from the moment a sender
  * writes a message (POST /fhir/Communication) to the moment the other side's websocket hears of
@@ -16,10 +17,20 @@
  *   chat-latency BASE_URL DOCTOR_TOKEN DOCTOR_REF CONVERSATIONS SECONDS INTERVAL_MS
  *
  * It makes CONVERSATIONS patients, each with a waiting visit of the doctor and a patient session
- * from a visit link, opens one websocket for the doctor and one per patient, then every
+ * from a visit link, opens one websocket for the doctor and one per patient (each patient with
+ * HTTP connections of its own, like a browser, the doctor's shared like the app's), then every
  * conversation sends a message every INTERVAL_MS (random phase), doctor and patient taking
  * turns, for SECONDS. Meanwhile the patient sockets are pinged in turn, 50 a second: the ping → pong
- * round trip through the same server and sockets is the baseline. */
+ * round trip through the same server and sockets is the baseline.
+ *
+ * With WZ_BENCH_SERVER_PID set it also reads the server's CPU time over the sending phase (all
+ * its threads, and its main thread alone, from /proc/PID/task/TID/schedstat) and the time its
+ * threads spent ready but waiting for a CPU: figures the load of a shared machine moves far less
+ * than the wall clock.
+ *
+ * The messages are marked idempotent (a conditional create is), so they reuse kept-alive
+ * connections as a browser's do; WZ_BENCH_NEW_CONNECTIONS=1 sends each on a new connection, which
+ * libsoup otherwise does for a POST. */
 
 typedef struct
 {
@@ -35,6 +46,8 @@ typedef struct
   char   *encounter;    /* Encounter/ID */
   char   *token;        /* the patient's session */
   Socket  socket;
+  /* The patient's browser: its own connections, as each patient has. */
+  SoupSession *session;
   guint   n_sent;
 } Conversation;
 
@@ -65,7 +78,56 @@ static struct
   guint         n_failed;
   guint         n_connecting;
   gboolean      sending;
+  gboolean      new_connections;
 } bench;
+
+/* ---- CPU time ---------------------------------------------------------------------------- */
+
+typedef struct
+{
+  gint64 cpu_ns;        /* all threads */
+  gint64 main_cpu_ns;   /* the thread whose id is the process id: the main loop */
+  gint64 wait_ns;       /* ready to run, waiting for a CPU */
+} ServerTimes;
+
+static gboolean
+read_server_times (const char  *pid,
+                   ServerTimes *out)
+{
+  g_autofree char *dir_path = g_strdup_printf ("/proc/%s/task", pid);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *tid;
+
+  memset (out, 0, sizeof *out);
+  if (dir == NULL)
+    return FALSE;
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir_path, tid, "schedstat", NULL);
+      g_autofree char *text = NULL;
+      gint64 cpu = 0, wait = 0;
+
+      /* A thread may end between the listing and the read: it is left out. */
+      if (!g_file_get_contents (path, &text, NULL, NULL) ||
+          sscanf (text, "%" G_GINT64_FORMAT " %" G_GINT64_FORMAT, &cpu, &wait) != 2)
+        continue;
+      out->cpu_ns += cpu;
+      out->wait_ns += wait;
+      if (strcmp (tid, pid) == 0)
+        out->main_cpu_ns = cpu;
+    }
+  return TRUE;
+}
+
+static gint64
+own_cpu_us (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec +
+         usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec;
+}
 
 /* ---- blocking HTTP for the set-up -------------------------------------------------------- */
 
@@ -209,8 +271,9 @@ on_ws_connected (GObject      *source,
 }
 
 static void
-open_socket (Socket     *socket,
-             const char *token)
+open_socket (Socket      *socket,
+             SoupSession *session,
+             const char  *token)
 {
   g_autofree char *url = g_strconcat (bench.url, "/ws", NULL);
   g_autofree char *authorization = g_strconcat ("Bearer ", token, NULL);
@@ -220,7 +283,7 @@ open_socket (Socket     *socket,
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
                                 authorization);
   bench.n_connecting++;
-  soup_session_websocket_connect_async (bench.session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+  soup_session_websocket_connect_async (session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_ws_connected, socket);
 }
 
@@ -292,13 +355,17 @@ send_one (gpointer user_data)
   soup_message_headers_replace (headers, "Authorization", authorization);
   soup_message_headers_replace (headers, "If-None-Exist", condition);
   soup_message_set_request_body_from_bytes (message->msg, "application/fhir+json", bytes);
+  /* A conditional create is safe to repeat, so the message may go on a kept-alive connection,
+   * as from a browser (and from the app); libsoup opens a new connection for every other POST. */
+  if (!bench.new_connections)
+    soup_message_add_flags (message->msg, SOUP_MESSAGE_IDEMPOTENT);
   g_ptr_array_add (bench.messages, message);
   conversation->n_sent++;
   bench.n_pending++;
 
   message->sent_at = g_get_monotonic_time ();
-  soup_session_send_and_read_async (bench.session, message->msg, G_PRIORITY_DEFAULT, NULL,
-                                    on_posted, message);
+  soup_session_send_and_read_async (from_doctor ? bench.session : conversation->session,
+                                    message->msg, G_PRIORITY_DEFAULT, NULL, on_posted, message);
   return G_SOURCE_CONTINUE;
 }
 
@@ -386,6 +453,10 @@ main (int    argc,
   g_autoptr(GArray) to_doctor = g_array_new (FALSE, FALSE, sizeof (gdouble));
   guint n_lost = 0;
   gint64 started;
+  const char *server_pid = g_getenv ("WZ_BENCH_SERVER_PID");
+  ServerTimes server_before = { 0 }, server_after = { 0 };
+  gboolean have_server_times = FALSE;
+  gint64 own_before, own_after;
 
   if (argc != 7)
     {
@@ -399,6 +470,7 @@ main (int    argc,
   bench.n_conversations = MAX (1, atoi (argv[4]));
   bench.seconds = MAX (1, atoi (argv[5]));
   bench.interval_ms = MAX (10, atoi (argv[6]));
+  bench.new_connections = g_strcmp0 (g_getenv ("WZ_BENCH_NEW_CONNECTIONS"), "1") == 0;
   /* Every conversation has a request in flight now and then: no queueing in the client. */
   bench.session = soup_session_new_with_options ("timeout", 60, "max-conns", 1024,
                                                  "max-conns-per-host", 1024, NULL);
@@ -413,13 +485,23 @@ main (int    argc,
       bench.conversations[i].index = i;
       make_conversation (&bench.conversations[i]);
     }
-  open_socket (&bench.doctor, bench.doctor_token);
+  /* The set-up's connections (four POSTs a conversation, each on a connection of its own) are
+   * no part of the conversations: closed, so the server does not poll hundreds of idle ones. */
+  soup_session_abort (bench.session);
+  open_socket (&bench.doctor, bench.session, bench.doctor_token);
   for (guint i = 0; i < bench.n_conversations; i++)
-    open_socket (&bench.conversations[i].socket, bench.conversations[i].token);
+    {
+      bench.conversations[i].session = soup_session_new_with_options ("timeout", 60, NULL);
+      open_socket (&bench.conversations[i].socket, bench.conversations[i].session,
+                   bench.conversations[i].token);
+    }
   g_main_loop_run (bench.loop);
   g_printerr ("set up %u conversations in %.1f s\n", bench.n_conversations,
               (g_get_monotonic_time () - started) / 1e6);
 
+  if (server_pid != NULL)
+    have_server_times = read_server_times (server_pid, &server_before);
+  own_before = own_cpu_us ();
   bench.sending = TRUE;
   for (guint i = 0; i < bench.n_conversations; i++)
     g_timeout_add (g_random_int_range (0, bench.interval_ms), start_conversation,
@@ -428,6 +510,9 @@ main (int    argc,
   g_timeout_add_seconds (bench.seconds, stop_sending, NULL);
   g_timeout_add (50, check_finished, NULL);
   g_main_loop_run (bench.loop);
+  own_after = own_cpu_us ();
+  if (have_server_times)
+    have_server_times = read_server_times (server_pid, &server_after);
 
   for (guint i = 0; i < bench.messages->len; i++)
     {
@@ -452,6 +537,13 @@ main (int    argc,
   printf ("conversations %u, messages %u (%.0f per second), failed %u, not heard %u\n",
           bench.n_conversations, bench.messages->len,
           bench.messages->len / (gdouble) bench.seconds, bench.n_failed, n_lost);
+  if (have_server_times && bench.messages->len > 0)
+    printf ("server CPU per message %.3f ms (main thread %.3f ms), waiting for a CPU %.3f ms; "
+            "this client's CPU per message %.3f ms\n",
+            (server_after.cpu_ns - server_before.cpu_ns) / 1e6 / bench.messages->len,
+            (server_after.main_cpu_ns - server_before.main_cpu_ns) / 1e6 / bench.messages->len,
+            (server_after.wait_ns - server_before.wait_ns) / 1e6 / bench.messages->len,
+            (own_after - own_before) / 1e3 / bench.messages->len);
   printf ("doctor_to_patient_p50 %.2f ms\n", percentile (to_patient, 50));
   printf ("patient_to_doctor_p50 %.2f ms\n", percentile (to_doctor, 50));
   printf ("chat_e2e_p50 %.2f ms\n", percentile (latencies, 50));

@@ -708,6 +708,10 @@ start_request_full (WzApiClient         *self,
     }
   for (guint i = 0; extra_headers != NULL && extra_headers[i] != NULL && extra_headers[i + 1] != NULL; i += 2)
     soup_message_headers_replace (headers, extra_headers[i], extra_headers[i + 1]);
+  /* A conditional create is safe to repeat, so libsoup may send it on a kept-alive connection;
+   * it opens a new one (a TLS handshake) for every other POST, each chat message among them. */
+  if (soup_message_headers_get_one (headers, "If-None-Exist") != NULL)
+    soup_message_add_flags (request->msg, SOUP_MESSAGE_IDEMPOTENT);
   if (json_body != NULL)
     soup_message_set_request_body_from_bytes (request->msg,
                                               content_type != NULL ? content_type

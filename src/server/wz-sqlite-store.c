@@ -17,6 +17,8 @@
 #include "wz-time.h"
 
 #define MAX_CACHED_SEARCHES 128
+/* SQLite's default: the WAL is copied into the database once it holds this many pages. */
+#define CHECKPOINT_PAGES 1000
 
 typedef struct
 {
@@ -191,6 +193,9 @@ struct _WzSqliteStore
   GSource      *end_read_source;
   gboolean      in_read;
 
+  /* The WAL's checkpoint, waiting for the main loop's next turn (see on_wal_commit). */
+  GSource      *checkpoint_source;
+
   /* Between begin_batch and end_batch every write joins one transaction. */
   gboolean      batch;
   gboolean      batch_failed;
@@ -338,6 +343,55 @@ begin_read (WzSqliteStore *self)
   g_source_set_callback (self->end_read_source, on_end_read, self, NULL);
   g_source_set_static_name (self->end_read_source, "[wz-sqlite-store] end read");
   g_source_attach (self->end_read_source, self->context);
+}
+
+static gboolean
+on_checkpoint (gpointer user_data)
+{
+  WzSqliteStore *self = user_data;
+  int rc;
+
+  g_clear_pointer (&self->checkpoint_source, g_source_unref);
+  /* The shared read transaction would hold the checkpoint back; a write transaction still open
+   * (a batch) leaves it to the commit that ends it, whose hook asks again. */
+  end_read (self);
+  if (self->db == NULL || !sqlite3_get_autocommit (self->db))
+    return G_SOURCE_REMOVE;
+
+  rc = sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    g_debug ("fhir.db: checkpoint failed: %s", sqlite3_errmsg (self->db));
+  return G_SOURCE_REMOVE;
+}
+
+/* SQLite's own checkpoint runs inside the COMMIT that fills the WAL, so one write in some
+ * seventy would wait for a thousand pages to be copied and the database file to be synced
+ * before its caller could answer or announce it (a chat message's event among them). On the
+ * main loop the checkpoint runs at the loop's next turn instead, after that caller is done.
+ * Durability is the commit's alone: the WAL is synced before COMMIT returns either way. */
+static int
+on_wal_commit (void       *user_data,
+               sqlite3    *db,
+               const char *name,
+               int         n_pages)
+{
+  WzSqliteStore *self = user_data;
+
+  if (n_pages < CHECKPOINT_PAGES || self->checkpoint_source != NULL)
+    return SQLITE_OK;
+
+  if (!g_main_context_is_owner (self->context) || !g_main_depth ())
+    {
+      sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      return SQLITE_OK;
+    }
+
+  self->checkpoint_source = g_idle_source_new ();
+  g_source_set_priority (self->checkpoint_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->checkpoint_source, on_checkpoint, self, NULL);
+  g_source_set_static_name (self->checkpoint_source, "[wz-sqlite-store] checkpoint");
+  g_source_attach (self->checkpoint_source, self->context);
+  return SQLITE_OK;
 }
 
 static gboolean
@@ -2045,6 +2099,11 @@ wz_sqlite_store_close (WzSqliteStore *self)
   g_return_if_fail (WZ_IS_SQLITE_STORE (self));
 
   end_read (self);
+  if (self->checkpoint_source != NULL)
+    {
+      g_source_destroy (self->checkpoint_source);
+      g_clear_pointer (&self->checkpoint_source, g_source_unref);
+    }
   g_hash_table_remove_all (self->search_stmts);
   g_hash_table_remove_all (self->teams);
   g_hash_table_remove_all (self->pairs);
@@ -2285,6 +2344,7 @@ wz_sqlite_store_open (const char  *data_dir,
    * instead of the index that holds just those rows. A store busy elsewhere keeps its old ones. */
   if (!exec (self, "PRAGMA analysis_limit = 1000; ANALYZE", NULL))
     g_debug ("fhir.db: planner statistics not refreshed");
+  sqlite3_wal_hook (self->db, on_wal_commit, self);
 
   return g_steal_pointer (&self);
 }
