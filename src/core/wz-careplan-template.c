@@ -859,17 +859,14 @@ wz_careplan_template_load_data (const char  *data,
   JsonObject *root, *meta, *conventions_object, *defaults;
   JsonArray *items;
   Conventions conventions;
-  gint format_version;
 
   g_return_val_if_fail (data != NULL, NULL);
 
-  if ((root_node = wz_json_load_data (data, length, error)) == NULL)
+  if ((root_node = wz_json_load_format_1 (data, length, &meta, error)) == NULL)
     goto fail;
   root = json_node_get_object (root_node);
 
-  if ((meta = wz_json_req_object (root, "_meta", "(root)", error)) == NULL ||
-      !wz_json_req_int (meta, "format_version", "_meta", 1, 1000, &format_version, error) ||
-      (conventions_object = wz_json_req_object (root, "conventions", "(root)", error)) == NULL ||
+  if ((conventions_object = wz_json_req_object (root, "conventions", "(root)", error)) == NULL ||
       (defaults = wz_json_req_object (conventions_object, "default_window_days", "conventions",
                                       error)) == NULL ||
       !wz_json_req_day_pair (defaults, "adherence_checkin", "conventions.default_window_days",
@@ -885,11 +882,6 @@ wz_careplan_template_load_data (const char  *data,
                            &conventions.plan_length, error) ||
       (items = wz_json_req_array (root, "templates", "(root)", error)) == NULL)
     goto fail;
-  if (format_version != 1)
-    {
-      wz_error_set_invalid (error, "_meta.format_version is %d; this version reads format 1", format_version);
-      goto fail;
-    }
   if (conventions.plan_length.value == 0)
     {
       wz_error_set_invalid (error, "conventions.default_plan_length must be longer than 0");

@@ -966,6 +966,29 @@ wz_json_load_data (const char  *data,
   return json_node_ref (root);
 }
 
+JsonNode *
+wz_json_load_format_1 (const char  *data,
+                       gssize       length,
+                       JsonObject **out_meta,
+                       GError     **error)
+{
+  g_autoptr(JsonNode) root = wz_json_load_data (data, length, error);
+  gint format_version;
+
+  if (root == NULL ||
+      (*out_meta = wz_json_req_object (json_node_get_object (root), "_meta", "(root)",
+                                       error)) == NULL ||
+      !wz_json_req_int (*out_meta, "format_version", "_meta", 1, 1000, &format_version, error))
+    return NULL;
+  if (format_version != 1)
+    {
+      wz_error_set_invalid (error, "_meta.format_version is %d; this version reads format 1",
+                            format_version);
+      return NULL;
+    }
+  return g_steal_pointer (&root);
+}
+
 /* ---- Task timing --------------------------------------------------------------------------- */
 
 WzFollowupTiming

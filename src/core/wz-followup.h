@@ -224,6 +224,12 @@ gboolean     wz_json_req_day_pair   (JsonObject   *object,
 JsonNode    *wz_json_load_data      (const char   *data,
                                      gssize        length,
                                      GError      **error);
+/* Parses a data file of ours (see wz_json_load_data()) whose _meta.format_version is 1, the one
+ * this version reads; its _meta object in *OUT_META. */
+JsonNode    *wz_json_load_format_1  (const char   *data,
+                                     gssize        length,
+                                     JsonObject  **out_meta,
+                                     GError      **error);
 /* A number member as double whether JSON wrote it as an integer or a decimal. */
 gboolean     wz_json_number         (JsonNode     *node,
                                      double       *out_value);

@@ -810,23 +810,13 @@ wz_nip_schedule_new_from_data (const char  *data,
   g_autoptr(JsonNode) root_node = NULL;
   JsonObject *root, *meta;
   JsonArray *vaccines, *series;
-  gint format_version;
 
   g_return_val_if_fail (data != NULL, NULL);
 
-  if ((root_node = wz_json_load_data (data, length, error)) == NULL)
-    goto fail;
-  root = json_node_get_object (root_node);
-
-  if ((meta = wz_json_req_object (root, "_meta", "(root)", error)) == NULL ||
-      !wz_json_req_int (meta, "format_version", "_meta", 1, 1000, &format_version, error) ||
+  if ((root_node = wz_json_load_format_1 (data, length, &meta, error)) == NULL ||
       !wz_json_req_text (meta, "title", "_meta", &self->title, error))
     goto fail;
-  if (format_version != 1)
-    {
-      wz_error_set_invalid (error, "_meta.format_version is %d; this version reads format 1", format_version);
-      goto fail;
-    }
+  root = json_node_get_object (root_node);
 
   if (!load_questions (self, root, error) ||
       (vaccines = wz_json_req_array (root, "vaccines", "(root)", error)) == NULL)
