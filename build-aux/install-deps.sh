@@ -26,6 +26,8 @@ packages=(
   # validation, tests and screenshots
   desktop-file-utils appstream xvfb xauth dbus dbus-x11 at-spi2-core imagemagick
   poppler-utils sqlite3 chromium librsvg2-bin xdotool
+  # ip: the call-netdrop test takes loopback down and up in its own network namespace
+  iproute2
   # benchmarks
   wrk valgrind hyperfine
   # sanitizer runtime for clang builds

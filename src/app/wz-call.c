@@ -32,9 +32,13 @@
 /* Time allowed to reach the other side before the call is given up (no network path). */
 #define CONNECT_TIMEOUT_S 30
 /* Time a dropped path may take to come back before the call fails for good. */
-#define RECONNECT_TIMEOUT_S 40
+#define RECONNECT_TIMEOUT_S 30
 /* A short drop often heals by itself; a new session is made only after this. */
 #define RECONNECT_GRACE_MS 2500
+/* Nothing received (not a frame, not an audio packet: a muted or camera-off peer still sends)
+ * for this long means the path is gone. ICE alone does not tell: it keeps the pair "connected"
+ * when packets simply stop arriving. */
+#define MEDIA_SILENCE_US (4 * G_USEC_PER_SEC)
 
 struct _WzCall
 {
@@ -84,6 +88,8 @@ struct _WzCall
   guint             stats_id;
   guint             reconnect_id;
   guint             give_up_id;
+  gint              received_seen;   /* frames + audio packets at the last look */
+  gint64            received_at;     /* monotonic µs when that count last grew */
 
   WzCallPaintable  *remote;
   WzCallPaintable  *local;
@@ -405,6 +411,9 @@ on_give_up (gpointer user_data)
       send_hangup (self, "ended");
       finish (self, WZ_CALL_ENDED, "local", "no-answer");
     }
+  else if (self->state == WZ_CALL_RECONNECTING && self->started_at != 0)
+    fail (self, _("The connection was lost and did not come back, so the call ended. When the "
+                  "network works again, call again."), TRUE);
   else
     fail (self, no_path_problem (), TRUE);
   return G_SOURCE_REMOVE;
@@ -1152,15 +1161,50 @@ on_ice_candidate (GstElement *webrtc,
 
 static void new_session_offer (WzCall *self);
 
+/* Whether this computer has an interface up with an address ICE can use (loopback counts). */
+static gboolean
+have_local_address (void)
+{
+  GList *ips = nice_interfaces_get_local_ips (TRUE);
+  gboolean found = FALSE;
+
+  for (GList *l = ips; l != NULL && !found; l = l->next)
+    found = !g_str_has_prefix (l->data, "fe80:");
+  g_list_free_full (ips, g_free);
+  return found;
+}
+
 static gboolean
 on_reconnect_due (gpointer user_data)
 {
   WzCall *self = user_data;
 
   self->reconnect_id = 0;
-  if (self->state == WZ_CALL_RECONNECTING && self->is_caller)
-    new_session_offer (self);
+  if (self->state != WZ_CALL_RECONNECTING || !self->is_caller)
+    return G_SOURCE_REMOVE;
+  /* A session made while the network is down has no candidates and never connects: wait for
+   * an interface to come back (the give-up timer still runs). */
+  if (!have_local_address ())
+    {
+      self->reconnect_id = g_timeout_add (500, on_reconnect_due, self);
+      return G_SOURCE_REMOVE;
+    }
+  new_session_offer (self);
   return G_SOURCE_REMOVE;
+}
+
+/* The path dropped after media flowed: say so, and (as the side that called) make a new
+ * session unless the path heals within the grace time (at once when ICE says it failed). */
+static void
+path_dropped (WzCall   *self,
+              gboolean  failed)
+{
+  /* The problem first: whoever watches the state reads it on the change. */
+  set_problem (self, _("The connection dropped. Reconnecting…"));
+  set_state (self, WZ_CALL_RECONNECTING);
+  arm_give_up (self, RECONNECT_TIMEOUT_S);
+  if (self->is_caller && self->reconnect_id == 0)
+    self->reconnect_id = g_timeout_add (failed ? 200 : RECONNECT_GRACE_MS, on_reconnect_due, self);
 }
 
 static void
@@ -1180,17 +1224,7 @@ ice_state_main (WzCall   *self,
     case GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED:
     case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
       if (self->state == WZ_CALL_CONNECTED)
-        {
-          /* The path dropped after media flowed: say so, and (as the side that called) make
-           * a new session unless the path heals within the grace time. */
-          set_state (self, WZ_CALL_RECONNECTING);
-          set_problem (self, _("The connection dropped. Reconnecting…"));
-          arm_give_up (self, RECONNECT_TIMEOUT_S);
-          if (self->is_caller && self->reconnect_id == 0)
-            self->reconnect_id = g_timeout_add (ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED
-                                                  ? 200 : RECONNECT_GRACE_MS,
-                                                on_reconnect_due, self);
-        }
+        path_dropped (self, ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED);
       else if (self->state == WZ_CALL_RECONNECTING && self->is_caller &&
                ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED && self->reconnect_id == 0)
         self->reconnect_id = g_timeout_add (RECONNECT_GRACE_MS, on_reconnect_due, self);
@@ -1352,12 +1386,35 @@ on_stats (GstPromise *promise,
   gst_promise_unref (promise);
 }
 
+/* Once a second while connected: has anything come in since the last look? */
+static void
+watch_media (WzCall *self)
+{
+  gint received = g_atomic_int_get (&self->frames_decoded) + g_atomic_int_get (&self->audio_packets);
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->state != WZ_CALL_CONNECTED || received != self->received_seen)
+    {
+      self->received_seen = received;
+      self->received_at = now;
+      return;
+    }
+  if (now - self->received_at >= MEDIA_SILENCE_US)
+    {
+      g_message ("Call %s: nothing received for %" G_GINT64_FORMAT " s; the path dropped",
+                 self->id, (now - self->received_at) / G_USEC_PER_SEC);
+      self->received_at = now;
+      path_dropped (self, FALSE);
+    }
+}
+
 static gboolean
 on_stats_due (gpointer user_data)
 {
   WzCall *self = user_data;
   GstPromise *promise;
 
+  watch_media (self);
   if (self->webrtc == NULL)
     return G_SOURCE_CONTINUE;
   promise = gst_promise_new_with_change_func (on_stats, link_new (self), link_unref);

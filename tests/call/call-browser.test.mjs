@@ -8,17 +8,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import readline from 'node:readline';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  haveServer, serverEnv, buildDirFor, startServer, stopServer, login as loginAs, fhirGet,
-  visitLink as linkFor, launchBrowser,
+  haveServer, serverEnv, startServer, stopServer, login as loginAs, fhirGet,
+  visitLink as linkFor,
 } from '../browser/harness.mjs';
-
-const buildDir = buildDirFor('wz-call');
-const shotDir = path.join(buildDir, 'screenshots');
-const probeBinary = process.env.WZ_CALL_PROBE || path.join(buildDir, 'tests', 'call', 'wz-call-probe');
+import {
+  buildDir, probeBinary, startProbe as startProbeFor, launchCallBrowser,
+  patientPage as patientPageIn, diagnostics, waitDiag, shot,
+} from './call-util.mjs';
 
 const skip = !haveServer || !fs.existsSync(probeBinary)
   ? 'wenzhen-server or wz-call-probe is not built'
@@ -40,87 +39,12 @@ function visitLink (encounterId) {
   return linkFor(server, encounterId);
 }
 
-/* The doctor's engine as a child process: commands in, one JSON status per line out. */
-let lastProbe = null;
-
 function startProbe (encounterRef) {
-  const child = spawn(probeBinary, ['--server', server.base, '--token', tokens.doctor,
-    '--encounter', encounterRef], { stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, WZ_CALL_AUDIO_SINK: 'fakesink' } });
-  const probe = { child, last: null, events: [], waiters: [] };
-  lastProbe = probe;
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    let status;
-    try {
-      status = JSON.parse(line);
-    } catch (e) {
-      return;
-    }
-    if (status.event === 'status' || status.event === 'state' || status.event === 'command')
-      probe.last = status;
-    else
-      probe.events.push(status);
-    for (const w of [...probe.waiters])
-      if (w.check(status)) {
-        probe.waiters.splice(probe.waiters.indexOf(w), 1);
-        w.resolve(status);
-      }
-  });
-  probe.send = (command) => child.stdin.write(command + '\n');
-  probe.until = (check, what, ms = 20000) => new Promise((resolve, reject) => {
-    if (probe.last && check(probe.last))
-      return resolve(probe.last);
-    const w = { check, resolve };
-    probe.waiters.push(w);
-    setTimeout(() => {
-      if (probe.waiters.includes(w)) {
-        probe.waiters.splice(probe.waiters.indexOf(w), 1);
-        reject(new Error(`probe: ${what} did not happen; last ${JSON.stringify(probe.last)}`));
-      }
-    }, ms);
-  });
-  probe.stop = () => new Promise((resolve) => {
-    child.on('exit', resolve);
-    probe.send('quit');
-    setTimeout(() => child.kill('SIGKILL'), 5000);
-  });
-  return probe;
+  return startProbeFor(server, tokens.doctor, encounterRef);
 }
 
-async function patientPage (encounterId, { fakeDevices = true } = {}) {
-  const context = await browser.newContext({ viewport: { width: 800, height: 1000 }, locale: 'en-GB',
-    permissions: fakeDevices ? ['camera', 'microphone'] : [] });
-  // Pre-consultation already done on this device: the page opens on the visit home.
-  await context.addInitScript((enc) => {
-    if (!localStorage.getItem('wz-preconsult:' + enc))
-      localStorage.setItem('wz-preconsult:' + enc, JSON.stringify({
-        draft: { consented: true, consentStored: true }, result: { redFlags: [], sent: true, queue: null } }));
-  }, encounterId);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  return { context, page, problems };
-}
-
-async function diagnostics (page) {
-  return page.evaluate(() => window.wzCallDiagnostics());
-}
-
-async function waitDiag (page, check, what, ms = 20000) {
-  const deadline = Date.now() + ms;
-  let last = null;
-  while (Date.now() < deadline) {
-    last = await diagnostics(page);
-    if (check(last))
-      return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`page: ${what} did not happen; last ${JSON.stringify(last)}; engine ${JSON.stringify(lastProbe && lastProbe.last)}`);
-}
-
-async function shot (page, name) {
-  fs.mkdirSync(shotDir, { recursive: true });
-  await page.screenshot({ path: path.join(shotDir, name), fullPage: true });
+function patientPage (encounterId, options) {
+  return patientPageIn(browser, encounterId, options);
 }
 
 before(async () => {
@@ -129,9 +53,7 @@ before(async () => {
   server = await startServer('wz-call-data', { args: ['--stun-server', 'stun:127.0.0.1:3478'] });
   for (const user of ['doctor', 'pharmacist'])
     tokens[user] = await login(user);
-  browser = await launchBrowser(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-                                 '--allow-loopback-in-peer-connection',
-                                 '--autoplay-policy=no-user-gesture-required']);
+  browser = await launchCallBrowser();
 });
 
 after(async () => {

@@ -21,7 +21,7 @@
  * Commands, one per line on stdin: call, mute, unmute, camera-off, camera-on, hangup,
  * garbage-offer (an offer with a broken SDP under a new call id), ice-unknown (a candidate for
  * a call nobody has), quit. Status goes to stdout as one JSON object per line, every 250 ms and
- * on every change. With --counter the picture carries a frame counter as black and white blocks
+ * on every change; a socket that closes is opened again. With --counter the picture carries a frame counter as black and white blocks
  * and the times each number was drawn and seen are written to --latency-log. */
 
 #define WIDTH 640
@@ -48,6 +48,9 @@ typedef struct
   guint                    counter_value;
   int                      last_seen;
   gboolean                 ready;
+  guint                    offers_sent;
+  guint                    socket_attempt;
+  guint                    socket_retry_id;
   int                      exit_code;
 } Probe;
 
@@ -103,7 +106,16 @@ report (Probe      *self,
       json_builder_add_string_value (b, wz_call_get_end_reason (self->call));
       json_builder_set_member_name (b, "peer");
       json_builder_add_string_value (b, wz_call_get_peer (self->call));
+      json_builder_set_member_name (b, "startedAt");
+      json_builder_add_int_value (b, wz_call_get_started_at (self->call));
+      json_builder_set_member_name (b, "duration");
+      json_builder_add_int_value (b, wz_call_get_duration (self->call));
+      json_builder_set_member_name (b, "offersSent");
+      json_builder_add_int_value (b, self->offers_sent);
     }
+  json_builder_set_member_name (b, "socket");
+  json_builder_add_boolean_value (b, self->ws != NULL && soup_websocket_connection_get_state (self->ws) ==
+                                                         SOUP_WEBSOCKET_STATE_OPEN);
   json_builder_end_object (b);
   emit_line (b);
 }
@@ -127,6 +139,8 @@ on_signal_out (WzCall     *call,
                JsonObject *frame,
                Probe      *self)
 {
+  if (g_strcmp0 (json_object_get_string_member_with_default (frame, "type", ""), "offer") == 0)
+    self->offers_sent++;
   send_object (self, frame);
 }
 
@@ -414,13 +428,38 @@ on_ws_message (SoupWebsocketConnection *ws,
     }
 }
 
+static void connect_socket (Probe *self);
+
+static gboolean
+on_socket_retry (gpointer user_data)
+{
+  Probe *self = user_data;
+
+  self->socket_retry_id = 0;
+  connect_socket (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* As the app's realtime connection does: a lost socket is opened again, sooner at first. */
+static void
+retry_socket (Probe *self)
+{
+  guint delay_ms = MIN (500u << MIN (self->socket_attempt, 4u), 4000u);
+
+  self->socket_attempt++;
+  g_clear_handle_id (&self->socket_retry_id, g_source_remove);
+  self->socket_retry_id = g_timeout_add (delay_ms, on_socket_retry, self);
+}
+
 static void
 on_ws_closed (SoupWebsocketConnection *ws,
               Probe                   *self)
 {
-  g_printerr ("wz-call-probe: the server closed the socket\n");
-  self->exit_code = 2;
-  g_main_loop_quit (self->loop);
+  g_printerr ("wz-call-probe: the socket closed; opening it again\n");
+  g_signal_handlers_disconnect_by_data (ws, self);
+  g_clear_object (&self->ws);
+  report (self, "socket-closed");
+  retry_socket (self);
 }
 
 static void
@@ -434,14 +473,37 @@ on_ws_connected (GObject      *source,
   self->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
   if (self->ws == NULL)
     {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
       g_printerr ("wz-call-probe: cannot open %s/ws: %s\n", self->server, error->message);
-      self->exit_code = 2;
-      g_main_loop_quit (self->loop);
+      if (!self->ready)
+        {
+          /* Never reached: a wrong address or token, not a dropped network. */
+          self->exit_code = 2;
+          g_main_loop_quit (self->loop);
+        }
+      else
+        retry_socket (self);
       return;
     }
+  self->socket_attempt = 0;
   soup_websocket_connection_set_keepalive_interval (self->ws, 20);
   g_signal_connect (self->ws, "message", G_CALLBACK (on_ws_message), self);
   g_signal_connect (self->ws, "closed", G_CALLBACK (on_ws_closed), self);
+}
+
+static void
+connect_socket (Probe *self)
+{
+  g_autofree char *ws_url = g_strconcat (self->server, "/ws", NULL);
+  g_autofree char *bearer = g_strconcat ("Bearer ", self->token, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, ws_url);
+
+  if (msg == NULL)
+    return;
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
+  soup_session_websocket_connect_async (self->soup, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        self->cancellable, on_ws_connected, self);
 }
 
 static gboolean
@@ -461,8 +523,6 @@ main (int   argc,
   Probe probe = { 0 };
   g_autofree char *latency_log = NULL;
   g_autofree char *ws_url = NULL;
-  g_autofree char *bearer = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GInputStream) in = NULL;
@@ -501,16 +561,12 @@ main (int   argc,
   probe.cancellable = g_cancellable_new ();
   probe.soup = soup_session_new ();
   ws_url = g_strconcat (probe.server, "/ws", NULL);
-  msg = soup_message_new (SOUP_METHOD_GET, ws_url);
-  if (msg == NULL)
+  if (!g_uri_is_valid (ws_url, G_URI_FLAGS_NONE, NULL))
     {
       g_printerr ("wz-call-probe: “%s” is not a URL\n", probe.server);
       return 64;
     }
-  bearer = g_strconcat ("Bearer ", probe.token, NULL);
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
-  soup_session_websocket_connect_async (probe.soup, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        probe.cancellable, on_ws_connected, &probe);
+  connect_socket (&probe);
 
   in = g_unix_input_stream_new (0, FALSE);
   probe.commands = g_data_input_stream_new (in);
@@ -521,6 +577,7 @@ main (int   argc,
 
   report (&probe, "exit");
   g_cancellable_cancel (probe.cancellable);
+  g_clear_handle_id (&probe.socket_retry_id, g_source_remove);
   if (probe.call != NULL)
     {
       g_signal_handlers_disconnect_by_data (probe.call, &probe);

@@ -19,6 +19,9 @@
   /* How long a re-join offer waits for the doctor's answer. */
   const REJOIN_WAIT_MS = 15000;
   const RING_MS = 60000;
+  /* A dropped connection that has not come back by then ends the call on this side too, as the
+   * doctor's app does after 30 s (whose hangup may not get through the same network). */
+  const RECONNECT_GIVE_UP_MS = 30000;
 
   const STRINGS = {
     en: {
@@ -45,6 +48,7 @@
       declined: 'You declined the call.',
       consentDeclined: 'You did not agree to the video visit, so the camera was not started. You can still message your doctor.',
       failed: 'The video visit could not be connected. Your doctor can call again.',
+      connectionLost: 'The connection to your doctor was lost. When your connection is back, your doctor can call again.',
       cameraRefused: 'The camera and microphone were not allowed. Your doctor has been told. To join, allow them for this page in your browser settings, then ask your doctor to call again.',
       noCamera: 'No camera was found; your doctor can hear you but not see you.',
       unsupported: 'This browser cannot make video calls. Please open the link in a current browser.',
@@ -80,6 +84,7 @@
       declined: '您拒绝了通话。',
       consentDeclined: '您未同意视频问诊，因此没有开启摄像头。您仍可以给医生发消息。',
       failed: '视频问诊未能接通。医生可以再次呼叫。',
+      connectionLost: '与医生的连接已中断。网络恢复后，医生可以再次呼叫您。',
       cameraRefused: '摄像头和麦克风未被允许使用，医生已收到通知。如需加入，请在浏览器设置中允许本页面使用它们，然后请医生再次呼叫。',
       noCamera: '未找到摄像头；医生能听到您的声音，但看不到画面。',
       unsupported: '此浏览器不支持视频通话。请用较新的浏览器打开链接。',
@@ -146,7 +151,9 @@
       iceServers: null,
       ringTimer: null,
       rejoinTimer: null,
+      lostTimer: null,
       tick: null,
+      over: new Set(),       /* ids of calls that ended here: late frames of theirs never ring */
     };
 
     const t = (key, values) => {
@@ -386,6 +393,8 @@
         const s = pc.connectionState;
         if (s === 'connected') {
           clearTimeout(state.rejoinTimer);
+          clearTimeout(state.lostTimer);
+          state.lostTimer = null;
           if (!state.connectedAt)
             state.connectedAt = Date.now();
           state.weOffered = false;
@@ -394,6 +403,11 @@
         } else if ((s === 'disconnected' || s === 'failed') && state.view === 'connected') {
           /* The doctor's side makes the new connection; the page waits for its offer. */
           setView('reconnecting');
+          clearTimeout(state.lostTimer);
+          state.lostTimer = setTimeout(() => {
+            if (state.view === 'reconnecting')
+              hangUp('failed', 'connectionLost');
+          }, RECONNECT_GIVE_UP_MS);
         }
       };
       return pc;
@@ -417,7 +431,7 @@
       const reply = await pc.createAnswer();
       await pc.setLocalDescription(reply);
       send({ type: 'answer', call: state.callId, sdp: pc.localDescription.sdp });
-      if (state.view !== 'connected')
+      if (state.view !== 'connected' && state.view !== 'reconnecting')
         setView('connecting');
     }
 
@@ -426,11 +440,14 @@
     function clearTimers () {
       clearTimeout(state.ringTimer);
       clearTimeout(state.rejoinTimer);
+      clearTimeout(state.lostTimer);
       clearInterval(state.tick);
-      state.ringTimer = state.rejoinTimer = state.tick = null;
+      state.ringTimer = state.rejoinTimer = state.lostTimer = state.tick = null;
     }
 
     function finish (endKey) {
+      if (state.callId)
+        state.over.add(state.callId);
       clearTimers();
       closePeer();
       stopMedia();
@@ -603,6 +620,8 @@
          * it must neither ring nor replace the call in progress. */
         if (!/^m=/m.test(frame.sdp) || !/^a=fingerprint:/m.test(frame.sdp) || !/^a=ice-ufrag:/m.test(frame.sdp))
           return;
+        if (state.over.has(frame.call))
+          return;  /* sent before the call ended here, delivered after (a network that came back) */
         if (frame.call === state.callId) {
           /* The doctor's side reconnects (or answers our re-join with a counter-offer). */
           if (state.stream && ['connecting', 'connected', 'reconnecting', 'starting'].includes(state.view))
@@ -685,8 +704,8 @@
 
     /* Figures for diagnostics (and the browser tests): what this side has decoded and heard. */
     window.wzCallDiagnostics = async () => {
-      const result = { state: state.view, callId: state.callId, framesDecoded: 0,
-                       audioPacketsReceived: 0, audioEnergy: 0, framesSent: 0 };
+      const result = { state: state.view, callId: state.callId, connectedAt: state.connectedAt,
+                       framesDecoded: 0, audioPacketsReceived: 0, audioEnergy: 0, framesSent: 0 };
       if (!state.pc)
         return result;
       const report = await state.pc.getStats();
