@@ -186,6 +186,25 @@ bind_label (GtkSignalListItemFactory *factory,
                       gtk_string_object_get_string (gtk_list_item_get_item (list_item)));
 }
 
+/* WZ_BENCH_SCREENSHOT=FILE.png: the first screen of rows as drawn, to look at (with
+ * WZ_BENCH_LARGE_TEXT=1 for the large-text setting; ADW_DEBUG_COLOR_SCHEME=prefer-dark and
+ * ADW_DEBUG_HIGH_CONTRAST=1 for the other styles). */
+static void
+save_screenshot (GtkWidget  *window,
+                 const char *path)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (window), gtk_widget_get_height (window));
+  node = gtk_snapshot_to_node (snapshot);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node, NULL);
+  if (!gdk_texture_save_to_png (texture, path))
+    g_printerr ("could not save %s\n", path);
+}
+
 /* The main thread's own CPU time: on a shared machine the wall clock also counts the time the
  * thread waited for a core. */
 static gint64
@@ -215,6 +234,12 @@ on_tick (GtkWidget     *widget,
     run->settle_until = now + G_USEC_PER_SEC;
   if (now < run->settle_until)
     return G_SOURCE_CONTINUE;
+  if (g_getenv ("WZ_BENCH_SCREENSHOT") != NULL)
+    {
+      save_screenshot (GTK_WIDGET (gtk_widget_get_root (widget)), g_getenv ("WZ_BENCH_SCREENSHOT"));
+      run->done = TRUE;
+      return G_SOURCE_REMOVE;
+    }
 
   if (run->started == 0)
     {
@@ -378,6 +403,8 @@ main (int   argc,
   window = gtk_window_new ();
   gtk_window_set_default_size (GTK_WINDOW (window), 380, 760);
   gtk_window_set_child (GTK_WINDOW (window), scrolled);
+  if (g_strcmp0 (g_getenv ("WZ_BENCH_LARGE_TEXT"), "1") == 0)
+    gtk_widget_add_css_class (window, "large-text");
 
   run.adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
   run.intervals = g_array_new (FALSE, FALSE, sizeof (double));

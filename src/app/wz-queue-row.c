@@ -351,7 +351,6 @@ ensure_style (WzQueueRow *self)
   self->row_height = 2 * MARGIN_Y + MAX (AVATAR_SIZE, MAX (middle_height, right_height));
 
   set_texts (self);
-  gtk_widget_queue_resize (widget);
 }
 
 static void
@@ -873,9 +872,16 @@ wz_queue_row_css_changed (GtkWidget         *widget,
 
   GTK_WIDGET_CLASS (wz_queue_row_parent_class)->css_changed (widget, change);
 
-  /* Colours are read again; fonts, layouts and the height only when the font changed. */
+  /* Colours are read again; fonts, layouts and the height only when the font changed (the
+   * parent class has updated the widget's Pango context by now). Hovering a row or selecting it
+   * changes its style but not its font, and costs no new layout. */
   self->style_valid = FALSE;
-  gtk_widget_queue_draw (widget);
+  if (self->font != NULL
+      && !pango_font_description_equal (self->font,
+                                        pango_context_get_font_description (gtk_widget_get_pango_context (widget))))
+    gtk_widget_queue_resize (widget);
+  else
+    gtk_widget_queue_draw (widget);
 }
 
 static void
@@ -889,6 +895,15 @@ wz_queue_row_direction_changed (GtkWidget        *widget,
 static void
 on_style_manager_changed (WzQueueRow *self)
 {
+  self->style_valid = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The allergy icon is loaded for the display's scale. */
+static void
+on_scale_factor_changed (WzQueueRow *self)
+{
+  g_clear_pointer (&self->font, pango_font_description_free);
   self->style_valid = FALSE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -994,6 +1009,7 @@ wz_queue_row_init (WzQueueRow *self)
                            G_CALLBACK (on_style_manager_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (style_manager, "notify::high-contrast",
                            G_CALLBACK (on_style_manager_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect (self, "notify::scale-factor", G_CALLBACK (on_scale_factor_changed), NULL);
 }
 
 GtkWidget *
