@@ -64,6 +64,70 @@ patient_conditions (WzFollowupRoutes  *self,
   return TRUE;
 }
 
+/* A retry of a plan already made (its identifier is known) gets that plan and its Tasks as they
+ * are, 200, whatever the retry's dates would give today. The identifier is the client's: a plan
+ * it names for someone else, or from another template, is a client bug, not a retry (409).
+ * FALSE when there is no such plan (and nothing was answered). */
+static gboolean
+answer_made_before (Request    *req,
+                    const char *identifier,
+                    const char *template_id,
+                    const char *patient_ref)
+{
+  g_autofree char *system = g_uri_escape_string (WZ_CAREPLAN_ID_SYSTEM, NULL, FALSE);
+  g_autofree char *value = g_uri_escape_string (identifier, NULL, FALSE);
+  g_autofree char *text = g_strdup_printf ("identifier=%s%%7C%s", system, value);
+  g_autoptr(GPtrArray) plans = NULL;
+  g_autoptr(GPtrArray) tasks = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *plan_ref = NULL;
+  g_autofree char *escaped = NULL;
+  g_autofree char *based_on = NULL;
+  WzStoredResource *plan;
+  Made made = { NULL, NULL };
+  gboolean no = FALSE;
+  gsize n;
+  gpointer *found;
+
+  plans = wz_followup_search_stored (req->self->store, "CarePlan", text, &error);
+  if (plans != NULL && plans->len == 0)
+    return FALSE;
+  if (plans != NULL)
+    {
+      plan = g_ptr_array_index (plans, 0);
+      plan_ref = g_strconcat ("CarePlan/", plan->id, NULL);
+      if (g_strcmp0 (plan->patient, patient_ref) != 0 || !stored_mentions (plan, template_id))
+        g_set_error (&error, WZ_ERROR, WZ_ERROR_CONFLICT, "The identifier %s already names %s, "
+                     "made for another patient or template", identifier, plan_ref);
+      else
+        {
+          escaped = g_uri_escape_string (plan_ref, NULL, FALSE);
+          based_on = g_strconcat ("based-on=", escaped, NULL);
+          tasks = wz_followup_search_stored (req->self->store, "Task", based_on, &error);
+        }
+    }
+  if (error != NULL)
+    {
+      fail (req, error, "C", "CarePlan", patient_ref);
+      return TRUE;
+    }
+
+  /* The plan first, then its Tasks, none of them made now. */
+  g_ptr_array_insert (tasks, 0, g_ptr_array_steal_index (plans, 0));
+  found = g_ptr_array_steal (tasks, &n);
+  made.stored = g_ptr_array_new_with_free_func ((GDestroyNotify) wz_stored_resource_free);
+  made.created = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  for (gsize i = 0; i < n; i++)
+    {
+      g_ptr_array_add (made.stored, found[i]);
+      g_array_append_val (made.created, no);
+    }
+  g_free (found);
+  respond_made (req, &made, patient_ref, "C");
+  made_clear (&made);
+  return TRUE;
+}
+
 void
 handle_apply_template (Request *req)
 {
@@ -122,6 +186,8 @@ handle_apply_template (Request *req)
       fail (req, error, "C", "CarePlan", patient_ref);
       goto out;
     }
+  if (answer_made_before (req, params.identifier, params.template_id, patient_ref))
+    goto out;
 
   created = wz_day_today (tz, wz_time_now_us ());
   created_text = wz_day_format (created);
@@ -194,42 +260,10 @@ handle_apply_template (Request *req)
   plan_ref = g_strconcat ("CarePlan/", plan->id, NULL);
   if (!g_array_index (made.created, gboolean, 0))
     {
-      /* Made by an earlier request with this identifier: a retry gets that plan as it was
-       * made. The identifier is the client's: a plan it names for someone else, or from
-       * another template, is a client bug, not a retry. */
-      g_autoptr(GPtrArray) tasks = NULL;
-      g_autofree char *escaped = g_uri_escape_string (plan_ref, NULL, FALSE);
-      g_autofree char *text = g_strconcat ("based-on=", escaped, NULL);
-
+      /* Made since answer_made_before() looked: answered as the retry it is. */
       wz_store_rollback (self->store);
-      if (g_strcmp0 (plan->patient, patient_ref) != 0 ||
-          !stored_mentions (plan, params.template_id))
-        {
-          g_set_error (&error, WZ_ERROR, WZ_ERROR_CONFLICT, "The identifier %s already names "
-                       "CarePlan/%s, made for another patient or template", params.identifier,
-                       plan->id);
-          fail (req, error, "C", "CarePlan", patient_ref);
-          goto out;
-        }
-      if ((tasks = wz_followup_search_stored (self->store, "Task", text, &error)) == NULL)
-        {
-          fail (req, error, "C", "CarePlan", patient_ref);
-          goto out;
-        }
-      {
-        gsize n;
-        gpointer *found = g_ptr_array_steal (tasks, &n);
-
-        for (gsize i = 0; i < n; i++)
-          {
-            gboolean no = FALSE;
-
-            g_ptr_array_add (made.stored, found[i]);
-            g_array_append_val (made.created, no);
-          }
-        g_free (found);
-      }
-      respond_made (req, &made, patient_ref, "C");
+      if (!answer_made_before (req, params.identifier, params.template_id, patient_ref))
+        fail_with (req, WZ_ERROR_CONFLICT, "C", "CarePlan", "The plan's identifier is in use");
       goto out;
     }
 
