@@ -468,6 +468,75 @@ relay (Client     *client,
   send_to_all (sockets, bytes);
 }
 
+/* Presence: whether the patient's visit page of ENCOUNTER_ID has a socket open, told to ONLY
+ * (who asked) or else to the doctors of the encounter (it opened or closed), so the app can
+ * say the page is not open instead of ringing into nothing. */
+static void
+send_presence (WzWsHub    *self,
+               const char *encounter_id,
+               Client     *only)
+{
+  g_autofree char *key = g_strconcat ("patient:", encounter_id, NULL);
+  g_autofree char *encounter = g_strconcat ("Encounter/", encounter_id, NULL);
+  Principal *page = g_hash_table_lookup (self->principals, key);
+  g_autofree char *patient = NULL;
+  g_autoptr(GPtrArray) practitioners = NULL;
+  g_autoptr(GPtrArray) recipients = g_ptr_array_new ();
+  g_autoptr(GPtrArray) sockets = NULL;
+  g_autoptr(JsonObject) frame = json_object_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(GBytes) bytes = NULL;
+  GHashTableIter iter;
+  Principal *principal;
+
+  json_object_set_string_member (frame, "type", "presence");
+  json_object_set_string_member (frame, "encounter", encounter);
+  json_object_set_string_member (frame, "patient", page != NULL && page->clients.length > 0
+                                                   ? "online" : "offline");
+  json_node_set_object (root, frame);
+  bytes = node_to_bytes (root);
+  if (only != NULL)
+    {
+      send_bytes (only, bytes);
+      return;
+    }
+  if (!wz_care_team_encounter_parties (self->care_team, encounter_id, &patient, &practitioners,
+                                       NULL))
+    return;
+  g_hash_table_iter_init (&iter, self->principals);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &principal))
+    if (principal->session->practitioner_id != NULL &&
+        g_ptr_array_find_with_equal_func (practitioners, principal->reference, g_str_equal, NULL))
+      g_ptr_array_add (recipients, principal);
+  sockets = sockets_of (recipients);
+  send_to_all (sockets, bytes);
+}
+
+/* {"type":"presence","encounter":"Encounter/E"} from a doctor of E: the answer goes to them. */
+static void
+answer_presence (Client     *client,
+                 JsonObject *frame)
+{
+  const WzSession *session = client->principal->session;
+  const char *reference = json_object_get_string_member_with_default (frame, "encounter", NULL);
+  g_autofree char *encounter = reference != NULL ? wz_fhir_index_reference ("Encounter", reference)
+                                                 : NULL;
+  g_autofree char *patient = NULL;
+  g_autoptr(GPtrArray) practitioners = NULL;
+
+  if (encounter == NULL || session->practitioner_id == NULL ||
+      !wz_care_team_encounter_parties (client->hub->care_team, encounter + strlen ("Encounter/"),
+                                       &patient, &practitioners, NULL) ||
+      !g_ptr_array_find_with_equal_func (practitioners, client->principal->reference,
+                                         g_str_equal, NULL))
+    {
+      send_error (client, "Presence is told to the doctors of an encounter: send "
+                          "{\"type\":\"presence\",\"encounter\":\"Encounter/ID\"} for one of yours");
+      return;
+    }
+  send_presence (client->hub, encounter + strlen ("Encounter/"), client);
+}
+
 static void
 on_message (SoupWebsocketConnection *conn,
             gint                     data_type,
@@ -517,12 +586,15 @@ on_message (SoupWebsocketConnection *conn,
     }
   else if (g_strv_contains (relayed_types, type))
     relay (client, frame, type);
+  else if (strcmp (type, "presence") == 0)
+    answer_presence (client, frame);
   else
     {
       g_autofree char *shown = g_utf8_substring (type, 0, MIN (g_utf8_strlen (type, -1), 40));
 
       error_text = g_strdup_printf ("Unknown frame type “%s”; the server understands ping, "
-                                    "typing, receipt, offer, answer, ice and hangup", shown);
+                                    "typing, receipt, offer, answer, ice, hangup and presence",
+                                    shown);
       send_error (client, error_text);
     }
 }
@@ -565,12 +637,19 @@ on_closed (SoupWebsocketConnection *conn,
   Client *client = user_data;
   WzWsHub *self = client->hub;
   Principal *principal = client->principal;
+  g_autofree char *page_closed = NULL;
 
   g_signal_handlers_disconnect_by_data (conn, client);
   g_queue_unlink (&principal->clients, &client->link);
   if (principal->clients.length == 0)
-    g_hash_table_remove (self->principals, principal->key);
+    {
+      if (principal->session->patient_id != NULL && !self->closing)
+        page_closed = g_strdup (principal->session->encounter_id);
+      g_hash_table_remove (self->principals, principal->key);
+    }
   self->n_clients--;
+  if (page_closed != NULL)
+    send_presence (self, page_closed, NULL);
 
   g_debug ("Websocket closed (%u open)", self->n_clients);
   g_object_unref (conn);
@@ -689,6 +768,8 @@ ws_handler (SoupServer              *server,
 
   g_debug ("Websocket opened by %s (%u open)", principal->key, self->n_clients);
   send_hello (client);
+  if (session->patient_id != NULL && principal->clients.length == 1)
+    send_presence (self, session->encounter_id, NULL);
 }
 
 static gboolean
