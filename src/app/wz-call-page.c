@@ -90,6 +90,8 @@ struct _WzCallPage
   char           *summary;
   GtkMediaStream *ring;
   gboolean        notified;
+  /* Whether the open visit's patient has their visit page open (server presence). */
+  enum { PRESENCE_UNKNOWN, PRESENCE_ONLINE, PRESENCE_OFFLINE } presence;
 
   gboolean        muted;
   gboolean        camera_off;
@@ -521,6 +523,9 @@ update_idle (WzCallPage *self)
   else if (offline)
     reason = _("Wenzhen is not connected to the server. You can call once the connection is back.");
   can_start = reason == NULL && !wz_call_page_get_active (self);
+  /* Not a reason against calling: it rings as soon as the page is opened. */
+  if (reason == NULL && self->presence == PRESENCE_OFFLINE)
+    reason = _("The patient’s visit page is not open — send them the visit link. You can still call; it rings once they open it.");
 
   /* Translators: %s is the patient's name */
   description = g_strdup_printf (_("%s sees your call on their visit page and answers there. The call runs directly between you, encrypted end to end."),
@@ -687,7 +692,9 @@ update_view (WzCallPage *self)
       page = "outgoing";
       {
         /* Translators: %s is the patient's name */
-        g_autofree char *description = g_strdup_printf (_("Waiting for %s to answer on their visit page."),
+        g_autofree char *description = g_strdup_printf (self->presence == PRESENCE_OFFLINE
+                                                        ? _("%s’s visit page is not open, so it cannot ring yet — send them the visit link. It rings as soon as they open it.")
+                                                        : _("Waiting for %s to answer on their visit page."),
                                                         self->call_name);
 
         adw_status_page_set_description (self->outgoing_page, description);
@@ -1438,6 +1445,69 @@ on_signal_frame (WzCallPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE]);
 }
 
+static const char *
+open_encounter_id (WzCallPage *self)
+{
+  return self->item != NULL ? wz_queue_item_get_encounter_id (self->item) : NULL;
+}
+
+/* Asks the server whether the open visit's patient page is open; the answer comes as a
+ * presence frame. */
+static void
+ask_presence (WzCallPage *self)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonObject) frame = NULL;
+  g_autofree char *encounter = NULL;
+
+  if (open_encounter_id (self) == NULL || self->realtime == NULL
+      || wz_realtime_get_state (self->realtime) != WZ_REALTIME_CONNECTED)
+    return;
+  encounter = g_strconcat ("Encounter/", open_encounter_id (self), NULL);
+  frame = json_object_new ();
+  json_object_set_string_member (frame, "type", "presence");
+  json_object_set_string_member (frame, "encounter", encounter);
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, frame);
+  wz_realtime_send (self->realtime, node);
+}
+
+static void
+on_presence (WzCallPage *self,
+             const char *type,
+             JsonNode   *node,
+             WzRealtime *realtime)
+{
+  JsonObject *frame = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *encounter = frame ? json_object_get_string_member_with_default (frame, "encounter", NULL) : NULL;
+  const char *patient = frame ? json_object_get_string_member_with_default (frame, "patient", NULL) : NULL;
+  gboolean was_offline = self->presence == PRESENCE_OFFLINE;
+
+  if (encounter == NULL || patient == NULL || open_encounter_id (self) == NULL
+      || g_strcmp0 (encounter_id_of (encounter), open_encounter_id (self)) != 0)
+    return;
+  self->presence = g_str_equal (patient, "online") ? PRESENCE_ONLINE : PRESENCE_OFFLINE;
+  wz_test_report ("call-presence encounter=%s patient=%s", open_encounter_id (self), patient);
+
+  /* Called while the page was closed, the offer went nowhere: now that it is open, call again
+   * so it rings there. */
+  if (was_offline && self->presence == PRESENCE_ONLINE && call_state (self) == WZ_CALL_OUTGOING
+      && g_strcmp0 (encounter_id_of (wz_call_get_encounter (self->call)), open_encounter_id (self)) == 0)
+    {
+      g_debug ("The patient's page opened during call %s; calling again", wz_call_get_id (self->call));
+      drop_call (self);
+      action_start (GTK_WIDGET (self), "call.start", NULL);
+      return;
+    }
+  update_view (self);
+}
+
+static void
+on_realtime_connected (WzCallPage *self)
+{
+  ask_presence (self);
+}
+
 static void
 on_realtime_state (WzCallPage *self)
 {
@@ -1469,6 +1539,11 @@ wz_call_page_set_realtime (WzCallPage   *self,
     }
   g_signal_connect_object (realtime, "notify::state", G_CALLBACK (on_realtime_state), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (realtime, "message::presence", G_CALLBACK (on_presence), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (realtime, "connected", G_CALLBACK (on_realtime_connected), self,
+                           G_CONNECT_SWAPPED);
+  ask_presence (self);
   update_view (self);
 }
 
@@ -1526,6 +1601,8 @@ wz_call_page_set_item (WzCallPage  *self,
         drop_call (self);
     }
 
+  self->presence = PRESENCE_UNKNOWN;
+  ask_presence (self);
   load_history (self);
   update_view (self);
 }

@@ -151,8 +151,21 @@ case "$mode" in
     grep -q 'can-start=yes' <<<"$line" || fail "Start is not offered for a visit in progress: $line"
     # No camera on this machine: said before the call, plainly.
     grep -q 'camera=none' <<<"$line" || fail "the missing camera is not mentioned: $line"
+    # The patient's visit page is not open: said before calling, and calling is still offered.
+    wait_for '^call-presence .* patient=offline' 10 >/dev/null
     sleep 0.5
+    line=$(wait_for '^call-page=idle ' 1)
+    expected=$(translated "The patient’s visit page is not open — send them the visit link. You can still call; it rings once they open it.")
+    grep -qF "reason=$expected" <<<"$line" || fail "the closed visit page is not mentioned: $line"
+    grep -q 'can-start=yes' <<<"$line" || fail "Start is not offered while the page is closed: $line"
     screenshot "call-idle-$lang.png"
+    # The page opens (the patient's end signs in on /ws): the note goes.
+    start_peer "$(encounter_of 王浩然)"
+    wait_for '^call-presence .* patient=online' 10 >/dev/null
+    sleep 0.5
+    line=$(wait_for '^call-page=idle ' 1)
+    grep -qE 'reason=$' <<<"$line" || fail "the note stays after the page opened: $line"
+    stop_peer
 
     line=$(open_call ly 刘洋)
     echo "$line"
