@@ -18,35 +18,44 @@
 
 /* One visit of today in the doctor's worklist: the Encounter (status, arrival, urgency, reason)
  * and the patient it is about, reduced to what the queue shows and searches. Updated in place
- * when a newer version arrives, so rows bound to it redraw without the list being rebuilt. A
- * plain struct of strings keeps 100,000 of them well under the memory budget. */
+ * when a newer version arrives, so rows bound to it redraw without the list being rebuilt.
+ * 100,000 of them are held at once, so the struct is kept to 128 bytes (a slice size) and to
+ * two allocations of its own besides. */
 struct _WzQueueItem
 {
   GObject        parent_instance;
 
   /* Strings many visits share (statuses, reasons, “Female · 34 years”) are interned: at
    * 100,000 visits a copy each would cost more than everything else an item holds. */
-  char          *encounter_id;
   const char    *encounter_status;
   const char    *reason;
   gint64         arrived_us;
   guint          version;
   guint          row;
+  int            allergy_count;
+  /* The visit's id and the patient's id, name and birth date, each NUL-terminated, in one
+   * block: one allocation instead of four. Birth dates are nearly unique, so they are not
+   * interned. */
+  guint16        patient_at;
+  guint16        name_at;
+  guint16        birth_date_at;
   guint8         urgency;
-  guint8         status;               /* WzQueueStatus */
-  guint8         urgency_from_triage;
-  guint8         awaiting_pharmacist;
-  guint8         key_borrowed;         /* key is in the model's key store, not the item's */
+  guint8         status;                  /* WzQueueStatus */
+  guint          urgency_from_triage : 1;
+  guint          awaiting_pharmacist : 1;
+  guint          key_borrowed : 1;        /* key is in the model's key store, not the item's */
+  guint          has_patient_id : 1;
+  guint          has_name : 1;
+  guint          has_birth_date : 1;
 
-  char          *patient_id;
-  char          *name;
+  char          *strings;
   const char    *gender;
-  const char    *birth_date;
   const char    *details;
   WzQueueKey    *key;
-  int            allergy_count;
   char          *allergies;
 };
+
+G_STATIC_ASSERT (sizeof (struct _WzQueueItem) <= 128);
 
 G_DEFINE_FINAL_TYPE (WzQueueItem, wz_queue_item, G_TYPE_OBJECT)
 
@@ -211,6 +220,85 @@ replace_string (char       **field,
   return TRUE;
 }
 
+enum {
+  CHANGED_PATIENT_ID = 1 << 1,
+  CHANGED_NAME = 1 << 2,
+  CHANGED_BIRTH_DATE = 1 << 3,
+};
+
+static const char *
+patient_string (WzQueueItem *self,
+                guint        which)
+{
+  if (self->strings == NULL)
+    return NULL;
+
+  switch (which)
+    {
+    case CHANGED_PATIENT_ID:
+      return self->has_patient_id ? self->strings + self->patient_at : NULL;
+    case CHANGED_NAME:
+      return self->has_name ? self->strings + self->name_at : NULL;
+    case CHANGED_BIRTH_DATE:
+      return self->has_birth_date ? self->strings + self->birth_date_at : NULL;
+    default:
+      return self->strings;
+    }
+}
+
+/* Replaces the patient's id, name and birth date (the block is made anew when any of them
+ * changes, so pointers to the old ones, the visit's id too, go). Returns which changed. */
+static guint
+set_strings (WzQueueItem *self,
+             const char  *encounter_id,
+             const char  *patient_id,
+             const char  *name,
+             const char  *birth_date)
+{
+  const char *values[] = { encounter_id, patient_id, name, birth_date };
+  gsize lengths[G_N_ELEMENTS (values)];
+  guint changed = 0;
+  gsize at = 0;
+  char *block;
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      if (g_strcmp0 (patient_string (self, 1u << i), values[i]) != 0)
+        changed |= 1u << i;
+      lengths[i] = values[i] != NULL ? strlen (values[i]) : 0;
+    }
+  if (changed == 0)
+    return 0;
+
+  /* Offsets are 16 bits. FHIR ids have at most 64 characters and dates 10; a name of tens of
+   * kilobytes is not one, and is kept cut at a character. */
+  lengths[0] = MIN (lengths[0], 1024);
+  lengths[1] = MIN (lengths[1], 1024);
+  if (lengths[2] > 32768)
+    lengths[2] = g_utf8_find_prev_char (values[2], values[2] + 32768) - values[2];
+  lengths[3] = MIN (lengths[3], 1024);
+
+  block = g_malloc (lengths[0] + lengths[1] + lengths[2] + lengths[3] + 4);
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      if (lengths[i] > 0)
+        memcpy (block + at, values[i], lengths[i]);
+      block[at + lengths[i]] = '\0';
+      at += lengths[i] + 1;
+    }
+  self->patient_at = (guint16) (lengths[0] + 1);
+  self->name_at = (guint16) (self->patient_at + lengths[1] + 1);
+  self->birth_date_at = (guint16) (self->name_at + lengths[2] + 1);
+
+  g_free (self->strings);
+  self->strings = block;
+  self->has_patient_id = values[1] != NULL;
+  self->has_name = values[2] != NULL;
+  self->has_birth_date = values[3] != NULL;
+
+  return changed;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* GObject */
 
@@ -219,9 +307,7 @@ wz_queue_item_finalize (GObject *object)
 {
   WzQueueItem *self = WZ_QUEUE_ITEM (object);
 
-  g_free (self->encounter_id);
-  g_free (self->patient_id);
-  g_free (self->name);
+  g_free (self->strings);
   g_free (self->allergies);
   if (!self->key_borrowed)
     g_clear_pointer (&self->key, wz_queue_key_free);
@@ -240,7 +326,7 @@ wz_queue_item_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_ENCOUNTER_ID:
-      g_value_set_string (value, self->encounter_id);
+      g_value_set_string (value, self->strings);
       break;
     case PROP_STATUS:
       g_value_set_enum (value, self->status);
@@ -255,7 +341,7 @@ wz_queue_item_get_property (GObject    *object,
       g_value_set_int64 (value, self->arrived_us);
       break;
     case PROP_PATIENT_ID:
-      g_value_set_string (value, self->patient_id);
+      g_value_set_string (value, wz_queue_item_get_patient_id (self));
       break;
     case PROP_NAME:
       g_value_set_string (value, wz_queue_item_get_name (self));
@@ -315,7 +401,7 @@ wz_queue_item_new (const char *encounter_id)
   g_return_val_if_fail (encounter_id != NULL, NULL);
 
   self = g_object_new (WZ_TYPE_QUEUE_ITEM, NULL);
-  self->encounter_id = g_strdup (encounter_id);
+  set_strings (self, encounter_id, NULL, NULL, NULL);
 
   return self;
 }
@@ -466,7 +552,8 @@ wz_queue_item_apply_encounter (WzQueueItem *self,
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REASON]);
       changed = TRUE;
     }
-  if (replace_string (&self->patient_id, patient))
+  if (set_strings (self, self->strings, patient, patient_string (self, CHANGED_NAME),
+                   patient_string (self, CHANGED_BIRTH_DATE)) != 0)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PATIENT_ID]);
       changed = TRUE;
@@ -654,8 +741,8 @@ wz_queue_item_set_patient (WzQueueItem          *self,
   g_object_freeze_notify (G_OBJECT (self));
 
   replace_interned (&self->gender, patient->gender);
-  replace_interned (&self->birth_date, patient->birth_date);
-  if (replace_string (&self->name, patient->name))
+  if (set_strings (self, self->strings, patient_string (self, CHANGED_PATIENT_ID), patient->name,
+                   patient->birth_date) & CHANGED_NAME)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
       changed = TRUE;
@@ -760,7 +847,7 @@ const char *
 wz_queue_item_get_encounter_id (WzQueueItem *self)
 {
   g_return_val_if_fail (WZ_IS_QUEUE_ITEM (self), NULL);
-  return self->encounter_id;
+  return self->strings;
 }
 
 guint
@@ -814,7 +901,7 @@ const char *
 wz_queue_item_get_patient_id (WzQueueItem *self)
 {
   g_return_val_if_fail (WZ_IS_QUEUE_ITEM (self), NULL);
-  return self->patient_id;
+  return patient_string (self, CHANGED_PATIENT_ID);
 }
 
 gboolean
@@ -828,7 +915,7 @@ const char *
 wz_queue_item_get_name (WzQueueItem *self)
 {
   g_return_val_if_fail (WZ_IS_QUEUE_ITEM (self), NULL);
-  return self->name != NULL ? self->name : _("Unnamed patient");
+  return self->has_name ? self->strings + self->name_at : _("Unnamed patient");
 }
 
 const char *
@@ -849,7 +936,7 @@ const char *
 wz_queue_item_get_birth_date (WzQueueItem *self)
 {
   g_return_val_if_fail (WZ_IS_QUEUE_ITEM (self), NULL);
-  return self->birth_date;
+  return patient_string (self, CHANGED_BIRTH_DATE);
 }
 
 int
@@ -979,7 +1066,7 @@ wz_queue_item_new_for_values (const char    *encounter_id,
   const char *identifiers[] = { identifier, NULL };
   const char *phones[] = { phone, NULL };
 
-  self->name = g_strdup (name);
+  set_strings (self, encounter_id, NULL, name, NULL);
   self->status = status;
   self->encounter_status = g_intern_static_string (status == WZ_QUEUE_STATUS_WAITING ? "arrived"
                                                    : status == WZ_QUEUE_STATUS_IN_CONSULTATION ? "in-progress"
@@ -1009,7 +1096,7 @@ wz_queue_item_compare_arrival (gconstpointer a,
   if (item_a->arrived_us != item_b->arrived_us)
     return item_a->arrived_us < item_b->arrived_us ? -1 : 1;
 
-  return g_strcmp0 (item_a->encounter_id, item_b->encounter_id);
+  return g_strcmp0 (item_a->strings, item_b->strings);
 }
 
 /* Not yet triaged counts as routine: neither ahead of the urgent nor behind those who can wait. */

@@ -54,6 +54,11 @@ struct _WzQueueModel
   GHashTable   *allergy_read;     /* patient ids read (or being read) since the load */
   guint         allergy_source;
 
+  /* The thread that prepares the pages of a load (pinyin keys), started for a load and ended
+   * with it: what it keeps per thread (the pinyin cache, its malloc arena) goes with it. */
+  GThread      *page_thread;
+  GAsyncQueue  *page_jobs;        /* GTask, or the queue itself to end the thread */
+
   guint         loading;
   gboolean      loaded;
   gboolean      catch_up_pending;
@@ -421,7 +426,28 @@ detach_row (WzQueueModel *self,
   wz_queue_item_set_row (item, G_MAXUINT);
 }
 
-/* wz_queue_item_set_patient() for items that may be in the model, whose key is in the store. */
+static void index_patient (WzQueueModel *self, WzQueueItem *item);
+static void unindex_patient (WzQueueModel *self, WzQueueItem *item);
+
+/* The indexes borrow the item's visit and patient ids, which move when any of its strings
+ * changes: an item in the model leaves them before a change and comes back after. */
+static void
+unindex (WzQueueModel *self,
+         WzQueueItem  *item)
+{
+  unindex_patient (self, item);
+  g_hash_table_steal (self->by_encounter, wz_queue_item_get_encounter_id (item));
+}
+
+static void
+reindex (WzQueueModel *self,
+         WzQueueItem  *item)
+{
+  g_hash_table_insert (self->by_encounter, (gpointer) wz_queue_item_get_encounter_id (item), item);
+  index_patient (self, item);
+}
+
+/* wz_queue_item_set_patient() for items that may be in the model: its key is in the store. */
 static gboolean
 set_patient (WzQueueModel         *self,
              WzQueueItem          *item,
@@ -429,7 +455,14 @@ set_patient (WzQueueModel         *self,
 {
   const WzQueueKey *old_key = wz_queue_item_get_key (item);
   gboolean borrowed = wz_queue_item_key_is_borrowed (item);
-  gboolean changed = wz_queue_item_set_patient (item, patient);
+  gboolean in_model = wz_queue_item_get_row (item) != G_MAXUINT;
+  gboolean changed;
+
+  if (in_model)
+    unindex (self, item);
+  changed = wz_queue_item_set_patient (item, patient);
+  if (in_model)
+    reindex (self, item);
 
   if (borrowed && wz_queue_item_get_key (item) != old_key)
     {
@@ -701,10 +734,10 @@ apply_encounters (WzQueueModel *self,
           WzQueueStatus old_status = wz_queue_item_get_status (item);
           gboolean changed;
 
-          /* The subject could change, and with it the index key the item lends. */
-          unindex_patient (self, item);
+          /* The subject could change, and with it the index keys the item lends. */
+          unindex (self, item);
           changed = wz_queue_item_apply_encounter (item, encounter);
-          index_patient (self, item);
+          reindex (self, item);
 
           patient = g_hash_table_lookup (patients, wz_queue_item_get_patient_id (item));
           if (patient != NULL && set_patient (self, item, patient))
@@ -774,11 +807,14 @@ apply_patients (WzQueueModel *self,
       g_hash_table_iter_remove (&iter);
     }
 
-  /* Visits already shown whose patient changed (or was read again). */
+  /* Visits already shown whose patient changed (or was read again). Setting the patient
+   * re-indexes the visit, so the list is copied first. */
   g_hash_table_iter_init (&iter, patients);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      for (GSList *l = g_hash_table_lookup (self->by_patient, key); l != NULL; l = l->next)
+      g_autoptr(GSList) visits = g_slist_copy (g_hash_table_lookup (self->by_patient, key));
+
+      for (GSList *l = visits; l != NULL; l = l->next)
         if (set_patient (self, l->data, value))
           {
             guint position = position_of (self, l->data);
@@ -873,6 +909,7 @@ load_free (Load *load)
 }
 
 static void load_tasks (Load *load, const char *path);
+static void stop_page_thread (WzQueueModel *self);
 static void load_catch_up_others (Load *load, const char *path);
 
 static char *
@@ -915,12 +952,6 @@ finish_load (Load   *load,
     wz_test_report ("queue-load kind=%s items=%u", load->seen != NULL ? "full" : "catch-up",
                     self->items->len);
 
-#ifdef __GLIBC__
-  /* A large load parsed megabytes of JSON on worker threads; give the freed heap back. */
-  if (error == NULL && load->seen != NULL && self->items->len > 1000)
-    malloc_trim (0);
-#endif
-
   if (error == NULL && !self->loaded)
     {
       self->loaded = TRUE;
@@ -928,6 +959,16 @@ finish_load (Load   *load,
     }
 
   set_loading (self, FALSE);
+  if (self->loading == 0)
+    stop_page_thread (self);
+
+#ifdef __GLIBC__
+  /* A large load parsed megabytes of JSON on worker threads and built its keys on the page
+   * thread, which has ended; give the freed heap back. */
+  if (error == NULL && load->seen != NULL && self->items->len > 1000)
+    malloc_trim (0);
+#endif
+
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_signal_emit (self, signals[LOAD_FINISHED], 0, error);
 
@@ -960,16 +1001,50 @@ page_job_free (PageJob *job)
   g_free (job);
 }
 
-static void
-read_page_in_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
+static gpointer
+page_thread_main (gpointer data)
 {
-  PageJob *job = task_data;
+  GAsyncQueue *jobs = data;
+  GTask *task;
 
-  job->ok = read_page (job->node, &job->today, &job->page);
-  g_task_return_boolean (task, TRUE);
+  while ((task = g_async_queue_pop (jobs)) != (gpointer) jobs)
+    {
+      PageJob *job = g_task_get_task_data (task);
+
+      job->ok = read_page (job->node, &job->today, &job->page);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+
+  g_async_queue_unref (jobs);
+
+  return NULL;
+}
+
+static void
+run_in_page_thread (WzQueueModel *self,
+                    GTask        *task)
+{
+  if (self->page_thread == NULL)
+    {
+      self->page_jobs = g_async_queue_new ();
+      self->page_thread = g_thread_new ("wz-queue-pages", page_thread_main,
+                                        g_async_queue_ref (self->page_jobs));
+    }
+
+  g_async_queue_push (self->page_jobs, g_object_ref (task));
+}
+
+/* Waits for the page being prepared, if any (its answer still arrives through its task). */
+static void
+stop_page_thread (WzQueueModel *self)
+{
+  if (self->page_thread == NULL)
+    return;
+
+  g_async_queue_push (self->page_jobs, self->page_jobs);
+  g_thread_join (g_steal_pointer (&self->page_thread));
+  g_clear_pointer (&self->page_jobs, g_async_queue_unref);
 }
 
 static void on_encounter_page_read (GObject      *object,
@@ -1000,7 +1075,7 @@ on_encounter_page (GObject      *object,
   task = g_task_new (load->self, load->cancellable, on_encounter_page_read, load);
   g_task_set_source_tag (task, on_encounter_page);
   g_task_set_task_data (task, job, (GDestroyNotify) page_job_free);
-  g_task_run_in_thread (task, read_page_in_thread);
+  run_in_page_thread (load->self, task);
 }
 
 static void
@@ -1859,6 +1934,7 @@ wz_queue_model_stop (WzQueueModel *self)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->allergy_source, g_source_remove);
+  stop_page_thread (self);
   g_clear_pointer (&self->practitioner, g_free);
   self->catch_up_pending = FALSE;
   self->loading = 0;
@@ -1916,6 +1992,7 @@ wz_queue_model_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->allergy_source, g_source_remove);
+  stop_page_thread (self);
   g_clear_object (&self->client);
 
   G_OBJECT_CLASS (wz_queue_model_parent_class)->dispose (object);
