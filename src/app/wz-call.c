@@ -670,27 +670,6 @@ weak_ref_free (gpointer data)
   g_free (data);
 }
 
-static gboolean
-link_many (GstElement *first,
-           ...)
-{
-  va_list args;
-  GstElement *prev = first;
-  GstElement *next;
-  gboolean ok = TRUE;
-
-  va_start (args, first);
-  while (ok && (next = va_arg (args, GstElement *)) != NULL)
-    {
-      ok = gst_element_link (prev, next);
-      if (!ok)
-        g_warning ("Could not link %s to %s", GST_OBJECT_NAME (prev), GST_OBJECT_NAME (next));
-      prev = next;
-    }
-  va_end (args);
-  return ok;
-}
-
 static GstElement *
 caps_filter (const char *caps_text)
 {
@@ -701,15 +680,85 @@ caps_filter (const char *caps_text)
   return filter;
 }
 
+/* One element of a chain: made from FACTORY, or a capsfilter on CAPS where FACTORY is NULL. */
+typedef struct
+{
+  const char *factory;
+  const char *caps;
+} Stage;
+
+/* Makes an element for each of the N_STAGES STAGES into OUT, adds them to BIN and links them
+ * one after the other, after FIRST (already in BIN) when it is not NULL. FALSE, with nothing
+ * added, when a plugin is missing; FALSE after a warning at the first pair that does not link
+ * (everything added). */
+static gboolean
+add_chain (GstBin      *bin,
+           GstElement  *first,
+           const Stage *stages,
+           guint        n_stages,
+           GstElement **out)
+{
+  GstElement *prev = first;
+
+  for (guint i = 0; i < n_stages; i++)
+    {
+      out[i] = stages[i].factory != NULL ? make (stages[i].factory, NULL)
+                                         : caps_filter (stages[i].caps);
+      if (out[i] == NULL)
+        {
+          for (guint j = 0; j < i; j++)
+            gst_object_unref (gst_object_ref_sink (out[j]));
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < n_stages; i++)
+    gst_bin_add (bin, out[i]);
+  for (guint i = 0; i < n_stages; prev = out[i++])
+    if (prev != NULL && !gst_element_link (prev, out[i]))
+      {
+        g_warning ("Could not link %s to %s", GST_OBJECT_NAME (prev), GST_OBJECT_NAME (out[i]));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* Camera → tee; tee → self view (a thumbnail: a quarter of the pixels at half the rate costs an
+ * eighth); tee → VP8 → webrtcbin. */
+enum { CAM_CONVERT, CAM_SCALE, CAM_RATE, CAM_RAW, CAM_TEE, N_CAM };
+enum { SELF_QUEUE, SELF_RATE, SELF_SCALE, SELF_CONVERT, SELF_CAPS, SELF_SINK, N_SELF };
+enum { VSEND_QUEUE, VSEND_ENC, VSEND_PAY, VSEND_RTP, N_VSEND };
+
 static gboolean
 add_video_send (WzCall *self,
                 guint   pt)
 {
   GstBin *bin = GST_BIN (self->pipeline);
-  GstElement *src, *convert, *scale, *rate, *raw, *tee, *q_local, *local_rate, *local_scale;
-  GstElement *local_convert, *local_caps;
-  GstElement *local_sink, *q_send, *enc, *pay, *rtp;
-  g_autofree char *rtp_caps = NULL;
+  g_autofree char *rtp_caps = g_strdup_printf ("application/x-rtp,media=video,encoding-name=VP8,"
+                                               "clock-rate=90000,payload=%u,"
+                                               "rtcp-fb-nack-pli=(boolean)true", pt);
+  const Stage camera_stages[N_CAM] = {
+    [CAM_CONVERT] = { "videoconvert" },
+    [CAM_SCALE] = { "videoscale" },
+    [CAM_RATE] = { "videorate" },
+    [CAM_RAW] = { NULL, "video/x-raw,format=I420,width=640,height=480,framerate=30/1,"
+                        "pixel-aspect-ratio=1/1" },
+    [CAM_TEE] = { "tee" },
+  };
+  const Stage self_stages[N_SELF] = {
+    [SELF_QUEUE] = { "queue" },
+    [SELF_RATE] = { "videorate" },
+    [SELF_SCALE] = { "videoscale" },
+    [SELF_CONVERT] = { "videoconvert" },
+    [SELF_CAPS] = { NULL, "video/x-raw,format=RGBA,width=320,height=240,framerate=15/1" },
+    [SELF_SINK] = { "appsink" },
+  };
+  const Stage send_stages[N_VSEND] = {
+    [VSEND_QUEUE] = { "queue" },
+    [VSEND_ENC] = { "vp8enc" },
+    [VSEND_PAY] = { "rtpvp8pay" },
+    [VSEND_RTP] = { NULL, rtp_caps },
+  };
+  GstElement *src, *cam[N_CAM], *view[N_SELF], *send[N_VSEND];
   g_autoptr(GstPad) gate_pad = NULL;
   g_autoptr(GstPad) local_pad = NULL;
   CameraGate *gate;
@@ -724,116 +773,94 @@ add_video_send (WzCall *self,
   else
     src = make_camera (self);
 
-  convert = make ("videoconvert", NULL);
-  scale = make ("videoscale", NULL);
-  rate = make ("videorate", NULL);
-  raw = caps_filter ("video/x-raw,format=I420,width=640,height=480,framerate=30/1,"
-                     "pixel-aspect-ratio=1/1");
-  tee = make ("tee", NULL);
-  q_local = make ("queue", NULL);
-  local_rate = make ("videorate", NULL);
-  local_scale = make ("videoscale", NULL);
-  local_convert = make ("videoconvert", NULL);
-  /* The self view is a thumbnail: a quarter of the pixels at half the rate costs an eighth. */
-  local_caps = caps_filter ("video/x-raw,format=RGBA,width=320,height=240,framerate=15/1");
-  local_sink = make ("appsink", NULL);
-  q_send = make ("queue", NULL);
-  enc = make ("vp8enc", NULL);
-  pay = make ("rtpvp8pay", NULL);
-  rtp_caps = g_strdup_printf ("application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
-                              "payload=%u,rtcp-fb-nack-pli=(boolean)true", pt);
-  rtp = caps_filter (rtp_caps);
-  if (!convert || !scale || !rate || !tee || !q_local || !local_rate || !local_scale ||
-      !local_convert || !local_sink ||
-      !q_send || !enc || !pay)
+  gst_bin_add (bin, src);
+  if (!add_chain (bin, src, camera_stages, N_CAM, cam) ||
+      !add_chain (bin, cam[CAM_TEE], self_stages, N_SELF, view) ||
+      !add_chain (bin, cam[CAM_TEE], send_stages, N_VSEND, send))
     return FALSE;
 
-  g_object_set (rate, "drop-only", TRUE, NULL);
-  g_object_set (local_rate, "drop-only", TRUE, NULL);
-  g_object_set (q_local, "max-size-buffers", 1, "max-size-bytes", 0, "max-size-time",
+  g_object_set (cam[CAM_RATE], "drop-only", TRUE, NULL);
+  g_object_set (view[SELF_RATE], "drop-only", TRUE, NULL);
+  g_object_set (view[SELF_QUEUE], "max-size-buffers", 1, "max-size-bytes", 0, "max-size-time",
                 (guint64) 0, NULL);
-  gst_util_set_object_arg (G_OBJECT (q_local), "leaky", "downstream");
-  g_object_set (q_send, "max-size-buffers", 3, "max-size-bytes", 0, "max-size-time",
+  gst_util_set_object_arg (G_OBJECT (view[SELF_QUEUE]), "leaky", "downstream");
+  g_object_set (send[VSEND_QUEUE], "max-size-buffers", 3, "max-size-bytes", 0, "max-size-time",
                 (guint64) 0, NULL);
   /* webrtcbin holds its sink pads until the answer is in (a patient may take a minute to
    * answer): frames meanwhile are dropped here instead of stalling the camera and self view. */
-  gst_util_set_object_arg (G_OBJECT (q_send), "leaky", "downstream");
-  g_object_set (local_sink, "sync", FALSE, "max-buffers", 1, "drop", TRUE, NULL);
+  gst_util_set_object_arg (G_OBJECT (send[VSEND_QUEUE]), "leaky", "downstream");
+  g_object_set (view[SELF_SINK], "sync", FALSE, "max-buffers", 1, "drop", TRUE, NULL);
   /* Real time: no look-ahead, constant bit rate, a key frame only when the receiver asks. */
-  g_object_set (enc, "deadline", (gint64) 1, "keyframe-max-dist", 2000, "cpu-used", 8,
-                "lag-in-frames", 0, "target-bitrate", 1200000, "threads", 1,
+  g_object_set (send[VSEND_ENC], "deadline", (gint64) 1, "keyframe-max-dist", 2000,
+                "cpu-used", 8, "lag-in-frames", 0, "target-bitrate", 1200000, "threads", 1,
                 "buffer-size", 1000, "buffer-initial-size", 500, "buffer-optimal-size", 600,
                 "max-quantizer", 56, NULL);
-  gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "cbr");
-  gst_util_set_object_arg (G_OBJECT (enc), "error-resilient", "default");
-  gst_util_set_object_arg (G_OBJECT (pay), "picture-id-mode", "15-bit");
+  gst_util_set_object_arg (G_OBJECT (send[VSEND_ENC]), "end-usage", "cbr");
+  gst_util_set_object_arg (G_OBJECT (send[VSEND_ENC]), "error-resilient", "default");
+  gst_util_set_object_arg (G_OBJECT (send[VSEND_PAY]), "picture-id-mode", "15-bit");
 
-  gst_bin_add_many (bin, src, convert, scale, rate, raw, tee, q_local, local_rate, local_scale,
-                    local_convert, local_caps, local_sink, q_send, enc, pay, rtp, NULL);
-  if (!link_many (src, convert, scale, rate, raw, tee, NULL) ||
-      !link_many (tee, q_local, local_rate, local_scale, local_convert, local_caps, local_sink,
-                  NULL) ||
-      !link_many (tee, q_send, enc, pay, rtp, NULL))
-    return FALSE;
-  if (!gst_element_link_pads (rtp, "src", self->webrtc, "sink_%u"))
+  if (!gst_element_link_pads (send[VSEND_RTP], "src", self->webrtc, "sink_%u"))
     return FALSE;
 
   gate = g_new0 (CameraGate, 1);
   g_weak_ref_init (&gate->call, self);
   gst_video_info_set_format (&gate->info, GST_VIDEO_FORMAT_I420, VIDEO_WIDTH, VIDEO_HEIGHT);
-  gate_pad = gst_element_get_static_pad (enc, "sink");
+  gate_pad = gst_element_get_static_pad (send[VSEND_ENC], "sink");
   gst_pad_add_probe (gate_pad, GST_PAD_PROBE_TYPE_BUFFER, camera_gate, gate, camera_gate_free);
-  local_pad = gst_element_get_static_pad (q_local, "src");
+  local_pad = gst_element_get_static_pad (view[SELF_QUEUE], "src");
   weak = g_new0 (GWeakRef, 1);
   g_weak_ref_init (weak, self);
   gst_pad_add_probe (local_pad, GST_PAD_PROBE_TYPE_BUFFER, self_view_gate, weak, weak_ref_free);
-  count_on (enc, "sink", &self->frames_sent);
+  count_on (send[VSEND_ENC], "sink", &self->frames_sent);
 
-  wz_call_paintable_attach (self->local, local_sink);
+  wz_call_paintable_attach (self->local, view[SELF_SINK]);
   return TRUE;
 }
+
+/* Microphone → Opus → webrtcbin. */
+enum { ASEND_CONVERT, ASEND_RESAMPLE, ASEND_RAW, ASEND_VOLUME, ASEND_QUEUE, ASEND_ENC, ASEND_PAY,
+       ASEND_RTP, N_ASEND };
 
 static gboolean
 add_audio_send (WzCall *self,
                 guint   pt)
 {
   GstBin *bin = GST_BIN (self->pipeline);
-  GstElement *src, *convert, *resample, *raw, *volume, *queue, *enc, *pay, *rtp;
-  g_autofree char *rtp_caps = NULL;
+  g_autofree char *rtp_caps = g_strdup_printf ("application/x-rtp,media=audio,encoding-name=OPUS,"
+                                               "clock-rate=48000,payload=%u", pt);
+  const Stage stages[N_ASEND] = {
+    [ASEND_CONVERT] = { "audioconvert" },
+    [ASEND_RESAMPLE] = { "audioresample" },
+    [ASEND_RAW] = { NULL, "audio/x-raw,rate=48000,channels=1" },
+    [ASEND_VOLUME] = { "volume" },
+    [ASEND_QUEUE] = { "queue" },
+    [ASEND_ENC] = { "opusenc" },
+    [ASEND_PAY] = { "rtpopuspay" },
+    [ASEND_RTP] = { NULL, rtp_caps },
+  };
+  GstElement *src, *e[N_ASEND];
 
   src = self->audio_override != NULL ? gst_object_ref (self->audio_override)
                                      : make_microphone (self);
-  convert = make ("audioconvert", NULL);
-  resample = make ("audioresample", NULL);
-  raw = caps_filter ("audio/x-raw,rate=48000,channels=1");
-  volume = make ("volume", NULL);
-  queue = make ("queue", NULL);
-  enc = make ("opusenc", NULL);
-  pay = make ("rtpopuspay", NULL);
-  rtp_caps = g_strdup_printf ("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,"
-                              "payload=%u", pt);
-  rtp = caps_filter (rtp_caps);
-  if (!convert || !resample || !volume || !queue || !enc || !pay)
+  gst_bin_add (bin, src);
+  if (!add_chain (bin, src, stages, N_ASEND, e))
     return FALSE;
 
   /* As for video: never let a waiting webrtcbin hold the microphone. */
-  g_object_set (queue, "max-size-buffers", 10, "max-size-bytes", 0, "max-size-time",
+  g_object_set (e[ASEND_QUEUE], "max-size-buffers", 10, "max-size-bytes", 0, "max-size-time",
                 (guint64) 0, NULL);
-  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
+  gst_util_set_object_arg (G_OBJECT (e[ASEND_QUEUE]), "leaky", "downstream");
 
-  g_object_set (volume, "mute", self->muted, NULL);
+  g_object_set (e[ASEND_VOLUME], "mute", self->muted, NULL);
   /* 10 ms frames: steady RTP timestamps that the browser's jitter buffer can stay small on. */
-  gst_util_set_object_arg (G_OBJECT (enc), "frame-size", "10");
-  gst_util_set_object_arg (G_OBJECT (enc), "audio-type", "voice");
-  g_object_set (enc, "bitrate", 32000, "inband-fec", TRUE, NULL);
+  gst_util_set_object_arg (G_OBJECT (e[ASEND_ENC]), "frame-size", "10");
+  gst_util_set_object_arg (G_OBJECT (e[ASEND_ENC]), "audio-type", "voice");
+  g_object_set (e[ASEND_ENC], "bitrate", 32000, "inband-fec", TRUE, NULL);
 
-  gst_bin_add_many (bin, src, convert, resample, raw, volume, queue, enc, pay, rtp, NULL);
-  if (!link_many (src, convert, resample, raw, volume, queue, enc, pay, rtp, NULL))
-    return FALSE;
-  if (!gst_element_link_pads (rtp, "src", self->webrtc, "sink_%u"))
+  if (!gst_element_link_pads (e[ASEND_RTP], "src", self->webrtc, "sink_%u"))
     return FALSE;
 
-  self->volume = volume;
+  self->volume = e[ASEND_VOLUME];
   return TRUE;
 }
 
@@ -860,74 +887,80 @@ no_preroll (GstElement *sink)
     g_object_set (sink, "async-handling", TRUE, NULL);
 }
 
+/* webrtcbin → the remote picture (decoded frames counted) or the speaker (packets counted, a
+ * level meter for the statistics). */
+enum { VRECV_QUEUE, VRECV_DEPAY, VRECV_DEC, VRECV_CONVERT, VRECV_CAPS, VRECV_SINK, N_VRECV };
+enum { ARECV_QUEUE, ARECV_DEPAY, ARECV_DEC, ARECV_CONVERT, ARECV_LEVEL, ARECV_RESAMPLE, ARECV_SINK,
+       N_ARECV };
+G_STATIC_ASSERT ((int) N_VRECV <= (int) N_ARECV);
+
 static void
 add_receiver (WzCall *self,
               GstPad *pad)
 {
   g_autoptr(GstCaps) caps = gst_pad_get_current_caps (pad);
-  GstStructure *s;
+  const char *sink_name = g_getenv ("WZ_CALL_AUDIO_SINK");
+  const Stage video_stages[N_VRECV] = {
+    [VRECV_QUEUE] = { "queue" },
+    [VRECV_DEPAY] = { "rtpvp8depay" },
+    [VRECV_DEC] = { "vp8dec" },
+    [VRECV_CONVERT] = { "videoconvert" },
+    [VRECV_CAPS] = { NULL, "video/x-raw,format=RGBA" },
+    [VRECV_SINK] = { "appsink" },
+  };
+  const Stage audio_stages[N_ARECV] = {
+    [ARECV_QUEUE] = { "queue" },
+    [ARECV_DEPAY] = { "rtpopusdepay" },
+    [ARECV_DEC] = { "opusdec" },
+    [ARECV_CONVERT] = { "audioconvert" },
+    [ARECV_LEVEL] = { "level" },
+    [ARECV_RESAMPLE] = { "audioresample" },
+    [ARECV_SINK] = { sink_name != NULL && *sink_name != '\0' ? sink_name : "autoaudiosink" },
+  };
+  GstElement *e[N_ARECV] = { NULL };   /* the longer chain */
+  guint n;
   const char *media;
-  GstElement *queue, *depay, *dec, *convert, *filter, *sink;
-  GstElement *level = NULL, *resample = NULL;
   g_autoptr(GstPad) sink_pad = NULL;
 
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
-  s = gst_caps_get_structure (caps, 0);
-  media = gst_structure_get_string (s, "media");
+  media = gst_structure_get_string (gst_caps_get_structure (caps, 0), "media");
 
-  queue = make ("queue", NULL);
   if (g_strcmp0 (media, "video") == 0)
     {
-      depay = make ("rtpvp8depay", NULL);
-      dec = make ("vp8dec", NULL);
-      convert = make ("videoconvert", NULL);
-      filter = caps_filter ("video/x-raw,format=RGBA");
-      sink = make ("appsink", NULL);
+      n = N_VRECV;
+      if (!add_chain (GST_BIN (self->pipeline), NULL, video_stages, n, e) &&
+          e[VRECV_SINK] == NULL)
+        return;
       /* Shown as soon as decoded: the jitter buffer already smoothed the arrival. */
-      g_object_set (sink, "sync", FALSE, "max-buffers", 1, "drop", TRUE, NULL);
-      no_preroll (sink);
-      gst_bin_add_many (GST_BIN (self->pipeline), queue, depay, dec, convert, filter, sink, NULL);
-      link_many (queue, depay, dec, convert, filter, sink, NULL);
-      count_on (dec, "src", &self->frames_decoded);
-      wz_call_paintable_attach (self->remote, sink);
+      g_object_set (e[VRECV_SINK], "sync", FALSE, "max-buffers", 1, "drop", TRUE, NULL);
+      no_preroll (e[VRECV_SINK]);
+      count_on (e[VRECV_DEC], "src", &self->frames_decoded);
+      wz_call_paintable_attach (self->remote, e[VRECV_SINK]);
     }
   else if (g_strcmp0 (media, "audio") == 0)
     {
-      const char *sink_name = g_getenv ("WZ_CALL_AUDIO_SINK");
-
-      depay = make ("rtpopusdepay", NULL);
-      dec = make ("opusdec", NULL);
-      convert = make ("audioconvert", NULL);
-      level = make ("level", NULL);
-      resample = make ("audioresample", NULL);
-      sink = make (sink_name != NULL && *sink_name != '\0' ? sink_name : "autoaudiosink", NULL);
-      g_object_set (level, "interval", (guint64) 200 * GST_MSECOND, "post-messages", TRUE, NULL);
-      no_preroll (sink);
-      gst_bin_add_many (GST_BIN (self->pipeline), queue, depay, dec, convert, level, resample,
-                        sink, NULL);
-      link_many (queue, depay, dec, convert, level, resample, sink, NULL);
-      count_on (depay, "sink", &self->audio_packets);
-      filter = NULL;
+      n = N_ARECV;
+      if (!add_chain (GST_BIN (self->pipeline), NULL, audio_stages, n, e) &&
+          e[ARECV_SINK] == NULL)
+        return;
+      g_object_set (e[ARECV_LEVEL], "interval", (guint64) 200 * GST_MSECOND,
+                    "post-messages", TRUE, NULL);
+      no_preroll (e[ARECV_SINK]);
+      count_on (e[ARECV_DEPAY], "sink", &self->audio_packets);
     }
   else
     {
       g_debug ("Ignoring a remote stream of media “%s”", media ? media : "?");
-      gst_object_unref (gst_object_ref_sink (queue));
       return;
     }
 
-  sink_pad = gst_element_get_static_pad (queue, "sink");
+  sink_pad = gst_element_get_static_pad (e[0], "sink");
   if (gst_pad_link (pad, sink_pad) != GST_PAD_LINK_OK)
     g_warning ("Could not link the remote %s stream", media);
-  {
-    GstElement *added[] = { sink, resample, level, filter, convert, dec, depay, queue };
-
-    /* Downstream first, so nothing pushes into an element that is not running yet. */
-    for (guint i = 0; i < G_N_ELEMENTS (added); i++)
-      if (added[i] != NULL)
-        gst_element_sync_state_with_parent (added[i]);
-  }
+  /* Downstream first, so nothing pushes into an element that is not running yet. */
+  for (guint i = n; i-- > 0;)
+    gst_element_sync_state_with_parent (e[i]);
 }
 
 /* On webrtcbin's thread, not hopped: its source pad must be linked before the first packet
