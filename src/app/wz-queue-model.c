@@ -15,6 +15,18 @@
 #include "wz-test-report.h"
 #include "wz-time.h"
 
+/* An index of the model's rows by a string of their item (the visit's id, the patient's id):
+ * open addressing with linear probing over row numbers, so 100,000 visits cost 4 bytes a slot
+ * instead of a hash table's key, value and hash and a list node per patient. The strings are
+ * read from the items, so an item leaves the index before its strings change. */
+typedef struct
+{
+  guint32     *slots;   /* row + 1; 0 when free */
+  guint        size;    /* a power of two, or 0 */
+  guint        used;
+  const char *(*key) (WzQueueItem *item);
+} RowIndex;
+
 /* The doctor's worklist for today: one WzQueueItem per Encounter of today that names the doctor
  * and is waiting, in consultation or finished, with its Patient. Loaded page by page with
  * `_include=Encounter:subject`, then kept current one resource at a time from websocket events
@@ -39,8 +51,8 @@ struct _WzQueueModel
   GPtrArray    *rows;             /* row → item in items, or NULL for a free row */
   GArray       *free_rows;        /* guint */
   WzQueueKeyStore *keys;
-  GHashTable   *by_encounter;     /* encounter id → item in items */
-  GHashTable   *by_patient;       /* patient id → GPtrArray of its items in items */
+  RowIndex      by_encounter;     /* encounter id → the row of its visit */
+  RowIndex      by_patient;       /* patient id → the rows of their visits */
   GHashTable   *waiting_patient;  /* encounter id → item, not shown until its patient is read */
   GHashTable   *open_approvals;   /* Task id → encounter id of an open approval */
   guint         counts[WZ_QUEUE_N_STATUSES];
@@ -343,6 +355,171 @@ wz_queue_model_get_count (WzQueueModel  *self,
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Row indexes */
+
+#define ROW_INDEX_MIN_SIZE 64
+
+static void
+row_index_init (RowIndex      *index,
+                const char *(*key) (WzQueueItem *item))
+{
+  *index = (RowIndex) { .key = key };
+}
+
+static void
+row_index_clear (RowIndex *index)
+{
+  g_clear_pointer (&index->slots, g_free);
+  index->size = 0;
+  index->used = 0;
+}
+
+static inline WzQueueItem *
+slot_item (WzQueueModel *self,
+           guint32       slot)
+{
+  return g_ptr_array_index (self->rows, slot - 1);
+}
+
+static void row_index_put (WzQueueModel *self, RowIndex *index, guint row);
+
+static void
+row_index_grow (WzQueueModel *self,
+                RowIndex     *index)
+{
+  guint32 *old = index->slots;
+  guint old_size = index->size;
+
+  index->size = MAX (ROW_INDEX_MIN_SIZE, old_size * 2);
+  index->slots = g_new0 (guint32, index->size);
+  index->used = 0;
+  for (guint i = 0; i < old_size; i++)
+    if (old[i] != 0)
+      row_index_put (self, index, old[i] - 1);
+  g_free (old);
+}
+
+static void
+row_index_put (WzQueueModel *self,
+               RowIndex     *index,
+               guint         row)
+{
+  const char *key = index->key (g_ptr_array_index (self->rows, row));
+  guint mask, i;
+
+  if (key == NULL)
+    return;
+  /* At most three quarters full: a miss looks at a few slots, not a long run. */
+  if ((index->used + 1) * 4 > index->size * 3)
+    row_index_grow (self, index);
+
+  mask = index->size - 1;
+  for (i = g_str_hash (key) & mask; index->slots[i] != 0; i = (i + 1) & mask)
+    ;
+  index->slots[i] = row + 1;
+  index->used++;
+}
+
+static void
+row_index_add (WzQueueModel *self,
+               RowIndex     *index,
+               WzQueueItem  *item)
+{
+  g_assert (wz_queue_item_get_row (item) != G_MAXUINT);
+
+  row_index_put (self, index, wz_queue_item_get_row (item));
+}
+
+static void
+row_index_remove (WzQueueModel *self,
+                  RowIndex     *index,
+                  WzQueueItem  *item)
+{
+  const char *key = index->key (item);
+  guint32 slot = wz_queue_item_get_row (item) + 1;
+  guint mask, hole, i;
+
+  if (key == NULL || index->size == 0 || slot == 0)
+    return;
+
+  mask = index->size - 1;
+  for (hole = g_str_hash (key) & mask; index->slots[hole] != slot; hole = (hole + 1) & mask)
+    if (index->slots[hole] == 0)
+      return;
+
+  /* Later slots of the run move back into the hole when their home is at or before it, so
+   * every key stays reachable from its home without gaps. */
+  for (i = (hole + 1) & mask; index->slots[i] != 0; i = (i + 1) & mask)
+    {
+      guint home = g_str_hash (index->key (slot_item (self, index->slots[i]))) & mask;
+
+      if (((i - home) & mask) >= ((i - hole) & mask))
+        {
+          index->slots[hole] = index->slots[i];
+          hole = i;
+        }
+    }
+  index->slots[hole] = 0;
+  index->used--;
+}
+
+/* The first item whose string is KEY, then the next ones with *CURSOR (start at 0). */
+static WzQueueItem *
+row_index_next (WzQueueModel *self,
+                RowIndex     *index,
+                const char   *key,
+                guint        *cursor)
+{
+  guint mask, i, step;
+
+  if (key == NULL || index->size == 0)
+    return NULL;
+
+  mask = index->size - 1;
+  for (step = *cursor, i = (g_str_hash (key) + step) & mask;
+       step < index->size && index->slots[i] != 0;
+       step++, i = (i + 1) & mask)
+    {
+      WzQueueItem *item = slot_item (self, index->slots[i]);
+
+      if (strcmp (index->key (item), key) == 0)
+        {
+          *cursor = step + 1;
+          return item;
+        }
+    }
+
+  *cursor = index->size;
+  return NULL;
+}
+
+static WzQueueItem *
+row_index_find (WzQueueModel *self,
+                RowIndex     *index,
+                const char   *key)
+{
+  guint cursor = 0;
+
+  return row_index_next (self, index, key, &cursor);
+}
+
+/* The items whose string is KEY, in a new array (safe to change the index while using it). */
+static GPtrArray *
+row_index_find_all (WzQueueModel *self,
+                    RowIndex     *index,
+                    const char   *key)
+{
+  GPtrArray *items = g_ptr_array_new ();
+  guint cursor = 0;
+  WzQueueItem *item;
+
+  while ((item = row_index_next (self, index, key, &cursor)) != NULL)
+    g_ptr_array_add (items, item);
+
+  return items;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Rows and keys */
 
 /* The item's own key moves into the store. */
@@ -436,14 +613,14 @@ unindex (WzQueueModel *self,
          WzQueueItem  *item)
 {
   unindex_patient (self, item);
-  g_hash_table_steal (self->by_encounter, wz_queue_item_get_encounter_id (item));
+  row_index_remove (self, &self->by_encounter, item);
 }
 
 static void
 reindex (WzQueueModel *self,
          WzQueueItem  *item)
 {
-  g_hash_table_insert (self->by_encounter, (gpointer) wz_queue_item_get_encounter_id (item), item);
+  row_index_add (self, &self->by_encounter, item);
   index_patient (self, item);
 }
 
@@ -535,50 +712,26 @@ wz_queue_model_find (WzQueueModel *self,
 
   g_return_val_if_fail (WZ_IS_QUEUE_MODEL (self), NULL);
 
-  item = encounter_id != NULL ? g_hash_table_lookup (self->by_encounter, encounter_id) : NULL;
+  item = row_index_find (self, &self->by_encounter, encounter_id);
   if (position != NULL)
     *position = item != NULL ? position_of (self, item) : G_MAXUINT;
 
   return item;
 }
 
-/* The index borrows its keys from the items: the first item of a patient provides the key,
- * and hands it on when it leaves. Patients rarely have two visits a day, so the value is a list. */
+/* A patient can have several visits a day: each is in the index under the patient's id. */
 static void
 index_patient (WzQueueModel *self,
                WzQueueItem  *item)
 {
-  const char *patient_id = wz_queue_item_get_patient_id (item);
-  GSList *items;
-
-  if (patient_id == NULL)
-    return;
-
-  items = g_hash_table_lookup (self->by_patient, patient_id);
-  if (items == NULL)
-    g_hash_table_insert (self->by_patient, (gpointer) patient_id, g_slist_prepend (NULL, item));
-  else
-    /* The head stays, so the key (the head's string) stays valid. */
-    items->next = g_slist_prepend (items->next, item);
+  row_index_add (self, &self->by_patient, item);
 }
 
 static void
 unindex_patient (WzQueueModel *self,
                  WzQueueItem  *item)
 {
-  const char *patient_id = wz_queue_item_get_patient_id (item);
-  gpointer key = NULL, value = NULL;
-  GSList *items;
-
-  if (patient_id == NULL
-      || !g_hash_table_lookup_extended (self->by_patient, patient_id, &key, &value))
-    return;
-
-  items = g_slist_remove (value, item);
-  g_hash_table_steal (self->by_patient, key);
-  if (items != NULL)
-    g_hash_table_insert (self->by_patient,
-                         (gpointer) wz_queue_item_get_patient_id (items->data), items);
+  row_index_remove (self, &self->by_patient, item);
 }
 
 static void
@@ -592,7 +745,7 @@ remove_item (WzQueueModel *self,
 
   count_status (self, wz_queue_item_get_status (item), -1);
   unindex_patient (self, item);
-  g_hash_table_remove (self->by_encounter, wz_queue_item_get_encounter_id (item));
+  row_index_remove (self, &self->by_encounter, item);
   detach_row (self, item);
   compact_keys (self);
   g_ptr_array_remove_index (self->items, position);
@@ -638,7 +791,7 @@ append_items (WzQueueModel *self,
 
       g_ptr_array_add (self->items, g_object_ref (item));
       attach_row (self, item);
-      g_hash_table_insert (self->by_encounter, (gpointer) wz_queue_item_get_encounter_id (item), item);
+      row_index_add (self, &self->by_encounter, item);
       index_patient (self, item);
       count_status (self, wz_queue_item_get_status (item), +1);
     }
@@ -711,7 +864,7 @@ apply_encounters (WzQueueModel *self,
     {
       JsonObject *encounter = encounters->pdata[i];
       const char *id = string_member (encounter, "id");
-      WzQueueItem *item = g_hash_table_lookup (self->by_encounter, id);
+      WzQueueItem *item = row_index_find (self, &self->by_encounter, id);
       WzQueueItem *pending = g_hash_table_lookup (self->waiting_patient, id);
       WzQueuePatient *patient;
       const char *patient_id;
@@ -812,12 +965,12 @@ apply_patients (WzQueueModel *self,
   g_hash_table_iter_init (&iter, patients);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      g_autoptr(GSList) visits = g_slist_copy (g_hash_table_lookup (self->by_patient, key));
+      g_autoptr(GPtrArray) visits = row_index_find_all (self, &self->by_patient, key);
 
-      for (GSList *l = visits; l != NULL; l = l->next)
-        if (set_patient (self, l->data, value))
+      for (guint i = 0; i < visits->len; i++)
+        if (set_patient (self, visits->pdata[i], value))
           {
-            guint position = position_of (self, l->data);
+            guint position = position_of (self, visits->pdata[i]);
 
             if (position != G_MAXUINT)
               g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 1);
@@ -1151,7 +1304,7 @@ static void
 update_awaiting (WzQueueModel *self,
                  const char   *encounter_id)
 {
-  WzQueueItem *item = encounter_id != NULL ? g_hash_table_lookup (self->by_encounter, encounter_id)
+  WzQueueItem *item = encounter_id != NULL ? row_index_find (self, &self->by_encounter, encounter_id)
                                            : NULL;
   GHashTableIter iter;
   gpointer value;
@@ -1549,8 +1702,10 @@ on_allergies_read (GObject      *object,
       {
         PatientAllergies *allergies = value;
 
-        for (GSList *l = g_hash_table_lookup (self->by_patient, key); l != NULL; l = l->next)
-          wz_queue_item_set_allergies (l->data, allergies->count,
+        g_autoptr(GPtrArray) visits = row_index_find_all (self, &self->by_patient, key);
+
+        for (guint i = 0; i < visits->len; i++)
+          wz_queue_item_set_allergies (visits->pdata[i], allergies->count,
                                        allergies->names->len > 0 ? allergies->names->str : NULL);
       }
   }
@@ -1673,7 +1828,7 @@ on_event_resource_read (GObject      *object,
         {
           /* No longer ours to see: a visit handed to another doctor leaves this queue. */
           const char *id = reference_id (fetch->reference, "Encounter");
-          WzQueueItem *item = id != NULL ? g_hash_table_lookup (self->by_encounter, id) : NULL;
+          WzQueueItem *item = id != NULL ? row_index_find (self, &self->by_encounter, id) : NULL;
 
           if (item != NULL)
             remove_item (self, item);
@@ -1735,7 +1890,7 @@ static gboolean
 patient_in_queue (WzQueueModel *self,
                   const char   *patient_id)
 {
-  return patient_id != NULL && g_hash_table_contains (self->by_patient, patient_id);
+  return patient_id != NULL && row_index_find (self, &self->by_patient, patient_id) != NULL;
 }
 
 /**
@@ -1768,7 +1923,7 @@ wz_queue_model_handle_event (WzQueueModel *self,
 
   if (strcmp (resource_type, "Encounter") == 0)
     {
-      WzQueueItem *item = g_hash_table_lookup (self->by_encounter, id);
+      WzQueueItem *item = row_index_find (self, &self->by_encounter, id);
       guint64 version = 0;
 
       /* An event for the version the row already shows is an echo of what was read. */
@@ -1795,7 +1950,7 @@ wz_queue_model_handle_event (WzQueueModel *self,
       /* Only Tasks about today's visits can change the queue. */
       const char *encounter_id = reference_id (encounter, "Encounter");
 
-      if (encounter_id == NULL || g_hash_table_contains (self->by_encounter, encounter_id)
+      if (encounter_id == NULL || row_index_find (self, &self->by_encounter, encounter_id) != NULL
           || g_hash_table_contains (self->open_approvals, id))
         read_for_event (self, reference);
     }
@@ -1868,8 +2023,8 @@ clear_items (WzQueueModel *self)
 {
   guint n = self->items->len;
 
-  g_hash_table_remove_all (self->by_encounter);
-  g_hash_table_remove_all (self->by_patient);
+  row_index_clear (&self->by_encounter);
+  row_index_clear (&self->by_patient);
   g_hash_table_remove_all (self->waiting_patient);
   g_hash_table_remove_all (self->open_approvals);
   g_hash_table_remove_all (self->allergy_queue);
@@ -2009,8 +2164,8 @@ wz_queue_model_finalize (GObject *object)
   g_clear_pointer (&self->rows, g_ptr_array_unref);
   g_clear_pointer (&self->free_rows, g_array_unref);
   g_clear_pointer (&self->keys, wz_queue_key_store_free);
-  g_clear_pointer (&self->by_encounter, g_hash_table_unref);
-  g_clear_pointer (&self->by_patient, g_hash_table_unref);
+  row_index_clear (&self->by_encounter);
+  row_index_clear (&self->by_patient);
   g_clear_pointer (&self->waiting_patient, g_hash_table_unref);
   g_clear_pointer (&self->open_approvals, g_hash_table_unref);
   g_clear_pointer (&self->retry, g_hash_table_unref);
@@ -2115,9 +2270,8 @@ wz_queue_model_init (WzQueueModel *self)
   self->rows = g_ptr_array_new ();
   self->free_rows = g_array_new (FALSE, FALSE, sizeof (guint));
   self->keys = wz_queue_key_store_new ();
-  self->by_encounter = g_hash_table_new (g_str_hash, g_str_equal);
-  self->by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                            (GDestroyNotify) g_slist_free);
+  row_index_init (&self->by_encounter, wz_queue_item_get_encounter_id);
+  row_index_init (&self->by_patient, wz_queue_item_get_patient_id);
   self->waiting_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->open_approvals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->retry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

@@ -402,6 +402,83 @@ test_model_bundle_and_updates (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 2);
 }
 
+/* Many visits, several per patient, most of them leaving again: every visit that stays is found
+ * by its id, none that left is, and a patient's new name reaches each of their visits. */
+static void
+test_model_indexes (void)
+{
+  g_autoptr(WzQueueModel) model = wz_queue_model_new (NULL);
+  g_autoptr(GDateTime) day = g_date_time_new_utc (2030, 1, 1, 10, 0, 0);
+  g_autoptr(GString) text = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
+  g_autoptr(GString) leave = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
+  g_autoptr(JsonNode) load = NULL;
+  g_autoptr(JsonNode) leaving = NULL;
+  g_autoptr(JsonNode) renamed = NULL;
+  g_autofree char *p7 = NULL;
+  const guint n = 1200, per_patient = 4;
+
+  wz_queue_model_set_context (model, DOCTOR, day);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("v%u", i);
+      g_autofree char *patient = g_strdup_printf ("p%u", i / per_patient);
+      g_autofree char *start = g_strdup_printf ("2030-01-01T%02u:%02u:00Z", 6 + i % 12, i % 60);
+      g_autofree char *encounter = encounter_json (id, 1, "arrived", patient, DOCTOR, start, NULL);
+
+      g_string_append_printf (text, "%s%s", i > 0 ? "," : "", encounter);
+      if (i % per_patient == 0)
+        {
+          g_autofree char *resource = patient_json (patient, "张", "伟");
+
+          g_string_append_printf (text, ",%s", resource);
+        }
+      if (i % 3 != 0)
+        {
+          g_autofree char *cancelled = encounter_json (id, 2, "cancelled", patient, DOCTOR, start, NULL);
+
+          g_string_append_printf (leave, "%s%s", leave->str[leave->len - 1] != '[' ? "," : "", cancelled);
+        }
+    }
+  g_string_append (text, "]}");
+  g_string_append (leave, "]}");
+  load = json_from_string (text->str, NULL);
+  leaving = json_from_string (leave->str, NULL);
+
+  wz_queue_model_apply_bundle (model, load, FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, n);
+  wz_queue_model_apply_bundle (model, leaving, TRUE);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, n / 3);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("v%u", i);
+      guint position = G_MAXUINT;
+      WzQueueItem *item = wz_queue_model_find (model, id, &position);
+
+      if (i % 3 != 0)
+        {
+          g_assert_null (item);
+          continue;
+        }
+      g_assert_nonnull (item);
+      g_assert_cmpstr (wz_queue_item_get_encounter_id (item), ==, id);
+      {
+        g_autoptr(WzQueueItem) at_position = g_list_model_get_item (G_LIST_MODEL (model), position);
+
+        g_assert_true (at_position == item);
+      }
+    }
+
+  /* Patient p7 has visits v28 to v31, of which v30 stayed. */
+  p7 = patient_json ("p7", "王", "芳");
+  renamed = bundle (p7, NULL);
+  wz_queue_model_apply_bundle (model, renamed, TRUE);
+  g_assert_cmpstr (wz_queue_item_get_name (wz_queue_model_find (model, "v30", NULL)), ==, "王芳");
+  g_assert_cmpstr (wz_queue_item_get_name (wz_queue_model_find (model, "v27", NULL)), ==, "张伟");
+  g_assert_cmpstr (wz_queue_item_get_name (wz_queue_model_find (model, "v33", NULL)), ==, "张伟");
+  g_assert_nonnull (wz_queue_model_find (model, "v30", NULL));
+}
+
 static void
 on_item_added (WzQueueModel *model,
                WzQueueItem  *item,
@@ -769,6 +846,7 @@ main (int   argc,
   g_test_add_func ("/queue/sort/orders", test_sort_orders);
   g_test_add_func ("/queue/model/bundle-and-updates", test_model_bundle_and_updates);
   g_test_add_func ("/queue/model/live-addition", test_model_live_addition);
+  g_test_add_func ("/queue/model/indexes", test_model_indexes);
   g_test_add_func ("/queue/view/typing", test_view_typing);
   g_test_add_func ("/queue/view/live", test_view_live);
   g_test_add_func ("/queue/item/waiting-label", test_waiting_label);
