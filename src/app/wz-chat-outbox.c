@@ -364,27 +364,62 @@ db_open (WzChatOutbox *self,
   g_task_return_pointer (task, g_steal_pointer (&entries), (GDestroyNotify) g_ptr_array_unref);
 }
 
-static void
-db_insert (WzChatOutbox *self,
-           GTask        *task)
+/* Opens the write transaction of TASK; FALSE (TASK answered with the error) when it cannot. */
+static gboolean
+db_begin (WzChatOutbox *self,
+          GTask        *task)
 {
-  OutboxEntry *entry = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 started = g_get_monotonic_time ();
-  int rc;
 
   if (self->db == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED, "The outbox is closed");
-      return;
+      return FALSE;
     }
 
   if (!db_exec (self, "BEGIN IMMEDIATE", &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
-      return;
+      return FALSE;
     }
+
+  return TRUE;
+}
+
+/* Commits the transaction db_begin() opened if RC, the last statement's result, is SQLITE_OK;
+ * otherwise, or when the commit fails, rolls it back and answers TASK with the error (WHAT the
+ * statements were doing). TRUE once the writes are on disk. */
+static gboolean
+db_end (WzChatOutbox *self,
+        GTask        *task,
+        int           rc,
+        const char   *what)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (rc != SQLITE_OK)
+    db_error (self, rc, what, &error);
+  if (error != NULL || !db_exec (self, "COMMIT", &error))
+    {
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+db_insert (WzChatOutbox *self,
+           GTask        *task)
+{
+  OutboxEntry *entry = g_task_get_task_data (task);
+  sqlite3_stmt *stmt = NULL;
+  gint64 started = g_get_monotonic_time ();
+  int rc;
+
+  if (!db_begin (self, task))
+    return;
 
   rc = sqlite3_prepare_v2 (self->db,
                            "INSERT INTO outbox (seq, uuid, encounter, resource) VALUES (?1, ?2, ?3, ?4)",
@@ -424,20 +459,8 @@ db_insert (WzChatOutbox *self,
         rc = SQLITE_OK;
     }
 
-  if (rc != SQLITE_OK)
-    {
-      db_error (self, rc, "writing to the outbox", &error);
-      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  if (!db_exec (self, "COMMIT", &error))
-    {
-      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+  if (!db_end (self, task, rc, "writing to the outbox"))
+    return;
 
   g_debug ("Outbox message %s written in %.2f ms", entry->uuid,
            (g_get_monotonic_time () - started) / 1000.0);
@@ -450,22 +473,12 @@ db_update (WzChatOutbox *self,
            GTask        *task)
 {
   char **params = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  if (self->db == NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED, "The outbox is closed");
-      return;
-    }
-
   /* Statements separated by “;” run in one transaction, each with the same parameters. */
-  if (!db_exec (self, "BEGIN IMMEDIATE", &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+  if (!db_begin (self, task))
+    return;
 
   rc = SQLITE_OK;
   for (const char *sql = params[0]; sql != NULL && *sql != '\0';)
@@ -489,18 +502,8 @@ db_update (WzChatOutbox *self,
         sql++;
     }
 
-  if (rc != SQLITE_OK)
-    {
-      db_error (self, rc, "updating the outbox", &error);
-      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (!db_exec (self, "COMMIT", &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+  if (!db_end (self, task, rc, "updating the outbox"))
+    return;
 
   g_task_return_boolean (task, TRUE);
 }
@@ -625,19 +628,52 @@ retry_later (WzChatOutbox *self,
   self->retry_id = g_timeout_add (delay, on_retry_timeout, self);
 }
 
+/* A step of sending is over: the next step, or the next message, may go. */
 static void
-on_failure_written (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+step_done (WzChatOutbox *self)
+{
+  self->busy = FALSE;
+  send_next (self);
+}
+
+/* The worker has written what a step changed in the file (USER_DATA says what, for the log).
+ * A failed write is logged, not fatal: at worst the step is taken again after a restart, and the
+ * server answers a repeat with what it already has. */
+static void
+on_step_written (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
 {
   WzChatOutbox *self = WZ_CHAT_OUTBOX (object);
+  const char *what = user_data;
   g_autoptr(GError) error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Cannot mark an outbox message failed: %s", error->message);
+    g_warning ("Cannot %s: %s", what, error->message);
 
-  self->busy = FALSE;
-  send_next (self);
+  step_done (self);
+}
+
+/* The answer to the request of the entry being sent (finishing it), or NULL when no one waits for
+ * it any more (the outbox was closed, or the entry was withdrawn): then nothing is on its way. */
+static OutboxEntry *
+answered_entry (WzChatOutbox  *self,
+                GObject       *client,
+                GAsyncResult  *result,
+                JsonNode     **out_node,
+                guint         *out_status,
+                GError       **error)
+{
+  OutboxEntry *entry = next_entry (self);
+
+  *out_node = wz_api_client_send_bytes_finish (WZ_API_CLIENT (client), result, out_status, error);
+  if (entry == NULL || !self->open)
+    {
+      self->busy = FALSE;
+      return NULL;
+    }
+
+  return entry;
 }
 
 static void
@@ -656,7 +692,7 @@ fail_entry (WzChatOutbox *self,
   wz_test_report ("outbox-state uuid=%s state=failed status=%u error=%s", entry->uuid, status,
                   entry->error);
 
-  update_async (self, on_failure_written, NULL,
+  update_async (self, on_step_written, (gpointer) "mark an outbox message failed",
                 "UPDATE outbox SET failed = 1, error = ?2 WHERE uuid = ?1",
                 entry->uuid, entry->error, NULL);
 }
@@ -680,22 +716,6 @@ handle_failure (WzChatOutbox *self,
 }
 
 static void
-on_removed (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  WzChatOutbox *self = WZ_CHAT_OUTBOX (object);
-  g_autoptr(GError) error = NULL;
-
-  /* Left in the file, it would only be sent again and answered 200 with the same message. */
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Cannot remove a sent message from the outbox: %s", error->message);
-
-  self->busy = FALSE;
-  send_next (self);
-}
-
-static void
 on_posted (GObject      *object,
            GAsyncResult *result,
            gpointer      user_data)
@@ -703,15 +723,12 @@ on_posted (GObject      *object,
   g_autoptr(WzChatOutbox) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
-  OutboxEntry *entry = next_entry (self);
+  OutboxEntry *entry;
   guint status = 0;
 
-  node = wz_api_client_send_bytes_finish (WZ_API_CLIENT (object), result, &status, &error);
-  if (entry == NULL || !self->open)
-    {
-      self->busy = FALSE;
-      return;
-    }
+  entry = answered_entry (self, object, result, &node, &status, &error);
+  if (entry == NULL)
+    return;
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)
       || wz_json_string (json_node_get_object (node), "id") == NULL)
@@ -733,7 +750,8 @@ on_posted (GObject      *object,
     set_waiting (self, FALSE);
 
   g_queue_remove (&self->entries, entry);
-  update_async (self, on_removed, NULL,
+  /* Left in the file, it would only be sent again and answered 200 with the same message. */
+  update_async (self, on_step_written, (gpointer) "remove a sent message from the outbox",
                 "DELETE FROM outbox_file WHERE uuid = ?1; DELETE FROM outbox WHERE uuid = ?1",
                 entry->uuid, NULL);
   g_signal_emit (self, signals[SENT], 0, entry->encounter, node, entry->message);
@@ -797,23 +815,6 @@ post_message (WzChatOutbox *self,
 }
 
 static void
-on_binary_recorded (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  WzChatOutbox *self = WZ_CHAT_OUTBOX (object);
-  g_autoptr(GError) error = NULL;
-
-  /* Not fatal: without the record the file is uploaded again and the server answers with the
-   * same Binary. */
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Cannot record an uploaded attachment: %s", error->message);
-
-  self->busy = FALSE;
-  send_next (self);
-}
-
-static void
 on_uploaded (GObject      *object,
              GAsyncResult *result,
              gpointer      user_data)
@@ -821,16 +822,13 @@ on_uploaded (GObject      *object,
   g_autoptr(WzChatOutbox) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
-  OutboxEntry *entry = next_entry (self);
+  OutboxEntry *entry;
   const char *id;
   guint status = 0;
 
-  node = wz_api_client_send_bytes_finish (WZ_API_CLIENT (object), result, &status, &error);
-  if (entry == NULL || !self->open)
-    {
-      self->busy = FALSE;
-      return;
-    }
+  entry = answered_entry (self, object, result, &node, &status, &error);
+  if (entry == NULL)
+    return;
 
   id = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
        ? wz_json_string (json_node_get_object (node), "id") : NULL;
@@ -851,14 +849,15 @@ on_uploaded (GObject      *object,
       file->binary = g_strconcat ("Binary/", id, NULL);
       index = g_strdup_printf ("%u", file->index);
       wz_test_report ("outbox-upload uuid=%s binary=%s status=%u", entry->uuid, file->binary, status);
-      update_async (self, on_binary_recorded, NULL,
+      /* Without the record the file is uploaded again, and the server answers with the same
+       * Binary. */
+      update_async (self, on_step_written, (gpointer) "record an uploaded attachment",
                     "UPDATE outbox_file SET binary = ?3 WHERE uuid = ?1 AND idx = ?2",
                     entry->uuid, index, file->binary, NULL);
       return;
     }
 
-  self->busy = FALSE;
-  send_next (self);
+  step_done (self);
 }
 
 static void

@@ -1074,10 +1074,27 @@ load_file (WzChatView *self,
   g_file_load_contents_async (file, self->cancellable, on_file_loaded, g_object_ref (self));
 }
 
+/* What a file chooser's answer goes to: CHOSEN, once for each file picked. */
+typedef void (*ChosenFunc) (WzChatView *self,
+                            GFile      *file);
+
+typedef struct
+{
+  WzChatView *self;
+  ChosenFunc  chosen;
+} Choosing;
+
+static void
+choosing_free (gpointer  data,
+               GClosure *closure)
+{
+  g_free (data);
+}
+
 static void
 on_chooser_response (GtkNativeDialog *dialog,
                      int              response,
-                     WzChatView      *self)
+                     Choosing        *choosing)
 {
   if (response == GTK_RESPONSE_ACCEPT)
     {
@@ -1087,11 +1104,61 @@ on_chooser_response (GtkNativeDialog *dialog,
         {
           g_autoptr(GFile) file = g_list_model_get_item (files, i);
 
-          load_file (self, file);
+          choosing->chosen (choosing->self, file);
         }
     }
 
   g_object_unref (dialog);
+}
+
+/* Asks the desktop's file chooser (ACTION, TITLE, ACCEPT_LABEL; one file unless MULTIPLE; SAVE_AS
+ * suggested for a save) for files of TYPES (a NULL-terminated list of MIME types, shown as
+ * FILTER_NAME) and hands each file picked to CHOSEN. Test seam: with TEST_ENV set (and test
+ * reports on), the file it names is handed over instead. */
+static void
+choose_files (WzChatView            *self,
+              const char            *test_env,
+              GtkFileChooserAction   action,
+              const char            *title,
+              const char            *accept_label,
+              gboolean               multiple,
+              const char            *save_as,
+              const char            *filter_name,
+              const char * const    *types,
+              ChosenFunc             chosen)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  const char *test_path = g_getenv (test_env);
+  Choosing *choosing;
+
+  if (test_path != NULL && wz_test_report_enabled ())
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (test_path);
+
+      chosen (self, file);
+      return;
+    }
+
+  chooser = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         action, accept_label, _("_Cancel"));
+  if (multiple)
+    gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
+  if (save_as != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), save_as);
+  gtk_file_filter_set_name (filter, filter_name);
+  for (guint i = 0; types[i] != NULL; i++)
+    gtk_file_filter_add_mime_type (filter, types[i]);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+
+  choosing = g_new (Choosing, 1);
+  choosing->self = self;
+  choosing->chosen = chosen;
+  g_signal_connect_data (chooser, "response", G_CALLBACK (on_chooser_response), choosing,
+                         choosing_free, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static void
@@ -1099,35 +1166,13 @@ action_attach (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
-  WzChatView *self = WZ_CHAT_VIEW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-  const char *test_file = g_getenv ("WZ_TEST_CHAT_ATTACH");
+  static const char * const types[] = {
+    "image/jpeg", "image/png", "application/pdf", "audio/webm", "audio/ogg", NULL,
+  };
 
-  /* Test seam: names the file instead of the desktop's file chooser. */
-  if (test_file != NULL && wz_test_report_enabled ())
-    {
-      g_autoptr(GFile) file = g_file_new_for_path (test_file);
-
-      load_file (self, file);
-      return;
-    }
-
-  chooser = gtk_file_chooser_native_new (_("Attach a File"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Attach"), _("_Cancel"));
-  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
-  gtk_file_filter_set_name (filter, _("Pictures, PDFs and voice notes"));
-  gtk_file_filter_add_mime_type (filter, "image/jpeg");
-  gtk_file_filter_add_mime_type (filter, "image/png");
-  gtk_file_filter_add_mime_type (filter, "application/pdf");
-  gtk_file_filter_add_mime_type (filter, "audio/webm");
-  gtk_file_filter_add_mime_type (filter, "audio/ogg");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  choose_files (WZ_CHAT_VIEW (widget), "WZ_TEST_CHAT_ATTACH", GTK_FILE_CHOOSER_ACTION_OPEN,
+                _("Attach a File"), _("_Attach"), TRUE, NULL,
+                _("Pictures, PDFs and voice notes"), types, load_file);
 }
 
 static void
@@ -1658,20 +1703,13 @@ export_to (WzChatView *self,
 }
 
 static void
-on_export_chooser_response (GtkNativeDialog *dialog,
-                            int              response,
-                            WzChatView      *self)
+export_to_file (WzChatView *self,
+                GFile      *file)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  g_autofree char *path = g_file_get_path (file);
 
-      if (path != NULL)
-        export_to (self, path);
-    }
-
-  g_object_unref (dialog);
+  if (path != NULL)
+    export_to (self, path);
 }
 
 static void
@@ -1679,35 +1717,17 @@ action_export (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
+  static const char * const types[] = { "application/pdf", NULL };
   WzChatView *self = WZ_CHAT_VIEW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
   g_autofree char *name = NULL;
-  const char *test_path = g_getenv ("WZ_TEST_CHAT_PDF");
 
   if (self->encounter == NULL || !self->loaded)
     return;
 
-  /* Test seam: names the file instead of the desktop's file chooser. */
-  if (test_path != NULL && wz_test_report_enabled ())
-    {
-      export_to (self, test_path);
-      return;
-    }
-
-  chooser = gtk_file_chooser_native_new (_("Export Conversation"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
   /* Translators: suggested file name of an exported conversation; %s is the patient's name */
   name = g_strdup_printf (_("Chat with %s.pdf"), self->patient_name != NULL ? self->patient_name : "");
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  gtk_file_filter_set_name (filter, _("PDF documents"));
-  gtk_file_filter_add_mime_type (filter, "application/pdf");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  choose_files (self, "WZ_TEST_CHAT_PDF", GTK_FILE_CHOOSER_ACTION_SAVE, _("Export Conversation"),
+                _("_Export"), FALSE, name, _("PDF documents"), types, export_to_file);
 }
 
 static void

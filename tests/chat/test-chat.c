@@ -589,6 +589,20 @@ test_attachment_message (void)
   g_assert_cmpuint (status_of_message (visitor, foreign), ==, 422);
 }
 
+/* A visit page opening its first socket, or closing its last, is told to the visit's doctors
+ * (the call's presence frame); taken here, so that what follows is the chat's own frames. */
+static void
+expect_presence (WzTestWs   *doc,
+                 const char *visit,
+                 const char *state)
+{
+  g_autoptr(JsonNode) frame = wz_test_ws_next (doc);
+
+  g_assert_cmpstr (wz_test_frame_member (frame, "type"), ==, "presence");
+  g_assert_cmpstr (wz_test_frame_member (frame, "encounter"), ==, visit);
+  g_assert_cmpstr (wz_test_frame_member (frame, "patient"), ==, state);
+}
+
 static void
 test_message_events_and_typing (void)
 {
@@ -601,6 +615,10 @@ test_message_events_and_typing (void)
   g_autoptr(JsonNode) typing = NULL;
   g_autofree char *frame = NULL;
   g_autofree char *visit = g_strconcat ("Encounter/", encounter, NULL);
+  g_autofree char *visit2 = g_strconcat ("Encounter/", encounter2, NULL);
+
+  expect_presence (doc, visit, "online");
+  expect_presence (doc2, visit2, "online");
 
   /* The patient types: only the doctor of that visit hears it, and learns who from the server. */
   frame = g_strdup_printf ("{\"type\":\"typing\",\"encounter\":\"%s\",\"from\":\"%s\"}", visit,
@@ -800,6 +818,11 @@ test_bad_frames (void)
     g_assert_true (pat->closed);
     g_assert_cmpuint (pat->close_code, ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
 
+    {
+      g_autofree char *visit = g_strconcat ("Encounter/", encounter, NULL);
+
+      expect_presence (doc, visit, "offline");
+    }
     wz_test_ws_assert_quiet (doc);
     again = wz_test_ws_open (server->url, visitor);
     wz_test_ws_assert_quiet (again);
