@@ -246,8 +246,9 @@ patient_string (WzQueueItem *self,
     }
 }
 
-/* Replaces the patient's id, name and birth date (the block is made anew when any of them
- * changes, so pointers to the old ones, the visit's id too, go). Returns which changed. */
+/* Replaces the visit's id and the patient's id, name and birth date (the block is made anew
+ * when any of them changes, so pointers to all of the old ones go: WzQueueModel re-indexes the
+ * item around such changes). Returns which changed, as 1 << the argument's place (from 0). */
 static guint
 set_strings (WzQueueItem *self,
              const char  *encounter_id,

@@ -73,6 +73,8 @@ const char    *wz_queue_item_get_birth_date      (WzQueueItem   *self);
 int            wz_queue_item_get_allergy_count   (WzQueueItem   *self);
 const char    *wz_queue_item_get_allergies       (WzQueueItem   *self);
 gboolean       wz_queue_item_get_awaiting_pharmacist (WzQueueItem *self);
+/* Valid until the item's patient changes or it joins or leaves a model (whose key store then
+ * holds the key, or no longer does). */
 const WzQueueKey *wz_queue_item_get_key         (WzQueueItem   *self);
 
 char          *wz_queue_item_format_waiting      (WzQueueItem   *self,
