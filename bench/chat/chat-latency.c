@@ -486,7 +486,8 @@ main (int    argc,
       make_conversation (&bench.conversations[i]);
     }
   /* The set-up's connections (four POSTs a conversation, each on a connection of its own) are
-   * no part of the conversations: closed, so the server does not poll hundreds of idle ones. */
+   * no part of the conversations: closed before they start, so this client's main loop does
+   * not carry hundreds of idle ones. */
   soup_session_abort (bench.session);
   open_socket (&bench.doctor, bench.session, bench.doctor_token);
   for (guint i = 0; i < bench.n_conversations; i++)
