@@ -90,6 +90,7 @@ struct _WzCall
   guint             give_up_id;
   gint              received_seen;   /* frames + audio packets at the last look */
   gint64            received_at;     /* monotonic µs when that count last grew */
+  gboolean          media_flowing;   /* it grew since the call (re)connected */
 
   WzCallPaintable  *remote;
   WzCallPaintable  *local;
@@ -1428,11 +1429,14 @@ watch_media (WzCall *self)
 
   if (self->state != WZ_CALL_CONNECTED || received != self->received_seen)
     {
+      /* A session whose media has not started yet (a slow computer, a key frame on its way)
+       * has not dropped: the connect time-outs look after it. */
+      self->media_flowing = self->state == WZ_CALL_CONNECTED && received != self->received_seen;
       self->received_seen = received;
       self->received_at = now;
       return;
     }
-  if (now - self->received_at >= MEDIA_SILENCE_US)
+  if (self->media_flowing && now - self->received_at >= MEDIA_SILENCE_US)
     {
       g_message ("Call %s: nothing received for %" G_GINT64_FORMAT " s; the path dropped",
                  self->id, (now - self->received_at) / G_USEC_PER_SEC);
