@@ -1499,12 +1499,19 @@ on_presence (WzCallPage *self,
       action_start (GTK_WIDGET (self), "call.start", NULL);
       return;
     }
+  /* Its socket was gone during a reconnect: our new offer may have gone with it. */
+  if (was_offline && self->presence == PRESENCE_ONLINE && self->call != NULL
+      && g_strcmp0 (encounter_id_of (wz_call_get_encounter (self->call)), open_encounter_id (self)) == 0)
+    wz_call_signaling_resumed (self->call);
   update_view (self);
 }
 
 static void
-on_realtime_connected (WzCallPage *self)
+on_realtime_connected (WzCallPage *self,
+                       gboolean    again)
 {
+  if (again && self->call != NULL)
+    wz_call_signaling_resumed (self->call);
   ask_presence (self);
 }
 

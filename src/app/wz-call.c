@@ -284,8 +284,16 @@ send_description (WzCall                    *self,
 {
   JsonObject *frame = frame_new (self, type);
   g_autofree char *text = gst_sdp_message_as_text (desc->sdp);
+  g_autofree char *offer_id = NULL;
 
   json_object_set_string_member (frame, "sdp", text);
+  /* Which of our offers this is: the answer names it back, so an answer to an offer that was
+   * held up while the network was down is not taken for one to the newest. */
+  if (desc->type == GST_WEBRTC_SDP_TYPE_OFFER)
+    {
+      offer_id = g_strdup_printf ("%u", self->session);
+      json_object_set_string_member (frame, "offerId", offer_id);
+    }
   send_frame (self, frame);
 }
 
@@ -1834,6 +1842,14 @@ wz_call_handle_signal (WzCall      *self,
         }
       if (g_str_equal (type, "offer"))
         handle_offer (self, sdp);
+      else if (member_string (frame, "offerId") != NULL &&
+               g_ascii_strtoull (member_string (frame, "offerId"), NULL, 10) != self->session)
+        {
+          gst_sdp_message_free (sdp);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "An answer to an earlier offer of call %s came late", self->id);
+          return FALSE;
+        }
       else if (self->state == WZ_CALL_OUTGOING || self->state == WZ_CALL_RECONNECTING ||
                self->we_offered)
         handle_answer (self, sdp);
@@ -1889,6 +1905,18 @@ wz_call_handle_signal (WzCall      *self,
 }
 
 /* ── Public API ───────────────────────────────────────────────────────────────────────── */
+
+void
+wz_call_signaling_resumed (WzCall *self)
+{
+  g_return_if_fail (WZ_IS_CALL (self));
+
+  if (self->state != WZ_CALL_RECONNECTING || !self->is_caller)
+    return;
+  g_debug ("Call %s: the signaling path is back; offering anew", self->id);
+  g_clear_handle_id (&self->reconnect_id, g_source_remove);
+  on_reconnect_due (self);
+}
 
 static char *
 normalize_stun (const char *uri)

@@ -100,6 +100,10 @@ void           wz_call_start              (WzCall      *self);
 gboolean       wz_call_handle_signal      (WzCall      *self,
                                            JsonObject  *frame,
                                            GError     **error);
+/* The signaling path is back after a break: our /ws reconnected, or the other side's page
+ * opened its socket again (presence "online"). What was sent meanwhile may be lost, so a call
+ * that is RECONNECTING, as the side that called, offers a new session now. Otherwise nothing. */
+void           wz_call_signaling_resumed  (WzCall      *self);
 /* Answers the pending offer (state RINGING → CONNECTING). */
 void           wz_call_accept             (WzCall      *self);
 /* Sends a hangup with REASON ("ended", "declined", "busy", "failed") and stops the media;

@@ -4,8 +4,8 @@
 // the test takes its loopback down and up again. Another interface (one end of a veth pair)
 // stays up, as a computer's own network usually does while the path to the other side is
 // broken. A drop: both sides say "reconnecting", the engine makes a new connection (ICE restart
-// with a new offer), frames flow both ways once the network is back, and it is still the one
-// call (same id, same start, the page's timer running on). A drop longer than the give-up time:
+// with a new offer), its signaling socket is cut as well (the offer lost or late), frames flow
+// both ways once the network is back, and it is still the one call (same id, same start, the page's timer running on). A drop longer than the give-up time:
 // both sides end the call by themselves and say why, and nothing rings afterwards.
 
 import { test, before, after } from 'node:test';
@@ -118,6 +118,12 @@ test('a dropped network: reconnecting, back in the same call, and the end after 
     // The path does not heal within the grace time, so the engine offers a new connection.
     await probe.until((s) => s.offersSent > call.offersSent, 'the engine offers again', 12000);
     log(`engine offered again after ${Date.now() - dropped} ms`);
+    // The doctor's socket breaks too, taking that offer with it (or leaving it to arrive late):
+    // once the socket is back the engine offers anew, and an answer to the older offer is not
+    // taken for one to the newest.
+    const offersBeforeCut = probe.last.offersSent;
+    probe.send('drop-socket');
+    await probe.until((s) => s.socket === false, 'the doctor\'s socket is cut', 5000);
     await sleep(1000);
     network(true);
     const restored = Date.now();
@@ -128,6 +134,8 @@ test('a dropped network: reconnecting, back in the same call, and the end after 
     log(`engine connected ${Date.now() - restored} ms after the network came back`);
     await waitDiag(page, (d) => d.state === 'connected', 'the page reconnects', 30000);
     log(`page connected ${Date.now() - restored} ms after the network came back`);
+    log(`offers: ${call.offersSent} before the drop, ${offersBeforeCut} before the socket was cut, ${probe.last.offersSent} now`);
+    assert.ok(probe.last.socket, 'the doctor\'s socket is open again');
     const engineAt = probe.last.framesDecoded;
     const pageAt = (await diagnostics(page)).framesDecoded;
     await probe.until((s) => s.framesDecoded >= engineAt + 30, 'frames reach the engine again', 15000);

@@ -20,7 +20,7 @@
  *
  * Commands, one per line on stdin: call, mute, unmute, camera-off, camera-on, hangup,
  * garbage-offer (an offer with a broken SDP under a new call id), ice-unknown (a candidate for
- * a call nobody has), quit. Status goes to stdout as one JSON object per line, every 250 ms and
+ * a call nobody has), drop-socket (cut the /ws connection; it is opened again), quit. Status goes to stdout as one JSON object per line, every 250 ms and
  * on every change; a socket that closes is opened again. With --counter the picture carries a frame counter as black and white blocks
  * and the times each number was drawn and seen are written to --latency-log. */
 
@@ -318,6 +318,7 @@ send_stray (Probe      *self,
 }
 
 static void read_command (Probe *self);
+static void retry_socket (Probe *self);
 
 static void
 on_command (GObject      *source,
@@ -352,6 +353,15 @@ on_command (GObject      *source,
     wz_call_hangup (self->call, "ended");
   else if (g_str_equal (line, "garbage-offer") || g_str_equal (line, "ice-unknown"))
     send_stray (self, line);
+  else if (g_str_equal (line, "drop-socket") && self->ws != NULL)
+    {
+      /* The connection is cut here, not closed politely: what was queued on it is lost. */
+      g_signal_handlers_disconnect_by_data (self->ws, self);
+      g_io_stream_close (soup_websocket_connection_get_io_stream (self->ws), NULL, NULL);
+      g_clear_object (&self->ws);
+      report (self, "socket-closed");
+      retry_socket (self);
+    }
   else if (g_str_equal (line, "quit"))
     {
       g_main_loop_quit (self->loop);
@@ -394,8 +404,17 @@ on_ws_message (SoupWebsocketConnection *ws,
 
   if (g_str_equal (type, "hello"))
     {
+      /* As the app does: after a break in the socket, a reconnecting call offers anew. */
+      if (self->ready && self->call != NULL)
+        wz_call_signaling_resumed (self->call);
       self->ready = TRUE;
       report (self, "ready");
+    }
+  else if (g_str_equal (type, "presence"))
+    {
+      if (self->call != NULL &&
+          g_strcmp0 (json_object_get_string_member_with_default (frame, "patient", ""), "online") == 0)
+        wz_call_signaling_resumed (self->call);
     }
   else if (g_str_equal (type, "error"))
     {

@@ -430,7 +430,9 @@
       await flushCandidates();
       const reply = await pc.createAnswer();
       await pc.setLocalDescription(reply);
-      send({ type: 'answer', call: state.callId, sdp: pc.localDescription.sdp });
+      /* Names the offer it answers, so a late answer to an older one is told apart. */
+      send({ type: 'answer', call: state.callId, sdp: pc.localDescription.sdp,
+             ...(typeof frame.offerId === 'string' ? { offerId: frame.offerId } : {}) });
       if (state.view !== 'connected' && state.view !== 'reconnecting')
         setView('connecting');
     }
