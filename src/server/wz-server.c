@@ -15,6 +15,7 @@
 #include "wz-care-team.h"
 #include "wz-chat-routes.h"
 #include "wz-chat-store.h"
+#include "wz-connection-reaper.h"
 #include "wz-error.h"
 #include "wz-fhir-routes.h"
 #include "wz-followup-routes.h"
@@ -43,6 +44,7 @@ struct _WzServer
   WzChatStore   *chat_store;
   WzChatRoutes  *chat;
   WzBinaryRoutes *binary;
+  WzConnectionReaper *reaper;
   GQuark         started_quark;
   gboolean       access_log;
 };
@@ -55,6 +57,7 @@ wz_server_dispose (GObject *object)
   WzServer *self = WZ_SERVER (object);
 
   wz_server_shutdown (self);
+  g_clear_object (&self->reaper);
   g_clear_object (&self->soup);
   g_clear_object (&self->fhir);
   g_clear_object (&self->binary);
@@ -213,6 +216,8 @@ wz_server_new (const char  *data_dir,
       g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_finished), self);
       g_signal_connect (self->soup, "request-aborted", G_CALLBACK (on_request_aborted), self);
     }
+  /* libsoup 3.2 leaks kept-alive connections that their clients close while idle. */
+  self->reaper = wz_connection_reaper_new (self->soup);
 
   return g_steal_pointer (&self);
 }
@@ -340,6 +345,8 @@ wz_server_shutdown (WzServer *self)
   /* Websockets first: they get a proper close (1001) while the loop can still send it. */
   if (self->hub != NULL)
     wz_ws_hub_close_all (self->hub);
+  if (self->reaper != NULL)
+    wz_connection_reaper_stop (self->reaper);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   /* Rows queued by the last requests must reach the disk before the process ends. */

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "wz-reaper"
+/* POLLRDHUP */
+#define _GNU_SOURCE
+
+#include "config.h"
+
+#include "wz-connection-reaper.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+/* libsoup 3.2 leaves a kept-alive connection in CLOSE-WAIT when it reads the client's end of file
+ * while waiting for the next request: soup_server_message_io_http1_finished() only disconnects
+ * through the request's completion callback, and the placeholder message that waits for the next
+ * request has none. Once libsoup has read that end of file nothing of its own watches the
+ * connection any more, and it cannot be taken from libsoup safely (stealing it then dereferences
+ * the freed placeholder). So the reaper must see the end of file first: its watch on the socket
+ * has a higher priority than libsoup's source on the same descriptor, and GLib dispatches only
+ * the highest priority among the sources that are ready. */
+
+typedef enum
+{
+  /* Between requests, nothing read yet: the first to react to any input. */
+  WATCH_IDLE,
+  /* TLS only: input came that may be a request or the client's close_notify, which libsoup now
+   * reads; a request start drops the watch, the peer's FIN afterwards means libsoup has read an
+   * end of file and forgotten the connection. */
+  WATCH_TLS_INPUT,
+} WatchState;
+
+typedef struct
+{
+  WzConnectionReaper *reaper;     /* unowned: it owns this watch */
+  SoupServerMessage  *msg;        /* the finished request: the handle to take the connection */
+  GSocket            *socket;
+  GSource            *source;
+  gulong              disconnected_id;
+  WatchState          state;
+  gboolean            tls;
+} Watch;
+
+struct _WzConnectionReaper
+{
+  GObject     parent_instance;
+
+  SoupServer *server;
+  GHashTable *watches;   /* GSocket (owned by the watch) → Watch */
+  gulong      started_id;
+  gulong      finished_id;
+};
+
+G_DEFINE_FINAL_TYPE (WzConnectionReaper, wz_connection_reaper, G_TYPE_OBJECT)
+
+static gboolean on_socket_ready (int          fd,
+                                 GIOCondition condition,
+                                 gpointer     user_data);
+
+static void
+watch_free (gpointer data)
+{
+  Watch *watch = data;
+
+  g_clear_signal_handler (&watch->disconnected_id, watch->msg);
+  if (watch->source != NULL)
+    {
+      g_source_destroy (watch->source);
+      g_clear_pointer (&watch->source, g_source_unref);
+    }
+  g_clear_object (&watch->msg);
+  g_clear_object (&watch->socket);
+  g_free (watch);
+}
+
+static void
+watch_arm (Watch      *watch,
+           WatchState  state)
+{
+  /* POLLRDHUP reports the peer's FIN even when data is queued before it. */
+  GIOCondition events = (GIOCondition) POLLRDHUP;
+
+  if (watch->source != NULL)
+    {
+      g_source_destroy (watch->source);
+      g_clear_pointer (&watch->source, g_source_unref);
+    }
+  watch->state = state;
+  if (state == WATCH_IDLE)
+    events |= G_IO_IN;
+  watch->source = g_unix_fd_source_new (g_socket_get_fd (watch->socket), events);
+  /* Idle: ahead of libsoup. TLS input: behind it, so a FIN only counts once libsoup has nothing
+   * left to read. */
+  g_source_set_priority (watch->source, state == WATCH_IDLE ? G_PRIORITY_HIGH : G_PRIORITY_LOW);
+  g_source_set_callback (watch->source, G_SOURCE_FUNC (on_socket_ready), watch, NULL);
+  g_source_set_static_name (watch->source, "WzConnectionReaper");
+  g_source_attach (watch->source, g_main_context_get_thread_default ());
+}
+
+static void
+reap_idle (WzConnectionReaper *self,
+           Watch              *watch)
+{
+  g_autoptr(SoupServerMessage) msg = g_object_ref (watch->msg);
+  g_autoptr(GSocket) socket = g_object_ref (watch->socket);
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Frees WATCH before libsoup reports the disconnection. */
+  g_hash_table_remove (self->watches, socket);
+  /* libsoup has not read the end of file yet, so its placeholder for the next request is still
+   * there; taking the connection drops it and removes the connection from the server's clients. */
+  stream = soup_server_message_steal_connection (msg);
+  if (stream != NULL && !g_io_stream_close (stream, NULL, &error))
+    g_debug ("closing a connection its client closed: %s", error->message);
+  g_socket_close (socket, NULL);
+  g_debug ("closed an idle connection its client had closed");
+}
+
+static void
+close_forgotten (WzConnectionReaper *self,
+                 Watch              *watch)
+{
+  g_autoptr(GSocket) socket = g_object_ref (watch->socket);
+
+  g_hash_table_remove (self->watches, socket);
+  /* libsoup has read the end of file and keeps the connection without a source or a pending
+   * request; closing the descriptor is all that can be done safely. The small connection object
+   * stays in the server's list until shutdown. */
+  g_socket_close (socket, NULL);
+  g_debug ("closed a TLS connection its client had closed after close_notify");
+}
+
+static gboolean
+on_socket_ready (int          fd,
+                 GIOCondition condition,
+                 gpointer     user_data)
+{
+  Watch *watch = user_data;
+  WzConnectionReaper *self = watch->reaper;
+  gboolean peer_done = (condition & (G_IO_HUP | G_IO_ERR | POLLRDHUP)) != 0;
+  char byte;
+  gssize n;
+
+  if (watch->state == WATCH_TLS_INPUT)
+    {
+      /* No request started since the input (that drops the watch) and libsoup, ahead of this
+       * source, has nothing to read: it consumed an end of file. */
+      close_forgotten (self, watch);
+      return G_SOURCE_REMOVE;
+    }
+
+  n = recv (fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !peer_done)
+    return G_SOURCE_CONTINUE;
+
+  if (n == 0 || n < 0 || (condition & (G_IO_HUP | G_IO_ERR)) != 0 ||
+      (watch->tls && peer_done))
+    {
+      /* End of file (or reset) before any new request, or a TLS close_notify with its FIN: a
+       * TLS client does not half-close. */
+      reap_idle (self, watch);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (watch->tls)
+    {
+      watch_arm (watch, WATCH_TLS_INPUT);
+      return G_SOURCE_REMOVE;
+    }
+
+  /* A new request (even one followed by a half-close, which libsoup answers; the next idle watch
+   * then sees the end of file): libsoup takes it from here. */
+  g_hash_table_remove (self->watches, watch->socket);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_msg_disconnected (SoupServerMessage *msg,
+                     gpointer           user_data)
+{
+  Watch *watch = user_data;
+
+  g_hash_table_remove (watch->reaper->watches, watch->socket);
+}
+
+static void
+on_request_started (SoupServer        *server,
+                    SoupServerMessage *msg,
+                    gpointer           user_data)
+{
+  WzConnectionReaper *self = user_data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  /* The connection is busy again (this also covers pipelined requests that were read from
+   * libsoup's buffer without the socket becoming readable). */
+  if (socket != NULL)
+    g_hash_table_remove (self->watches, socket);
+}
+
+static void
+on_request_finished (SoupServer        *server,
+                     SoupServerMessage *msg,
+                     gpointer           user_data)
+{
+  WzConnectionReaper *self = user_data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+  Watch *watch;
+
+  /* HTTP/2 connections are closed by libsoup itself; a closed socket has nothing to watch. If
+   * libsoup does not keep this connection alive it disconnects it right after this signal, which
+   * drops the watch before it can fire. */
+  if (socket == NULL || g_socket_is_closed (socket) ||
+      soup_server_message_get_http_version (msg) == SOUP_HTTP_2_0)
+    return;
+
+  watch = g_new0 (Watch, 1);
+  watch->reaper = self;
+  watch->msg = g_object_ref (msg);
+  watch->socket = g_object_ref (socket);
+  watch->tls = uri != NULL && g_strcmp0 (g_uri_get_scheme (uri), "https") == 0;
+  watch->disconnected_id = g_signal_connect (msg, "disconnected",
+                                             G_CALLBACK (on_msg_disconnected), watch);
+  /* Nobody reads a finished request's bodies any more (this handler runs after the others);
+   * an idle connection should not pin an upload or a download in memory. */
+  soup_message_body_truncate (soup_server_message_get_request_body (msg));
+  soup_message_body_truncate (soup_server_message_get_response_body (msg));
+  g_hash_table_replace (self->watches, watch->socket, watch);
+  watch_arm (watch, WATCH_IDLE);
+}
+
+void
+wz_connection_reaper_stop (WzConnectionReaper *self)
+{
+  g_return_if_fail (WZ_IS_CONNECTION_REAPER (self));
+
+  if (self->server != NULL)
+    {
+      g_clear_signal_handler (&self->started_id, self->server);
+      g_clear_signal_handler (&self->finished_id, self->server);
+    }
+  g_hash_table_remove_all (self->watches);
+}
+
+guint
+wz_connection_reaper_get_n_watched (WzConnectionReaper *self)
+{
+  g_return_val_if_fail (WZ_IS_CONNECTION_REAPER (self), 0);
+
+  return g_hash_table_size (self->watches);
+}
+
+static void
+wz_connection_reaper_dispose (GObject *object)
+{
+  WzConnectionReaper *self = WZ_CONNECTION_REAPER (object);
+
+  wz_connection_reaper_stop (self);
+  g_clear_object (&self->server);
+
+  G_OBJECT_CLASS (wz_connection_reaper_parent_class)->dispose (object);
+}
+
+static void
+wz_connection_reaper_finalize (GObject *object)
+{
+  WzConnectionReaper *self = WZ_CONNECTION_REAPER (object);
+
+  g_clear_pointer (&self->watches, g_hash_table_unref);
+
+  G_OBJECT_CLASS (wz_connection_reaper_parent_class)->finalize (object);
+}
+
+static void
+wz_connection_reaper_class_init (WzConnectionReaperClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = wz_connection_reaper_dispose;
+  object_class->finalize = wz_connection_reaper_finalize;
+}
+
+static void
+wz_connection_reaper_init (WzConnectionReaper *self)
+{
+  self->watches = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, watch_free);
+}
+
+WzConnectionReaper *
+wz_connection_reaper_new (SoupServer *server)
+{
+  WzConnectionReaper *self;
+
+  g_return_val_if_fail (SOUP_IS_SERVER (server), NULL);
+
+  self = g_object_new (WZ_TYPE_CONNECTION_REAPER, NULL);
+  self->server = g_object_ref (server);
+  self->started_id = g_signal_connect (server, "request-started",
+                                       G_CALLBACK (on_request_started), self);
+  /* After the server's other handlers: this one empties the finished request's bodies. */
+  self->finished_id = g_signal_connect_after (server, "request-finished",
+                                              G_CALLBACK (on_request_finished), self);
+  return self;
+}
