@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "wz-reaper"
-/* POLLRDHUP */
+/* POLLRDHUP: the peer's FIN is seen even behind queued data. */
 #define _GNU_SOURCE
 
 #include "config.h"
@@ -215,6 +215,11 @@ on_request_finished (SoupServer        *server,
   if (socket == NULL || g_socket_is_closed (socket) ||
       soup_server_message_get_http_version (msg) == SOUP_HTTP_2_0)
     return;
+
+  /* Taking the connection later looks its addresses up if they are not cached yet, which fails
+   * (with a libsoup warning) once the peer has reset it; the connection caches them now. */
+  soup_server_message_get_remote_address (msg);
+  soup_server_message_get_local_address (msg);
 
   watch = g_new0 (Watch, 1);
   watch->reaper = self;
