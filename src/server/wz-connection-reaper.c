@@ -23,6 +23,8 @@
 
 typedef enum
 {
+  /* A request is being read or answered: the socket is libsoup's alone. */
+  WATCH_BUSY,
   /* Between requests, nothing read yet: the first to react to any input. */
   WATCH_IDLE,
   /* TLS only: input came that may be a request or the client's close_notify, which libsoup now
@@ -36,7 +38,8 @@ typedef struct
   WzConnectionReaper *reaper;     /* unowned: it owns this watch */
   SoupServerMessage  *msg;        /* the finished request: the handle to take the connection */
   GSocket            *socket;
-  GSource            *source;
+  GSource            *source;     /* attached for the connection's life */
+  gpointer            fd_tag;     /* polling the socket; NULL while busy */
   gulong              disconnected_id;
   WatchState          state;
   gboolean            tls;
@@ -54,9 +57,21 @@ struct _WzConnectionReaper
 
 G_DEFINE_FINAL_TYPE (WzConnectionReaper, wz_connection_reaper, G_TYPE_OBJECT)
 
-static gboolean on_socket_ready (int          fd,
-                                 GIOCondition condition,
-                                 gpointer     user_data);
+static gboolean on_socket_ready (gpointer user_data);
+
+/* One source per connection that only adds and removes its descriptor between requests: a source
+ * and a signal handler made per request cost more than the rest of the reaper together. */
+static gboolean
+watch_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs watch_source_funcs = {
+  .dispatch = watch_source_dispatch,
+};
 
 static void
 watch_free (gpointer data)
@@ -80,22 +95,28 @@ watch_arm (Watch      *watch,
 {
   /* POLLRDHUP reports the peer's FIN even when data is queued before it. */
   GIOCondition events = (GIOCondition) POLLRDHUP;
+  int priority;
 
-  if (watch->source != NULL)
-    {
-      g_source_destroy (watch->source);
-      g_clear_pointer (&watch->source, g_source_unref);
-    }
   watch->state = state;
+  if (state == WATCH_BUSY)
+    {
+      /* Not even HUP/ERR (which poll reports unasked) while libsoup owns the request. */
+      if (watch->fd_tag != NULL)
+        g_source_remove_unix_fd (watch->source, g_steal_pointer (&watch->fd_tag));
+      return;
+    }
+
   if (state == WATCH_IDLE)
     events |= G_IO_IN;
-  watch->source = g_unix_fd_source_new (g_socket_get_fd (watch->socket), events);
   /* Idle: ahead of libsoup. TLS input: behind it, so a FIN only counts once libsoup has nothing
    * left to read. */
-  g_source_set_priority (watch->source, state == WATCH_IDLE ? G_PRIORITY_HIGH : G_PRIORITY_LOW);
-  g_source_set_callback (watch->source, G_SOURCE_FUNC (on_socket_ready), watch, NULL);
-  g_source_set_static_name (watch->source, "WzConnectionReaper");
-  g_source_attach (watch->source, g_main_context_get_thread_default ());
+  priority = state == WATCH_IDLE ? G_PRIORITY_HIGH : G_PRIORITY_LOW;
+  if (g_source_get_priority (watch->source) != priority)
+    g_source_set_priority (watch->source, priority);
+  if (watch->fd_tag != NULL)
+    g_source_modify_unix_fd (watch->source, watch->fd_tag, events);
+  else
+    watch->fd_tag = g_source_add_unix_fd (watch->source, g_socket_get_fd (watch->socket), events);
 }
 
 static void
@@ -132,16 +153,38 @@ close_forgotten (WzConnectionReaper *self,
   g_debug ("closed a TLS connection its client had closed after close_notify");
 }
 
+/* Whether the next TLS record on FD is an alert: TLS 1.2 names it; TLS 1.3 hides it as application
+ * data, but an alert is the only record a client sends with 2 bytes of content (19 bytes with
+ * the content type and a 16-byte AEAD tag), and no request is that short. */
 static gboolean
-on_socket_ready (int          fd,
-                 GIOCondition condition,
-                 gpointer     user_data)
+is_tls_alert (int fd)
+{
+  guint8 header[5];
+  gssize n = recv (fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+  guint length;
+
+  if (n != sizeof header)
+    return FALSE;
+  length = (guint) header[3] << 8 | header[4];
+  return header[0] == 0x15 || (header[0] == 0x17 && length == 2 + 1 + 16);
+}
+
+static gboolean
+on_socket_ready (gpointer user_data)
 {
   Watch *watch = user_data;
   WzConnectionReaper *self = watch->reaper;
-  gboolean peer_done = (condition & (G_IO_HUP | G_IO_ERR | POLLRDHUP)) != 0;
+  GIOCondition condition;
+  gboolean peer_done;
   char byte;
   gssize n;
+
+  if (watch->fd_tag == NULL)
+    return G_SOURCE_CONTINUE;
+  condition = g_source_query_unix_fd (watch->source, watch->fd_tag);
+  if (condition == 0)
+    return G_SOURCE_CONTINUE;
+  peer_done = (condition & (G_IO_HUP | G_IO_ERR | POLLRDHUP)) != 0;
 
   if (watch->state == WATCH_TLS_INPUT)
     {
@@ -151,7 +194,7 @@ on_socket_ready (int          fd,
       return G_SOURCE_REMOVE;
     }
 
-  n = recv (fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  n = recv (g_socket_get_fd (watch->socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !peer_done)
     return G_SOURCE_CONTINUE;
 
@@ -164,16 +207,17 @@ on_socket_ready (int          fd,
       return G_SOURCE_REMOVE;
     }
 
-  if (watch->tls)
+  if (watch->tls && is_tls_alert (g_socket_get_fd (watch->socket)))
     {
-      watch_arm (watch, WATCH_TLS_INPUT);
+      /* close_notify, usually: the client is done, and libsoup would read it as an end of file. */
+      reap_idle (self, watch);
       return G_SOURCE_REMOVE;
     }
 
   /* A new request (even one followed by a half-close, which libsoup answers; the next idle watch
    * then sees the end of file): libsoup takes it from here. */
-  g_hash_table_remove (self->watches, watch->socket);
-  return G_SOURCE_REMOVE;
+  watch_arm (watch, watch->tls ? WATCH_TLS_INPUT : WATCH_BUSY);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -195,8 +239,10 @@ on_request_started (SoupServer        *server,
 
   /* The connection is busy again (this also covers pipelined requests that were read from
    * libsoup's buffer without the socket becoming readable). */
-  if (socket != NULL)
-    g_hash_table_remove (self->watches, socket);
+  Watch *watch = socket != NULL ? g_hash_table_lookup (self->watches, socket) : NULL;
+
+  if (watch != NULL)
+    watch_arm (watch, WATCH_BUSY);
 }
 
 static void
@@ -221,18 +267,29 @@ on_request_finished (SoupServer        *server,
   soup_server_message_get_remote_address (msg);
   soup_server_message_get_local_address (msg);
 
-  watch = g_new0 (Watch, 1);
-  watch->reaper = self;
-  watch->msg = g_object_ref (msg);
-  watch->socket = g_object_ref (socket);
-  watch->tls = uri != NULL && g_strcmp0 (g_uri_get_scheme (uri), "https") == 0;
-  watch->disconnected_id = g_signal_connect (msg, "disconnected",
-                                             G_CALLBACK (on_msg_disconnected), watch);
-  /* Nobody reads a finished request's bodies any more (this handler runs after the others);
-   * an idle connection should not pin an upload or a download in memory. */
-  soup_message_body_truncate (soup_server_message_get_request_body (msg));
-  soup_message_body_truncate (soup_server_message_get_response_body (msg));
-  g_hash_table_replace (self->watches, watch->socket, watch);
+  watch = g_hash_table_lookup (self->watches, socket);
+  if (watch == NULL)
+    {
+      /* The connection's first request stands for it: any of its requests can take the
+       * connection from libsoup, and its "disconnected" ends the watch. */
+      watch = g_new0 (Watch, 1);
+      watch->reaper = self;
+      watch->msg = g_object_ref (msg);
+      watch->socket = g_object_ref (socket);
+      watch->tls = uri != NULL && g_strcmp0 (g_uri_get_scheme (uri), "https") == 0;
+      watch->disconnected_id = g_signal_connect (msg, "disconnected",
+                                                 G_CALLBACK (on_msg_disconnected), watch);
+      /* Nobody reads a finished request's bodies any more (this handler runs after the
+       * others); an idle connection should not pin an upload or a download in memory. */
+      soup_message_body_truncate (soup_server_message_get_request_body (msg));
+      soup_message_body_truncate (soup_server_message_get_response_body (msg));
+      watch->source = g_source_new (&watch_source_funcs, sizeof (GSource));
+      g_source_set_priority (watch->source, G_PRIORITY_HIGH);
+      g_source_set_callback (watch->source, on_socket_ready, watch, NULL);
+      g_source_set_static_name (watch->source, "WzConnectionReaper");
+      g_source_attach (watch->source, g_main_context_get_thread_default ());
+      g_hash_table_insert (self->watches, watch->socket, watch);
+    }
   watch_arm (watch, WATCH_IDLE);
 }
 

@@ -20,7 +20,7 @@ G_DECLARE_FINAL_TYPE (WzConnectionReaper, wz_connection_reaper, WZ, CONNECTION_R
 WzConnectionReaper *wz_connection_reaper_new  (SoupServer         *server);
 /* Stops watching (before the server disconnects its clients). */
 void                wz_connection_reaper_stop (WzConnectionReaper *self);
-/* Connections the reaper is watching now (idle between requests). */
+/* Kept-alive connections the reaper follows now. */
 guint               wz_connection_reaper_get_n_watched (WzConnectionReaper *self);
 
 G_END_DECLS
