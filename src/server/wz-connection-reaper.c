@@ -27,9 +27,9 @@ typedef enum
   WATCH_BUSY,
   /* Between requests, nothing read yet: the first to react to any input. */
   WATCH_IDLE,
-  /* TLS only: input came that may be a request or the client's close_notify, which libsoup now
-   * reads; a request start drops the watch, the peer's FIN afterwards means libsoup has read an
-   * end of file and forgotten the connection. */
+  /* TLS only: input that is not an alert came, which libsoup now reads; a request start makes
+   * the watch busy, the peer's FIN before that means libsoup has read an end of file (its own
+   * source, ahead of this one, no longer fires) and forgotten the connection. */
   WATCH_TLS_INPUT,
 } WatchState;
 
@@ -188,8 +188,8 @@ on_socket_ready (gpointer user_data)
 
   if (watch->state == WATCH_TLS_INPUT)
     {
-      /* No request started since the input (that drops the watch) and libsoup, ahead of this
-       * source, has nothing to read: it consumed an end of file. */
+      /* No request started since the input (that would have made the watch busy) and libsoup,
+       * ahead of this source, has nothing to read: it consumed an end of file. */
       close_forgotten (self, watch);
       return G_SOURCE_REMOVE;
     }
