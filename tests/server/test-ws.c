@@ -72,6 +72,19 @@ assert_resource_event (WzTestWs         *ws,
   g_assert_false (json_object_has_member (json_node_get_object (frame), "resource"));
 }
 
+/* The visit's doctors hear when the patient's page opens its first socket. */
+static void
+assert_presence (WzTestWs   *ws,
+                 const char *state)
+{
+  g_autoptr(JsonNode) frame = wz_test_ws_next (ws);
+  g_autofree char *visit = g_strdup_printf ("Encounter/%s", encounter);
+
+  g_assert_cmpstr (wz_test_frame_member (frame, "type"), ==, "presence");
+  g_assert_cmpstr (wz_test_frame_member (frame, "encounter"), ==, visit);
+  g_assert_cmpstr (wz_test_frame_member (frame, "patient"), ==, state);
+}
+
 static char *
 first_id (const char *token,
           const char *path)
@@ -231,6 +244,7 @@ test_patient_hears_own_visit_only (void)
   g_assert_cmpstr (wz_test_frame_member (hello, "role"), ==, "patient");
   g_assert_cmpstr (wz_test_frame_member (hello, "patient"), ==, patient);
   g_assert_true (g_str_has_suffix (wz_test_frame_member (hello, "encounter"), encounter));
+  assert_presence (doc, "online");
 
   version = touch (doctor, "Encounter", encounter);
   assert_resource_event (pat, "Encounter", encounter, version);
@@ -398,6 +412,10 @@ test_signaling_stays_in_the_encounter (void)
                                               "\"sdp\":\"x\"}", encounter);
   g_autofree char *elsewhere = g_strdup_printf ("{\"type\":\"typing\",\"encounter\":\"Encounter/%s\"}",
                                                 encounter2);
+
+  assert_presence (doc1, "online");
+  assert_presence (doc2, "online");
+  wz_test_ws_assert_quiet (other);
 
   /* The patient calls: both of the doctor's windows ring, nobody else's; the sender's name
    * comes from the server, whatever the frame claimed. */
