@@ -31,7 +31,7 @@ case "$mode" in
     use_language "$lang"
     require_server_binary
     start_app --demo
-    wait_for '^state=login-shown|^state=demo-starting' 10 >/dev/null
+    wait_for '^state=login-shown|^state=demo-starting' 30 >/dev/null
     server=$(wait_for '^demo-server ' 60)
     server_pid=$(sed -E 's/.* pid=([0-9]+).*/\1/' <<<"$server")
     data_dir=$(sed -E 's/.* data-dir=([^ ]+).*/\1/' <<<"$server")
@@ -100,7 +100,7 @@ case "$mode" in
   login-error)
     kind=${2:?kind} url=${3:?url}
     start_app --server "$url"
-    wait_for '^state=login-shown' 10 >/dev/null
+    wait_for '^state=login-shown' 30 >/dev/null
     line=$(wait_for "^login-error=" 30)
     echo "$line"
     grep -q "^login-error=$kind " <<<"$line" || fail "expected a $kind error"
