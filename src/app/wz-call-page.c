@@ -502,6 +502,7 @@ update_idle (WzCallPage *self)
                      || wz_realtime_get_state (self->realtime) != WZ_REALTIME_CONNECTED;
   const char *reason = NULL;
   g_autofree char *description = NULL;
+  g_autofree char *reasons = NULL;
   gboolean can_start;
 
   if (self->item == NULL)
@@ -523,9 +524,12 @@ update_idle (WzCallPage *self)
   else if (offline)
     reason = _("Wenzhen is not connected to the server. You can call once the connection is back.");
   can_start = reason == NULL && !wz_call_page_get_active (self);
-  /* Not a reason against calling: it rings as soon as the page is opened. */
-  if (reason == NULL && self->presence == PRESENCE_OFFLINE)
+  /* Not a reason against calling: it rings as soon as the page is opened. Said before the
+   * consultation starts too, so the link can be sent while the patient still waits. */
+  if (self->presence == PRESENCE_OFFLINE && reason == NULL)
     reason = _("The patient’s visit page is not open — send them the visit link. You can still call; it rings once they open it.");
+  else if (self->presence == PRESENCE_OFFLINE && status == WZ_QUEUE_STATUS_WAITING)
+    reason = reasons = g_strconcat (reason, " ", _("The patient’s visit page is not open yet — send them the visit link."), NULL);
 
   /* Translators: %s is the patient's name */
   description = g_strdup_printf (_("%s sees your call on their visit page and answers there. The call runs directly between you, encrypted end to end."),
