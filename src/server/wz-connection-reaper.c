@@ -14,10 +14,10 @@
 
 /* libsoup 3.2 leaves a kept-alive connection in CLOSE-WAIT when it reads the client's end of file
  * while waiting for the next request: soup_server_message_io_http1_finished() only disconnects
- * through the request's completion callback, and the placeholder message that waits for the next
- * request has none. Once libsoup has read that end of file nothing of its own watches the
+ * through the request's completion callback, and the empty message libsoup keeps waiting for
+ * the next request has none. Once libsoup has read that end of file nothing of its own watches the
  * connection any more, and it cannot be taken from libsoup safely (stealing it then dereferences
- * the freed placeholder). So the reaper must see the end of file first: its watch on the socket
+ * that freed empty message). So the reaper must see the end of file first: its watch on the socket
  * has a higher priority than libsoup's source on the same descriptor, and GLib dispatches only
  * the highest priority among the sources that are ready. */
 
@@ -130,8 +130,8 @@ reap_idle (WzConnectionReaper *self,
 
   /* Frees WATCH before libsoup reports the disconnection. */
   g_hash_table_remove (self->watches, socket);
-  /* libsoup has not read the end of file yet, so its placeholder for the next request is still
-   * there; taking the connection drops it and removes the connection from the server's clients. */
+  /* libsoup has not read the end of file yet, so its empty message waiting for the next request
+   * is still there; taking the connection drops it and removes the connection from the server's clients. */
   stream = soup_server_message_steal_connection (msg);
   if (stream != NULL && !g_io_stream_close (stream, NULL, &error))
     g_debug ("closing a connection its client closed: %s", error->message);

@@ -15,21 +15,6 @@ static char *doctor;        /* the demo doctor */
 static char *doctor2;       /* another doctor, not of this visit */
 static char *encounter;     /* the doctor's waiting patient's visit */
 
-static WzTestWs *
-ws_open (const char *token,
-         gboolean    in_query)
-{
-  guint status = 0;
-  WzTestWs *ws = wz_test_ws_connect (server->url, token, in_query, &status);
-  g_autoptr(JsonNode) hello = NULL;
-
-  g_assert_cmpuint (status, ==, 101);
-  g_assert_nonnull (ws);
-  hello = wz_test_ws_next (ws);
-  g_assert_cmpstr (wz_test_frame_member (hello, "type"), ==, "hello");
-  return ws;
-}
-
 static void
 ws_close (WzTestWs *ws)
 {
@@ -92,8 +77,8 @@ static void
 test_presence (void)
 {
   g_autofree char *patient = visit_token ();
-  g_autoptr(WzTestWs) doc = ws_open (doctor, FALSE);
-  g_autoptr(WzTestWs) other = ws_open (doctor2, FALSE);
+  g_autoptr(WzTestWs) doc = wz_test_ws_open (server->url, doctor);
+  g_autoptr(WzTestWs) other = wz_test_ws_open (server->url, doctor2);
   WzTestWs *page, *second_tab;
 
   /* Asked before the page is open: offline. */
@@ -101,13 +86,13 @@ test_presence (void)
   assert_presence (doc, "offline");
 
   /* The page opens: the visit's doctor hears it at once, the other doctor does not. */
-  page = ws_open (patient, TRUE);
+  page = wz_test_ws_open (server->url, patient);
   assert_presence (doc, "online");
   wz_test_ws_assert_quiet (other);
   wz_test_ws_assert_quiet (page);
 
   /* A second tab of the same visit changes nothing; asking says online. */
-  second_tab = ws_open (patient, TRUE);
+  second_tab = wz_test_ws_open (server->url, patient);
   wz_test_ws_assert_quiet (doc);
   ask (doc, encounter);
   assert_presence (doc, "online");
@@ -124,7 +109,7 @@ test_presence (void)
   assert_error (other);
   ask (doc, "nope");
   assert_error (doc);
-  page = ws_open (patient, TRUE);
+  page = wz_test_ws_open (server->url, patient);
   assert_presence (doc, "online");
   ask (page, encounter);
   assert_error (page);
